@@ -1,0 +1,56 @@
+# db2api: `make demo` runs the demo transfer, `make test` runs the tests.
+# Both create the virtual environment on first use; only Python 3.11 and make are needed.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+ARGS   ?=
+
+.PHONY: help install demo test test-unit lint format ui receiver bench clean
+
+help:
+	@echo "make demo       run the demo transfer (SQLite -> local receiver, local Prefect)"
+	@echo "make test       run the whole test suite (needs PostgreSQL, see README)"
+	@echo "make test-unit  run the fast unit tests only"
+	@echo "make lint       ruff check + format check"
+	@echo "make ui         browse the demo's run history in the Prefect UI"
+	@echo "make receiver   start the local receiver on 127.0.0.1:9200"
+	@echo "make bench      run the benchmark (not part of the tests)"
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/db2api demo $(ARGS)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+ui: $(STAMP)
+	PREFECT_HOME=$(CURDIR)/.db2api/prefect $(BIN)/prefect server start --host 127.0.0.1
+
+receiver: $(STAMP)
+	$(BIN)/db2api receiver --data .db2api/receiver.sqlite $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+clean:
+	rm -rf .db2api dead-letters .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+"""Dead letters: documents the target did not take, each with the reason, as JSONL.
+
+One line per failed document, appended and flushed as it happens, so a crash
+loses nothing already decided. The file is both the record a data engineer reads
+("which rows failed, and why") and the input of ``db2api replay``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from db2api.scrub import SCRUBBER, Scrubber
+
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """Why one document was not delivered."""
+
+    id: str | None
+    document: Any
+    status: int | None  # HTTP status, or None when no response said no
+    error: str  # "HTTP 400", an exception class, or "Rejected" for a row the job refused
+    reason: str  # the target's error text or ours, secrets masked
+    attempts: int = 0
+
+
+class DeadLetterFile:
+    """An append-only JSONL file of one run's dead letters."""
+
+    def __init__(self, path: Path, job: str, scrubber: Scrubber = SCRUBBER) -> None:
+        self.path = path
+        self.job = job
+        self.scrubber = scrubber
+        self.count = 0
+        self._lock = threading.Lock()
+        self._handle: Any = None
+
+    def write(self, window: str, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        lines = [self._line(window, letter, now) for letter in letters]
+        with self._lock:
+            if self._handle is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._handle = self.path.open("ab")
+            self._handle.write(b"".join(lines))
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self.count += len(letters)
+
+    def _line(self, window: str, letter: DeadLetter, now: str) -> bytes:
+        record = {"job": self.job, "window": window, **asdict(letter), "time": now}
+        record["reason"] = self.scrubber(str(letter.reason))[:MAX_REASON]
+        text = orjson.dumps(record, default=repr).decode()
+        # Known secrets are masked everywhere; credential-shaped text only in the
+        # reason, so a document is replayed exactly as it was built.
+        return (self.scrubber(text, patterns=False) + "\n").encode()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+
+def iter_dead_letters(path: Path) -> Iterator[dict[str, Any]]:
+    """Read a dead-letter file back; a damaged line is reported with its number."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number} is not a JSON line ({exc})") from exc
+            yield record

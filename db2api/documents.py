@@ -1,0 +1,226 @@
+"""Rows become documents: a stable id plus the JSON body the target receives.
+
+Encoding is deterministic and total: every value either has a defined JSON form
+or the row is rejected with a reason, so one odd value never stops a run.
+
+- datetimes: RFC 3339 in UTC with ``Z`` (naive ones are read in the source zone)
+- dates and times: ISO 8601; Decimal: an exact JSON number; bytes: base64
+- NaN and Infinity have no JSON form: the row is dead-lettered, not sent as ``null``
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from db2api.deadletters import DeadLetter
+from db2api.job import IdSpec, Job, Row, Transform
+from db2api.windows import zone
+
+MAX_ID_BYTES = 512  # Elasticsearch refuses longer _id values
+_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+class Document:
+    """An id and its encoded JSON body; the body is decoded only for dead letters."""
+
+    __slots__ = ("body", "id")
+
+    def __init__(self, id: str, body: bytes) -> None:
+        self.id = id
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"Document({self.id!r}, {len(self.body)} bytes)"
+
+    def decoded(self) -> Any:
+        return orjson.loads(self.body)
+
+
+class Chunk:
+    """The documents built from one ``iter_chunks`` chunk, with the rows they came from.
+
+    Deliberately not a dataclass: Prefect walks dataclass task arguments looking
+    for futures, which would cost a visit per document.
+    """
+
+    __slots__ = ("documents", "duplicates", "number", "rejects", "rows")
+
+    def __init__(
+        self,
+        number: int,
+        rows: int,
+        documents: list[Document],
+        rejects: list[DeadLetter],
+        duplicates: int,
+    ) -> None:
+        self.number = number
+        self.rows = rows
+        self.documents = documents
+        self.rejects = rejects
+        self.duplicates = duplicates
+
+    def __repr__(self) -> str:
+        return f"Chunk(#{self.number}, {self.rows} rows, {len(self.documents)} documents)"
+
+
+class Rejected(ValueError):
+    """A row that cannot become a document; its message is the dead-letter reason."""
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise Rejected(f"Decimal value {value} has no JSON form")
+        return orjson.Fragment(str(value))  # exact: str() of a finite Decimal is a JSON number
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    read = getattr(value, "read", None)
+    if callable(read):  # an Oracle LOB that slipped past etlhelper's fetch_lobs=False
+        return read()
+    raise TypeError(f"type {type(value).__name__} is not JSON serializable")
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or Infinity inside ``value``, if any."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path or "value"
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            found = _non_finite(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _non_finite(item, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def _localise(value: Any, tz: tzinfo) -> Any:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=tz).astimezone(UTC) if value.tzinfo is None else value
+    if isinstance(value, dict):
+        return {key: _localise(item, tz) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_localise(item, tz) for item in value]
+    return value
+
+
+def encode(document: Mapping[str, Any], source_tz: tzinfo = UTC) -> bytes:
+    """Encode a document, or raise :class:`Rejected` naming the value that cannot be sent."""
+    naive_utc = source_tz is UTC
+    if not naive_utc:
+        document = _localise(document, source_tz)
+    try:
+        body = orjson.dumps(
+            document, default=_default, option=_OPTIONS | (orjson.OPT_NAIVE_UTC if naive_utc else 0)
+        )
+    except orjson.JSONEncodeError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, Rejected):
+            raise cause from None
+        raise Rejected(f"cannot encode as JSON: {exc}") from None
+    # orjson writes NaN/Infinity as null; only bodies with a null can hide one.
+    if b"null" in body:
+        where = _non_finite(document)
+        if where:
+            raise Rejected(
+                f"field {where} is NaN or Infinity, which JSON cannot carry: "
+                "map it to null or a string in the transform"
+            )
+    return body
+
+
+def _id_part(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def id_function(spec: IdSpec) -> Callable[[Row, Mapping[str, Any]], str]:
+    """Build ``(row, document) -> id`` from a job's id spec."""
+    if callable(spec):
+        return lambda row, _doc: _id_part(spec(row))
+    columns = [spec] if isinstance(spec, str) else list(spec)
+
+    def from_columns(row: Row, document: Mapping[str, Any]) -> str:
+        parts = []
+        for column in columns:
+            value = row[column] if column in row else document.get(column)
+            if value is None:
+                raise Rejected(f"id column {column!r} is NULL or missing")
+            parts.append(_id_part(value))
+        return ":".join(parts)
+
+    return from_columns
+
+
+class DocumentBuilder:
+    """Turns rows into a :class:`Chunk`; runs in the extraction thread."""
+
+    def __init__(self, job: Job) -> None:
+        self.transform: Transform | None = job.transform
+        self.make_id = id_function(job.id)
+        self.tz = zone(job.source.timezone)
+
+    def build(self, number: int, rows: Iterable[Row]) -> Chunk:
+        by_id: dict[str, Document] = {}
+        rejects: list[DeadLetter] = []
+        count = duplicates = 0
+        for row in rows:
+            count += 1
+            try:
+                document = self.transform(row) if self.transform else row
+                if not isinstance(document, Mapping):
+                    raise Rejected(f"transform returned {type(document).__name__}, not a dict")
+                doc_id = self.make_id(row, document)
+                if len(doc_id.encode()) > MAX_ID_BYTES:
+                    raise Rejected(f"id is longer than {MAX_ID_BYTES} bytes")
+                body = encode(document, self.tz)
+            except Exception as exc:
+                rejects.append(rejection(row, exc, self.try_id(row)))
+                continue
+            if doc_id in by_id:
+                # Last wins, as it would at the target; drop the stale one here so
+                # two versions are never in flight at once.
+                duplicates += 1
+                del by_id[doc_id]
+            by_id[doc_id] = Document(doc_id, body)
+        return Chunk(number, count, list(by_id.values()), rejects, duplicates)
+
+    def try_id(self, row: Row) -> str | None:
+        try:
+            return self.make_id(row, {})
+        except Exception:
+            return None
+
+
+def rejection(row: Row, exc: Exception, doc_id: str | None = None) -> DeadLetter:
+    reason = str(exc) if isinstance(exc, Rejected) else f"transform raised {exc!r}"
+    return DeadLetter(
+        id=doc_id,
+        document=safe_json(row),
+        status=None,
+        error=type(exc).__name__ if not isinstance(exc, Rejected) else "Rejected",
+        reason=reason,
+    )
+
+
+def safe_json(value: Any) -> Any:
+    """A JSON-safe rendering of anything, for dead-letter files (never raises)."""
+    try:
+        return orjson.loads(orjson.dumps(value, default=repr, option=_OPTIONS))
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(value)

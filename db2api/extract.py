@@ -1,0 +1,198 @@
+"""Read a window with etlhelper in a worker thread, hand chunks over a bounded queue.
+
+The database driver blocks, so ``iter_chunks`` runs in its own thread and builds
+documents there; the event loop only uploads. The queue holds at most
+``max_ready`` chunks: when uploads fall behind, the thread waits (backpressure),
+so memory stays bounded whatever the window's size.
+
+On PostgreSQL etlhelper's default cursor loads the whole result at ``execute``;
+a server-side (named) cursor streams it instead. etlhelper recognises connections
+by class name, so the named cursor goes in through ``conn.cursor_factory``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import janus
+from etlhelper import DbParams, iter_chunks
+from etlhelper.exceptions import ETLHelperConnectionError, ETLHelperExtractError
+
+from db2api.documents import Chunk, DocumentBuilder
+from db2api.errors import Db2apiError, SourceError, SourceLost
+from db2api.job import BINDS, Job, resolve
+from db2api.windows import Window, zone
+
+Connection = Any
+_ENV_LOCK = threading.Lock()
+
+
+def lazy_dict_row_factory(cursor: Any) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """Like etlhelper's dict rows, but reads column names at the first row.
+
+    A server-side cursor has no ``description`` until it has fetched something.
+    """
+    names: list[str] = []
+
+    def create_row(row: tuple[Any, ...]) -> dict[str, Any]:
+        if not names:
+            names.extend(column[0] for column in cursor.description)
+        return dict(zip(names, row, strict=True))
+
+    return create_row
+
+
+def _server_cursor_class() -> type:
+    import psycopg2.extensions
+
+    class ServerCursor(psycopg2.extensions.cursor):
+        """A named cursor: rows stay on the server until ``fetchmany`` asks."""
+
+        def __init__(self, conn: Any, name: str | None = None, **kwargs: Any) -> None:
+            super().__init__(conn, name or f"db2api_{uuid.uuid4().hex}", **kwargs)
+            self.itersize = 5000
+
+        def close(self) -> None:
+            # iter_chunks commits before its context manager closes the cursor, and
+            # the commit already closed a named cursor on the server.
+            with contextlib.suppress(psycopg2.Error):
+                super().close()
+
+    return ServerCursor
+
+
+def bind_parameters(job: Job, window: Window) -> dict[str, Any] | tuple[Any, ...]:
+    """The window's bounds in the form the source's column type compares with."""
+    tz = zone(job.source.timezone)
+    style = job.source.bound_style
+
+    def bound(moment: datetime) -> Any:
+        if style == "aware":
+            return moment
+        local = moment.astimezone(tz).replace(tzinfo=None)
+        return local.strftime("%Y-%m-%d %H:%M:%S") if style == "text" else local
+
+    start, end = bound(window.start), bound(window.end)
+    if BINDS[job.source.dbtype][0] == "qmark":
+        return (start, end)
+    return {"start": start, "end": end}
+
+
+def connect(job: Job, password: str | None) -> Connection:
+    """Open the source connection, translating driver errors into one line."""
+    source = job.source
+    params = {key: resolve(value, job.name) for key, value in source.db.items()}
+    where = source.describe(job.name)
+    if source.dbtype == "SQLITE" and not Path(params["filename"]).exists():
+        raise SourceError(
+            f"SQLite file {params['filename']} does not exist (job {job.name!r}): "
+            "check source filename, or build the demo database with `db2api demo --build-only`"
+        )
+    if source.dbtype == "ORACLE":
+        import oracledb
+
+        oracledb.defaults.arraysize = max(oracledb.defaults.arraysize, job.chunk_size)
+        oracledb.defaults.prefetchrows = max(oracledb.defaults.prefetchrows, job.chunk_size)
+    variable = source.password_env
+    try:
+        if password is not None and not variable:
+            # A Prefect Secret: etlhelper reads passwords only from the environment.
+            variable = f"DB2API_PASSWORD_{job.name.upper().replace('-', '_')}"
+            with _ENV_LOCK:
+                os.environ[variable] = password
+        if variable and variable not in os.environ:
+            raise SourceError(
+                f"password environment variable {variable} is not set (job {job.name!r}): "
+                f"export it, or name a Prefect Secret block in source.password_secret"
+            )
+        conn = DbParams(**params).connect(variable)
+    except ETLHelperConnectionError as exc:
+        detail = _first_line(str(exc.__context__ or exc))
+        raise SourceError(
+            f"cannot connect to {where} (job {job.name!r}): {detail}; check host, port, "
+            "user and password, and that the database is up"
+        ) from None
+    if source.dbtype == "PG":
+        conn.cursor_factory = _server_cursor_class()
+    return conn
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "no detail"
+
+
+def explain_extract_error(job: Job, exc: ETLHelperExtractError) -> SourceError:
+    style, start, end = BINDS[job.source.dbtype]
+    detail = _first_line(str(exc.__context__ or exc))
+    sql = " ".join(job.sql.split())
+    return SourceError(
+        f"SQL failed on {job.source.describe(job.name)} (job {job.name!r}): {detail}. "
+        f"This source needs paramstyle {style} with binds {start} and {end}. SQL: {sql[:300]}"
+    )
+
+
+async def iter_window_chunks(
+    job: Job, window: Window, password: str | None = None, max_ready: int = 2
+) -> AsyncIterator[Chunk]:
+    """Yield the window's chunks while the next ones are read in a thread."""
+    queue: janus.Queue[Chunk | BaseException] = janus.Queue(maxsize=max_ready)
+    builder = DocumentBuilder(job)
+    parameters = bind_parameters(job, window)
+
+    def produce() -> None:
+        try:
+            conn = connect(job, password)
+            try:
+                chunks = iter_chunks(
+                    job.sql,
+                    conn,
+                    parameters=parameters,
+                    row_factory=lazy_dict_row_factory,
+                    chunk_size=job.chunk_size,
+                )
+                for number, rows in enumerate(chunks, start=1):
+                    queue.sync_q.put(builder.build(number, rows))
+            finally:
+                conn.close()
+        except janus.SyncQueueShutDown:
+            return  # the consumer stopped listening
+        except ETLHelperExtractError as exc:
+            _offer(queue, explain_extract_error(job, exc))
+        except BaseException as exc:
+            _offer(queue, exc)
+        queue.shutdown()
+
+    thread = threading.Thread(target=produce, name=f"extract {job.name} {window}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                item = await queue.async_q.get()
+            except janus.AsyncQueueShutDown:
+                return
+            if isinstance(item, BaseException):
+                if isinstance(item, Db2apiError):
+                    raise item
+                raise SourceLost(
+                    f"reading {job.source.describe(job.name)} failed (job {job.name!r}): "
+                    f"{type(item).__name__}: {_first_line(str(item))}"
+                ) from item
+            yield item
+    finally:
+        queue.shutdown(immediate=True)
+        await asyncio.to_thread(thread.join, 30)
+        await queue.aclose()
+
+
+def _offer(queue: janus.Queue[Any], item: BaseException) -> None:
+    with contextlib.suppress(janus.SyncQueueShutDown):
+        queue.sync_q.put(item)

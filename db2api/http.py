@@ -1,0 +1,75 @@
+"""The one place db2api touches the network.
+
+``send(session, request) -> Response`` turns aiohttp's exception zoo into three
+kinds of :class:`TransportError` (timeout, connection, tls) that the retry policy
+understands. Everything above this seam works on plain values.
+"""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass, field
+
+import aiohttp
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        return self.body[:2000].decode("utf-8", "replace")
+
+
+class TransportError(Exception):
+    """No HTTP answer came back. ``kind`` is "timeout", "connection" or "tls"."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.kind, str(self)))
+
+
+async def send(session: aiohttp.ClientSession, request: Request) -> Response:
+    try:
+        async with session.request(
+            request.method, request.url, data=request.body, headers=request.headers
+        ) as response:
+            body = await response.read()
+            return Response(response.status, body, dict(response.headers))
+    except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
+        raise TransportError("tls", f"TLS failed: {exc}") from exc
+    except TimeoutError as exc:
+        raise TransportError("timeout", "no answer within the timeout") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise TransportError("connection", f"cannot connect: {exc.os_error or exc}") from exc
+    except (aiohttp.ClientError, ConnectionError) as exc:
+        raise TransportError("connection", f"{type(exc).__name__}: {exc}") from exc
+
+
+def open_session(
+    concurrency: int, timeout: float, verify_tls: bool = True, headers: dict[str, str] | None = None
+) -> aiohttp.ClientSession:
+    """One session and connection pool for a whole run."""
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, limit_per_host=concurrency, ssl=None if verify_tls else False
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout),
+        headers=headers or {},
+        raise_for_status=False,
+    )

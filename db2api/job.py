@@ -1,0 +1,278 @@
+"""What one transfer is: source, SQL, transform, document id, target and limits.
+
+A job is one small Python file in ``jobs/`` that builds a :class:`Job`. Everything
+that differs between machines (hosts, URLs, passwords, API keys) is read from the
+environment or a Prefect Secret block *when the job runs*, never stored in the file,
+so listing or loading a job never needs production credentials.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from etlhelper import DbParams
+
+from db2api.errors import JobError
+from db2api.retry import RetryPolicy
+from db2api.windows import parse_length, zone
+
+Row = dict[str, Any]
+Transform = Callable[[Row], Mapping[str, Any]]
+IdSpec = str | Sequence[str] | Callable[[Row], Any]
+Mode = Literal["item", "bulk"]
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+# How each source expects the window bounds in SQL: (paramstyle, start, end).
+BINDS: dict[str, tuple[str, str, str]] = {
+    "SQLITE": ("named", ":start", ":end"),
+    "ORACLE": ("named", ":start", ":end"),
+    "PG": ("pyformat", "%(start)s", "%(end)s"),
+    "MSSQL": ("qmark", "?", "?"),
+}
+
+
+@dataclass(frozen=True)
+class Env:
+    """A setting read from an environment variable when the job runs."""
+
+    name: str
+    default: str | None = None
+    help: str = ""
+
+    def resolve(self, job: str) -> str:
+        value = os.environ.get(self.name, self.default)
+        if value is None:
+            what = f" ({self.help})" if self.help else ""
+            raise JobError(
+                f"environment variable {self.name} is not set{what}: export it before "
+                f"running job {job!r}"
+            )
+        return value
+
+
+Setting = str | Env
+
+
+def resolve(value: Any, job: str) -> Any:
+    return value.resolve(job) if isinstance(value, Env) else value
+
+
+@dataclass(frozen=True)
+class Source:
+    """A database reached through etlhelper, with where its password lives."""
+
+    db: DbParams
+    password_env: str | None = None
+    password_secret: str | None = None
+    # Naive datetimes in rows, and window bounds sent to the database, are in this zone.
+    timezone: str = "UTC"
+    # How window bounds are bound: aware datetimes (timestamptz), naive datetimes in
+    # `timezone` (Oracle DATE/TIMESTAMP), or text 'YYYY-MM-DD HH:MM:SS' (SQLite).
+    bounds: Literal["aware", "naive", "text"] | None = None
+
+    @property
+    def dbtype(self) -> str:
+        return str(self.db["dbtype"]).upper()
+
+    @property
+    def bound_style(self) -> str:
+        if self.bounds:
+            return self.bounds
+        return {"PG": "aware", "SQLITE": "text"}.get(self.dbtype, "naive")
+
+    def describe(self, job: str) -> str:
+        """Where the source is, without any secret, for error messages."""
+        params = {k: resolve(v, job) for k, v in self.db.items() if k != "dbtype"}
+        if "filename" in params:
+            return f"{self.dbtype} {params['filename']}"
+        return (
+            f"{self.dbtype} {params.get('user')}@{params.get('host')}:{params.get('port')}"
+            f"/{params.get('dbname')}"
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where documents go, and how.
+
+    ``item`` mode sends one request per document (``method`` + ``path``, where
+    ``{index}`` and ``{id}`` are filled in); ``bulk`` mode posts Elasticsearch /
+    OpenSearch ``_bulk`` NDJSON capped by ``bulk_docs`` and ``bulk_bytes``.
+    """
+
+    url: Setting
+    index: str
+    mode: Mode = "bulk"
+    method: str = "PUT"
+    path: str = "/{index}/_doc/{id}"
+    bulk_docs: int = 1000
+    bulk_bytes: int = 5 * 1024 * 1024
+    auth_env: str | None = None
+    auth_secret: str | None = None
+    auth_scheme: str = "ApiKey"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: float = 30.0
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    source: Source
+    sql: str
+    id: IdSpec
+    target: Target
+    transform: Transform | None = None
+    window: str | timedelta = "1d"
+    timezone: str = "UTC"
+    chunk_size: int = 5000
+    concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    date_field: str | None = None
+    first_start: date | None = None
+    lag: str | timedelta | None = None
+    dead_letter_dir: str = "dead-letters"
+    # Bump to make re-runs send windows again even though the SQL and code are unchanged.
+    version: str = "1"
+
+    def __post_init__(self) -> None:
+        check(self)
+
+    @property
+    def window_length(self) -> timedelta:
+        return parse_length(self.window)
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes when what a window sends changes, so its cache entry goes stale."""
+        target = self.target
+        parts = [
+            self.version,
+            " ".join(self.sql.split()),
+            _code(self.transform),
+            _code(self.id) if callable(self.id) else repr(self.id),
+            repr(target.url),
+            target.index,
+            target.mode,
+            target.method,
+            target.path,
+            self.source.timezone,
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def _code(fn: object) -> str:
+    if fn is None:
+        return "-"
+    try:
+        return inspect.getsource(fn)  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        return repr((code.co_code, code.co_consts)) if code else repr(fn)
+
+
+def check(job: Job) -> None:
+    """Refuse a job that cannot work, naming the field and the fix."""
+
+    def fail(message: str) -> None:
+        raise JobError(f"job {job.name!r}: {message}")
+
+    if not isinstance(job.name, str) or not _NAME.match(job.name):
+        raise JobError(
+            f"job name {job.name!r} is not valid: use lower-case letters, digits, '-' or '_'"
+        )
+    if job.source.dbtype not in BINDS:
+        fail(f"source dbtype {job.source.dbtype!r} is not supported: use one of {sorted(BINDS)}")
+    if job.source.password_env and job.source.password_secret:
+        fail("set source.password_env or source.password_secret, not both")
+    check_binds(job)
+    if isinstance(job.id, str | list | tuple) and not job.id:
+        fail("id is empty: name the column (or columns) that identify a row, or a function")
+    if not (isinstance(job.id, str | list | tuple) or callable(job.id)):
+        fail(f"id must be a column name, a list of column names or a function (got {job.id!r})")
+    if job.transform is not None and not callable(job.transform):
+        fail("transform must be a function taking a row dict and returning a document dict")
+    for name in ("chunk_size", "concurrency"):
+        value = getattr(job, name)
+        if not isinstance(value, int) or value < 1:
+            fail(f"{name} must be a whole number of at least 1 (got {value!r})")
+    try:
+        parse_length(job.window)
+        if job.lag is not None:
+            parse_length(job.lag)
+        zone(job.timezone)
+        zone(job.source.timezone)
+    except Exception as exc:
+        fail(str(exc))
+    check_target(job)
+
+
+def check_binds(job: Job) -> None:
+    style, start, end = BINDS[job.source.dbtype]
+    sql = job.sql
+    if style == "qmark":
+        if sql.count("?") != 2:
+            raise JobError(
+                f"job {job.name!r}: SQL for {job.source.dbtype} needs exactly two '?' binds, "
+                "start then end, e.g. WHERE t >= ? AND t < ?"
+            )
+        return
+    missing = [bind for bind in (start, end) if bind not in sql]
+    if not missing:
+        return
+    other = {":start": "%(start)s", "%(start)s": ":start"}[start]
+    hint = f" (it uses {other}, which is another database's style)" if other in sql else ""
+    raise JobError(
+        f"job {job.name!r}: SQL for {job.source.dbtype} must use the binds {start} and {end} "
+        f"(paramstyle {style}); missing {', '.join(missing)}{hint}: write e.g. "
+        f"WHERE t >= {start} AND t < {end}"
+    )
+
+
+def check_target(job: Job) -> None:
+    target = job.target
+    if target.mode not in ("item", "bulk"):
+        raise JobError(
+            f"job {job.name!r}: target mode must be 'item' or 'bulk' (got {target.mode!r})"
+        )
+    if target.auth_env and target.auth_secret:
+        raise JobError(f"job {job.name!r}: set target.auth_env or target.auth_secret, not both")
+    if target.bulk_docs < 1 or target.bulk_bytes < 1024:
+        raise JobError(
+            f"job {job.name!r}: bulk_docs must be >= 1 and bulk_bytes >= 1024 "
+            f"(got {target.bulk_docs}, {target.bulk_bytes})"
+        )
+    if target.mode == "item" and "{id}" not in target.path and target.method.upper() == "PUT":
+        raise JobError(
+            f"job {job.name!r}: item path {target.path!r} has no {{id}}; a PUT without the id "
+            "cannot be idempotent: add {id} to the path"
+        )
+    if isinstance(target.url, str):
+        check_url(target.url, job.name)
+
+
+def check_url(url: str, job: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise JobError(
+            f"job {job!r}: target URL {_safe_url(url)!r} is not an http(s) URL: "
+            "write e.g. https://search.example.org:9200"
+        )
+    if parts.username or parts.password:
+        raise JobError(
+            f"job {job!r}: target URL contains credentials; move them to target.auth_env "
+            "or target.auth_secret so they stay out of logs"
+        )
+    return url.rstrip("/")
+
+
+def _safe_url(url: str) -> str:
+    return re.sub(r"//[^/@]*@", "//***@", url)

@@ -1,0 +1,130 @@
+"""One window, end to end, as a plain async function.
+
+Extraction runs ahead in its thread while up to ``chunks_in_flight`` chunks upload,
+so the database never waits for the API and the API never waits for the
+database (the recipe's per-chunk stall). ``upload`` is injectable: the Prefect
+layer passes a retried task, tests and benchmarks pass ``runtime.sink.send``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+from db2api.documents import Chunk
+from db2api.errors import (
+    JobError,
+    SourceError,
+    SourceLost,
+    TargetError,
+    WindowIncomplete,
+    first_error,
+)
+from db2api.extract import iter_window_chunks
+from db2api.job import Job
+from db2api.report import RunSummary, WindowReport, summarise
+from db2api.runtime import Runtime, open_runtime
+from db2api.sinks import Outcome
+from db2api.windows import Window, split
+
+Upload = Callable[[Chunk], Awaitable[Outcome]]
+
+
+async def run_window(
+    runtime: Runtime,
+    window: Window,
+    upload: Upload | None = None,
+    chunks_in_flight: int = 2,
+) -> WindowReport:
+    job = runtime.job
+    send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents))
+    report = WindowReport(window=window.key)
+    started = time.perf_counter()
+    slots = asyncio.Semaphore(chunks_in_flight)
+
+    async def deliver(chunk: Chunk) -> None:
+        try:
+            outcome = await send(chunk)
+            runtime.dead_letters.write(window.key, outcome.dead)
+            report.acked += outcome.acked
+            report.dead += len(outcome.dead)
+            report.retries += outcome.retries
+            report.requests += outcome.requests
+            report.bytes += outcome.bytes
+        finally:
+            slots.release()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            async for chunk in iter_window_chunks(job, window, runtime.password):
+                report.rows += chunk.rows
+                report.duplicates += chunk.duplicates
+                runtime.dead_letters.write(window.key, chunk.rejects)
+                report.dead += len(chunk.rejects)
+                await slots.acquire()
+                group.create_task(deliver(chunk))
+    except BaseExceptionGroup as group_error:
+        raise first_error(group_error) from None
+    report.seconds = time.perf_counter() - started
+    report.check()
+    return report
+
+
+RunOne = Callable[[Window], Awaitable[WindowReport]]
+OnDone = Callable[[WindowReport], Awaitable[None]]
+
+
+def is_fatal(error: BaseException) -> bool:
+    """Errors every later window would hit too: stop instead of repeating them."""
+    return isinstance(error, TargetError | JobError | SourceError) and not isinstance(
+        error, SourceLost
+    )
+
+
+async def run_windows(
+    windows: list[Window], run_one: RunOne, concurrency: int = 1, on_done: OnDone | None = None
+) -> tuple[list[WindowReport], str]:
+    """Run windows (``concurrency`` at a time), in order of their start.
+
+    A window that fails does not stop the others, unless its error is fatal; then
+    windows not yet started are reported as not run. Returns the reports in window
+    order and the fatal error's message ("" if none).
+    """
+    slots = asyncio.Semaphore(concurrency)
+    reports: dict[Window, WindowReport] = {}
+    fatal = ""
+
+    async def one(window: Window) -> None:
+        nonlocal fatal
+        async with slots:
+            if fatal:
+                reports[window] = WindowReport(window.key, error="not run: the run stopped")
+                return
+            try:
+                reports[window] = await run_one(window)
+            except WindowIncomplete as exc:
+                report = exc.report if isinstance(exc.report, WindowReport) else None
+                reports[window] = report or WindowReport(window.key, error=str(exc))
+            except Exception as exc:
+                reports[window] = WindowReport(window.key, error=f"{type(exc).__name__}: {exc}")
+                if is_fatal(exc) and not fatal:
+                    fatal = str(exc)
+            if on_done is not None:
+                await on_done(reports[window])
+
+    await asyncio.gather(*(one(window) for window in windows))
+    return [reports[window] for window in windows], fatal
+
+
+async def transfer_range(
+    job: Job, start: date | datetime, end: date | datetime, label: str = "plain"
+) -> RunSummary:
+    """The whole transfer without Prefect: for tests, benchmarks and embedding."""
+    windows = split(start, end, job.window_length, job.timezone)
+    began = time.perf_counter()
+    async with open_runtime(job, label) as runtime:
+        reports, fatal = await run_windows(windows, lambda window: run_window(runtime, window))
+        path = str(runtime.dead_letters.path)
+    return summarise(job, windows, reports, fatal, time.perf_counter() - began, path)

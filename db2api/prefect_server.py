@@ -1,0 +1,141 @@
+"""A quiet local Prefect server for runs that have none configured.
+
+Prefect's ephemeral mode starts a server too, but prints its database and
+shutdown tracebacks into the user's terminal. This starts ``prefect server
+start`` on a free loopback port with its output in a log file, points this
+process at it, and stops it afterwards: run history stays in
+``$PREFECT_HOME/prefect.db`` for the UI to show later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from db2api.errors import Db2apiError
+
+QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise Db2apiError(f"the local Prefect server exited early: {tail[0]} (log: {log})")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    raise Db2apiError(f"the local Prefect server did not start within {timeout:.0f}s (log: {log})")
+
+
+@contextmanager
+def server_process(
+    home: Path,
+    port: int | None = None,
+    log: Path | None = None,
+    timeout: float = 120,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run ``prefect server start`` until the block ends; yields the API URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    log = log or home / "server.log"
+    env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+    env.update(QUIET, PREFECT_HOME=str(home), **(extra_env or {}))
+    url = f"http://127.0.0.1:{port}/api"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        wait_healthy(url, process, log, timeout)
+        yield url
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@contextmanager
+def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[str]:
+    """Use the configured Prefect API, or a quiet local server when there is none.
+
+    ``always`` ignores a configured API (the demo never writes to someone's server).
+    """
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    configured = PREFECT_API_URL.value()
+    if configured and not always:
+        yield str(configured)
+        return
+    home = home or Path(PREFECT_HOME.value())
+    with server_process(home) as url:
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):
+                yield url
+        finally:
+            drain_prefect_workers()
+
+
+def drain_prefect_workers(timeout: float = 10) -> None:
+    """Send buffered logs and events before the server goes away, not into a closed port."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    chatter = logging.getLogger("EventsWorker")  # "Still processing items" while draining
+    level = chatter.level
+    chatter.setLevel(logging.ERROR)
+    try:
+        for worker in (APILogWorker, EventsWorker):
+            worker.drain_all(timeout=timeout)
+    finally:
+        chatter.setLevel(level)

@@ -1,0 +1,304 @@
+"""Run the receiver as a real subprocess, and drive it with the standard library.
+
+Tests and demos want the receiver to behave exactly as a user would run it (own
+process, real sockets, killable and restartable on the same data file), so this
+starts ``python -m db2api.receiver`` rather than an in-process app. The client
+helpers use only ``urllib`` so they work from synchronous code, fixtures and scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import quote
+
+from db2api.errors import Db2apiError
+
+_ROOT = Path(__file__).resolve().parents[2]  # the directory that holds the db2api package
+_READY = re.compile(r"listening on (http://\S+)")
+_TERM_GRACE = 5.0
+
+
+class ReceiverError(Db2apiError):
+    """The receiver did not start, or answered a control request unexpectedly."""
+
+
+class ReceiverClient:
+    """Synchronous helpers for the receiver's control and data routes.
+
+    Proxies from the environment are ignored: the receiver is always addressed
+    directly, and a corporate ``http_proxy`` must not swallow loopback requests.
+    """
+
+    def __init__(self, url: str | None = None, *, timeout: float = 10.0) -> None:
+        self._url = url.rstrip("/") if url else None
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise ReceiverError("the receiver is not running; call start() or use a with-block")
+        return self._url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        bypass: bool = False,
+    ) -> tuple[int, Any]:
+        """(status, decoded JSON or text); error statuses are returned, not raised.
+
+        ``body`` may be bytes/str (sent as-is) or anything JSON-serialisable. With
+        ``bypass`` the request skips the faults and the stats (for checking results).
+        """
+        data = body if isinstance(body, bytes | None) else None
+        if isinstance(body, str):
+            data = body.encode()
+        elif data is None and body is not None:
+            data = json.dumps(body).encode()
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if bypass:
+            req.add_header("X-Receiver-Bypass", "1")
+        for key, value in (headers or {}).items():
+            req.add_header(key, value)
+        try:
+            with self._opener.open(req, timeout=self.timeout) as resp:
+                return resp.status, _decode(resp.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, _decode(exc.read())
+        except OSError as exc:
+            raise ReceiverError(f"cannot reach the receiver at {self.url}: {exc}") from exc
+
+    def _expect(self, method: str, path: str, body: object = None, ok: int = 200) -> Any:
+        status, data = self.request(method, path, body)
+        if status != ok:
+            reason = data.get("error", {}).get("reason") if isinstance(data, dict) else data
+            raise ReceiverError(f"{method} {path} answered {status}: {reason}")
+        return data
+
+    def set_faults(self, **settings: Any) -> dict[str, Any]:
+        """Replace the whole fault configuration (unnamed settings go back to off)."""
+        return self._expect("PUT", "/_faults", settings)
+
+    def faults(self) -> dict[str, Any]:
+        return self._expect("GET", "/_faults")
+
+    def stats(self) -> dict[str, Any]:
+        return self._expect("GET", "/_stats")
+
+    def reset(self) -> None:
+        """Delete every document and zero the stats; faults stay as they are."""
+        self._expect("POST", "/_reset")
+
+    def reset_stats(self) -> None:
+        self._expect("POST", "/_stats/reset")
+
+    def ids(self, index: str) -> dict[str, int]:
+        """id -> version for every document in ``index`` ({} if it has none)."""
+        status, data = self.request("GET", f"/{quote(index, safe='')}/_ids")
+        if status == 404:
+            return {}
+        if status != 200:
+            raise ReceiverError(f"GET /{index}/_ids answered {status}: {data}")
+        return dict(data["ids"])
+
+    def count(
+        self,
+        index: str,
+        range_field: str | None = None,
+        gte: str | float | None = None,
+        lt: str | float | None = None,
+    ) -> int:
+        """Documents in ``index`` (0 if it has none), optionally with gte <= field < lt.
+
+        Like ``get``, this bypasses the faults and is not counted in the stats.
+        """
+        body: dict[str, Any] = {}
+        if range_field is not None:
+            bounds = {k: v for k, v in (("gte", gte), ("lt", lt)) if v is not None}
+            body = {"query": {"range": {range_field: bounds}}}
+        status, data = self.request("POST", f"/{quote(index, safe='')}/_count", body, bypass=True)
+        if status == 404:
+            return 0
+        if status != 200:
+            raise ReceiverError(f"POST /{index}/_count answered {status}: {data}")
+        return int(data["count"])
+
+    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+        """The stored document (its ``_source``) or ``None``; bypasses faults and stats."""
+        path = f"/{quote(index, safe='')}/_doc/{quote(doc_id, safe='')}"
+        status, data = self.request("GET", path, bypass=True)
+        if status == 404:
+            return None
+        if status != 200:
+            raise ReceiverError(f"GET /{index}/_doc/{doc_id} answered {status}: {data}")
+        return data["_source"]
+
+
+def _decode(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
+
+
+class ReceiverProcess(ReceiverClient):
+    """``python -m db2api.receiver`` on a free 127.0.0.1 port, for the length of a with-block.
+
+    ``data`` is the SQLite file; without one a temporary directory is used and removed
+    on exit. ``args`` are extra CLI flags; ``faults`` are applied through PUT /_faults
+    once it is up. ``restart()`` keeps the data file, so durability can be tested.
+    """
+
+    def __init__(
+        self,
+        data: str | os.PathLike[str] | None = None,
+        *,
+        args: Sequence[str] = (),
+        faults: Mapping[str, Any] | None = None,
+        startup_timeout: float = 20.0,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(None, timeout=timeout)
+        self._tmpdir = None if data is not None else tempfile.mkdtemp(prefix="db2api-receiver-")
+        self.data = Path(data) if data is not None else Path(self._tmpdir or "") / "receiver.sqlite"
+        self.args = list(args)
+        self.initial_faults = dict(faults or {})
+        self.startup_timeout = startup_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+        self._stderr_kept = ""
+        self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise ReceiverError("the receiver is not running")
+        return self._proc.pid
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def stderr(self) -> str:
+        """What the process wrote to stderr so far (kept after stop, for assertions)."""
+        if self._stderr is None:
+            return self._stderr_kept
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def start(self) -> Self:
+        if self.running:
+            return self
+        cmd = [sys.executable, "-m", "db2api.receiver", "--host", "127.0.0.1", "--port", "0"]
+        cmd += ["--data", str(self.data), "--quiet", *self.args]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
+        if self._stderr is not None:
+            self._stderr.close()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives until close()
+        self.returncode = None
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr, env=env
+        )
+        try:
+            self._url = self._wait_ready()
+            if self.initial_faults:
+                self.set_faults(**self.initial_faults)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> str:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd, buf = self._proc.stdout.fileno(), b""
+        deadline = time.monotonic() + self.startup_timeout
+        while b"\n" not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ReceiverError(f"the receiver did not start within {self.startup_timeout:g}s")
+            if select.select([fd], [], [], left)[0]:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    code = self._proc.wait(_TERM_GRACE)
+                    last = (self.stderr.strip().splitlines() or ["(no output)"])[-1]
+                    raise ReceiverError(f"the receiver exited with code {code}: {last}")
+                buf += chunk
+        line = buf.split(b"\n", 1)[0].decode(errors="replace").strip()
+        match = _READY.fullmatch(line)
+        if match is None:
+            raise ReceiverError(f"unexpected first line from the receiver: {line!r}")
+        return match.group(1)
+
+    def stop(self) -> int | None:
+        """SIGTERM, then SIGKILL after 5 s; returns the exit code (None if never started)."""
+        proc, self._proc, self._url = self._proc, None, None
+        if proc is None:
+            return self.returncode
+        try:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(_TERM_GRACE)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.returncode = proc.returncode
+        return self.returncode
+
+    def restart(self) -> Self:
+        """Stop and start again on the same data file (the port usually changes)."""
+        self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop, and remove the temporary data directory if this object created it."""
+        try:
+            self.stop()
+        finally:
+            if self._stderr is not None:
+                self._stderr_kept = self.stderr
+                self._stderr.close()
+                self._stderr = None
+            if self._tmpdir is not None:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,302 @@
+"""The Elasticsearch wire format, without any HTTP: parse requests, build responses.
+
+Kept apart from the aiohttp handlers so NDJSON edge cases and response shapes can
+be unit-tested in microseconds, and so the handlers stay a thin layer of I/O.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from db2api.receiver.faults import Faults, ItemFault, decide_items, matches_reject_rule
+from db2api.receiver.store import RANGE_OPERATORS, WriteOp, WriteResult
+
+SHARDS = {"total": 1, "successful": 1, "failed": 0}
+BULK_OPS = ("index", "create", "delete")
+_MAX_ID_BYTES = 512
+_BAD_INDEX_CHARS = frozenset('\\/*?"<>| ,#:')
+_REJECTED = "rejected execution of bulk item: the write queue is full (injected by the receiver)"
+
+
+class ProtocolError(Exception):
+    """A request Elasticsearch would refuse as a whole; carries the ES-shaped error."""
+
+    def __init__(self, status: int, type_: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.type = type_
+        self.reason = reason
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.status, self.type, self.reason)
+
+
+def error_body(status: int, type_: str, reason: str) -> dict[str, Any]:
+    """The envelope Elasticsearch uses for every failed request."""
+    cause = {"type": type_, "reason": reason}
+    return {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
+@dataclass(slots=True)
+class BulkAction:
+    """One action line of a ``_bulk`` body, plus its source line when it has one.
+
+    ``error`` is set when the action is valid NDJSON but cannot be carried out; that
+    fails the item, not the whole request, as in Elasticsearch.
+    """
+
+    op: str
+    index: str | None
+    id: str
+    source: bytes | None
+    error: tuple[int, str, str] | None = None
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def check_id(doc_id: str) -> tuple[int, str, str] | None:
+    if not doc_id:
+        return (400, "illegal_argument_exception", "if _id is specified it must not be empty")
+    if len(doc_id) * 4 <= _MAX_ID_BYTES:  # cannot be too long even in 4-byte UTF-8
+        return None
+    size = len(doc_id.encode())
+    if size > _MAX_ID_BYTES:
+        reason = (
+            f"id [{doc_id[:32]}...] is too long, must be no longer than 512 bytes but was: {size}"
+        )
+        return (400, "illegal_argument_exception", reason)
+    return None
+
+
+def check_index(index: str) -> tuple[int, str, str] | None:
+    """Elasticsearch's index-name rules, so a bad job setting fails here, not in production."""
+    problem = None
+    if index != index.lower():
+        problem = "must be lowercase"
+    elif index[:1] in ("_", "-", "+"):
+        problem = "must not start with '_', '-', or '+'"
+    elif index in (".", ".."):
+        problem = "must not be '.' or '..'"
+    elif bad := sorted(_BAD_INDEX_CHARS.intersection(index)):
+        problem = f"must not contain {bad}"
+    elif len(index.encode()) > 255:
+        problem = "index name is too long, (> 255)"
+    if problem is None:
+        return None
+    return (400, "invalid_index_name_exception", f"Invalid index name [{index}], {problem}")
+
+
+def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
+    """Split an NDJSON ``_bulk`` body into actions; a broken action line fails it all."""
+    lines = body.split(b"\n")
+    last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
+    actions: list[BulkAction] = []
+    index_problems: dict[str, tuple[int, str, str] | None] = {}  # checked once per name
+    i = 0
+    while i < last:
+        line, number = lines[i], i + 1
+        i += 1
+        if not line or line.isspace():
+            continue
+        op, params = _action(line, number)
+        index = params.get("_index", default_index)
+        raw_id = params.get("_id")
+        if index is not None and not isinstance(index, str):
+            raise _malformed(number, "[_index] must be a string")
+        if raw_id is not None and (not isinstance(raw_id, str | int) or isinstance(raw_id, bool)):
+            raise _malformed(number, "[_id] must be a string")
+        doc_id = str(raw_id) if raw_id is not None else "" if op == "delete" else new_id()
+        source = None
+        if op != "delete":
+            if i >= last:
+                raise ProtocolError(
+                    400,
+                    "illegal_argument_exception",
+                    f"[{op}] action on line {number} has no source line",
+                )
+            source = lines[i].removesuffix(b"\r")  # CRLF bodies from Windows tools
+            i += 1
+        action = BulkAction(op, index, doc_id, source)
+        if index is None:
+            action.error = (400, "illegal_argument_exception", "index is missing")
+        elif op == "delete" and raw_id is None:
+            action.error = (400, "illegal_argument_exception", "id is missing")
+        else:
+            if index not in index_problems:
+                index_problems[index] = check_index(index)
+            action.error = index_problems[index] or check_id(doc_id)
+        actions.append(action)
+    if not actions:
+        raise ProtocolError(
+            400, "action_request_validation_exception", "Validation Failed: 1: no requests added;"
+        )
+    return actions
+
+
+def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
+    try:
+        meta = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(
+            400, "x_content_parse_exception", f"[{number}:1] malformed action/metadata line: {exc}"
+        ) from exc
+    if not isinstance(meta, dict) or len(meta) != 1:
+        raise _malformed(number, "expected an object with exactly one action")
+    ((op, params),) = meta.items()
+    if op not in BULK_OPS:
+        raise _malformed(number, f"expected one of [create, delete, index] but found [{op}]")
+    if not isinstance(params, dict):
+        raise _malformed(number, f"[{op}] must be an object")
+    return op, params
+
+
+def _malformed(number: int, problem: str) -> ProtocolError:
+    return ProtocolError(
+        400, "illegal_argument_exception", f"Malformed action/metadata line [{number}], {problem}"
+    )
+
+
+def parse_source(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+    """(document, error reason); the document is ``None`` when Elasticsearch would refuse it."""
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return None, f"failed to parse: {exc}"
+    if not isinstance(doc, dict):
+        return None, "failed to parse: the document must be a JSON object"
+    return doc, ""
+
+
+def rule_reason(field: str, doc_id: str) -> str:
+    return f"failed to parse field [{field}] of type [keyword] in document with id '{doc_id}'"
+
+
+def plan_bulk(
+    actions: list[BulkAction], faults: Faults, rng: random.Random
+) -> tuple[list[WriteOp], list[int], dict[str, int]]:
+    """Decide each item's fate: returns the writes, each write's position, and fault counts.
+
+    Items refused here (bad source, injected item faults, the reject rule) keep their
+    ``error`` and are not written; the others go to the store in their original order.
+    """
+    ops: list[WriteOp] = []
+    positions: list[int] = []
+    counts = {"bulk_item_429": 0, "bulk_item_400": 0, "rule_400": 0}
+    fates = decide_items(faults, rng, len(actions))
+    rule = faults.reject_field is not None
+    for pos, (action, fault) in enumerate(zip(actions, fates, strict=True)):
+        if action.error is not None:
+            continue
+        assert action.index is not None
+        if action.source is None:
+            ops.append(WriteOp(action.op, action.index, action.id, None))
+            positions.append(pos)
+            continue
+        doc, reason = parse_source(action.source)
+        if doc is None:
+            action.error = (400, "mapper_parsing_exception", reason)
+        elif fault is ItemFault.TOO_MANY:
+            counts["bulk_item_429"] += 1
+            action.error = (429, "es_rejected_execution_exception", _REJECTED)
+        elif fault is ItemFault.BAD:
+            counts["bulk_item_400"] += 1
+            field = next(iter(doc), "_source")
+            action.error = (400, "mapper_parsing_exception", rule_reason(field, action.id))
+        elif rule and matches_reject_rule(faults, doc):
+            counts["rule_400"] += 1
+            assert faults.reject_field is not None
+            action.error = (
+                400,
+                "mapper_parsing_exception",
+                rule_reason(faults.reject_field, action.id),
+            )
+        else:
+            ops.append(WriteOp(action.op, action.index, action.id, action.source.decode()))
+            positions.append(pos)
+    return ops, positions, counts
+
+
+def bulk_response(
+    actions: list[BulkAction], positions: list[int], results: list[WriteResult], took_ms: int
+) -> dict[str, Any]:
+    """The ``_bulk`` response: one item per action, in request order."""
+    written = dict(zip(positions, results, strict=True))
+    items: list[dict[str, Any]] = []
+    errors = False
+    for pos, action in enumerate(actions):
+        result = written.get(pos)
+        if result is None or result.status == 409:
+            errors = True
+            status, type_, reason = action.error or _conflict(action, result)
+            item: dict[str, Any] = {
+                "_index": action.index,
+                "_id": action.id,
+                "status": status,
+                "error": {"type": type_, "reason": reason},
+            }
+        else:
+            item = write_body(action.index or "", action.id, result)
+            item["status"] = result.status  # a 404 "not_found" delete is not an error
+        items.append({action.op: item})
+    return {"took": took_ms, "errors": errors, "items": items}
+
+
+def _conflict(action: BulkAction, result: WriteResult | None) -> tuple[int, str, str]:
+    version = result.version if result else 0
+    reason = (
+        f"[{action.id}]: version conflict, document already exists (current version [{version}])"
+    )
+    return (409, "version_conflict_engine_exception", reason)
+
+
+def write_body(index: str, doc_id: str, result: WriteResult) -> dict[str, Any]:
+    """The body of a successful single write (also the inside of a bulk item)."""
+    return {
+        "_index": index,
+        "_id": doc_id,
+        "_version": result.version,
+        "result": result.result,
+        "_shards": SHARDS,
+        "_seq_no": result.seq_no,
+        "_primary_term": 1,
+    }
+
+
+def parse_count_query(body: bytes) -> tuple[str | None, list[tuple[str, Any]]]:
+    """(field, bounds) from a ``_count`` body; only match_all and one range are understood."""
+    if not body.strip():
+        return None, []
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(400, "x_content_parse_exception", f"[1:1] {exc}") from exc
+    query = data.get("query") if isinstance(data, dict) else None
+    if query is None or query == {"match_all": {}}:
+        return None, []
+    range_ = query.get("range") if isinstance(query, dict) and len(query) == 1 else None
+    if not isinstance(range_, dict) or len(range_) != 1:
+        raise ProtocolError(
+            400, "parsing_exception", "the receiver's _count understands only match_all and range"
+        )
+    ((field, spec),) = range_.items()
+    if not isinstance(spec, dict):
+        raise ProtocolError(400, "parsing_exception", f"[range] query malformed for [{field}]")
+    bounds: list[tuple[str, Any]] = []
+    for key, value in spec.items():
+        if key in ("format", "boost"):
+            continue
+        if key not in RANGE_OPERATORS:
+            raise ProtocolError(400, "parsing_exception", f"[range] query does not support [{key}]")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ProtocolError(
+                400, "parsing_exception", f"[range] [{key}] must be a string or number"
+            )
+        bounds.append((key, value))
+    return field, bounds

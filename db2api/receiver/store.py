@@ -1,0 +1,223 @@
+"""The receiver's documents, kept in one SQLite file so they survive a restart.
+
+A test can kill the receiver mid-job and check that a resumed job neither lost nor
+duplicated documents, so storage is keyed by (index, id) exactly like Elasticsearch
+and every bulk request is one transaction. WAL with ``synchronous=NORMAL`` survives a
+killed process (not a power cut), which is the durability a local stand-in needs and
+keeps bulk writes fast. The class is synchronous and thread-safe; the app runs it on a
+single worker thread so SQLite never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import NamedTuple
+
+from db2api.errors import Db2apiError
+
+_CHUNK = 499  # ids per "IN (...)" query: plus the index that is 500 parameters
+_UPSERT = (
+    "INSERT INTO docs(idx, id, body, version) VALUES (?, ?, ?, 1) "
+    "ON CONFLICT(idx, id) DO UPDATE SET body = excluded.body, version = docs.version + 1"
+)
+RANGE_OPERATORS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
+
+
+class StoreError(Db2apiError):
+    """The data file cannot be opened or used."""
+
+
+class WriteOp(NamedTuple):
+    """One write; ``body`` is the raw JSON text (``None`` for a delete)."""
+
+    op: str  # "index", "create" or "delete"
+    index: str
+    id: str
+    body: str | None
+
+
+class WriteResult(NamedTuple):
+    """What Elasticsearch would report for one write."""
+
+    status: int  # 201 created, 200 updated/deleted, 404 delete of a missing id, 409 conflict
+    result: str  # "created", "updated", "deleted", "not_found" or "conflict"
+    version: int
+    seq_no: int
+
+
+class Store:
+    """Documents per (index, id) with a version that counts the writes to that id."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS docs (idx TEXT NOT NULL, id TEXT NOT NULL, "
+                "body TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (idx, id))"
+            )
+            row = self._conn.execute("SELECT COALESCE(SUM(version), 0) FROM docs").fetchone()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open data file {self.path}: {exc}") from exc
+        # Carry on counting after a restart so _seq_no keeps growing like in Elasticsearch.
+        self._seq_no = int(row[0]) - 1
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply the writes in order, in one transaction, reporting created/updated and versions.
+
+        The versions are read up front (a few indexed look-ups) and then tracked in
+        memory, so the upserts can go to SQLite in one ``executemany`` per run.
+        """
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                results = self._write(ops)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return results
+
+    def _write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        versions = self._versions(ops)
+        results: list[WriteResult] = []
+        upserts: list[tuple[str, str, str]] = []
+        for op, index, doc_id, body in ops:
+            key = (index, doc_id)
+            current = versions.get(key)
+            if op == "delete":
+                if upserts:  # keep the order of writes to the same id
+                    self._conn.executemany(_UPSERT, upserts)
+                    upserts = []
+                if current is None:
+                    results.append(WriteResult(404, "not_found", 1, -1))
+                    continue
+                self._conn.execute("DELETE FROM docs WHERE idx = ? AND id = ?", key)
+                versions[key] = None
+                results.append(WriteResult(200, "deleted", current + 1, self._next_seq_no()))
+            elif op == "create" and current is not None:
+                results.append(WriteResult(409, "conflict", current, -1))
+            else:
+                assert body is not None, "index and create need a body"
+                version = 1 if current is None else current + 1
+                versions[key] = version
+                upserts.append((index, doc_id, body))
+                created = current is None
+                results.append(
+                    WriteResult(
+                        201 if created else 200,
+                        "created" if created else "updated",
+                        version,
+                        self._next_seq_no(),
+                    )
+                )
+        if upserts:
+            self._conn.executemany(_UPSERT, upserts)
+        return results
+
+    def _next_seq_no(self) -> int:
+        self._seq_no += 1
+        return self._seq_no
+
+    def _versions(self, ops: Iterable[WriteOp]) -> dict[tuple[str, str], int | None]:
+        by_index: dict[str, set[str]] = {}
+        for op in ops:
+            by_index.setdefault(op.index, set()).add(op.id)
+        versions: dict[tuple[str, str], int | None] = {}
+        for index, id_set in by_index.items():
+            ids = list(id_set)
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
+                    (index, *chunk),
+                )
+                for doc_id, version in rows:
+                    versions[(index, doc_id)] = version
+        return versions
+
+    def get(self, index: str, doc_id: str) -> tuple[int, str] | None:
+        """(version, raw JSON body) or ``None``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version, body FROM docs WHERE idx = ? AND id = ?", (index, doc_id)
+            ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def index_exists(self, index: str) -> bool:
+        with self._lock:
+            return self._index_exists(index)
+
+    def _index_exists(self, index: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM docs WHERE idx = ? LIMIT 1", (index,))
+        return row.fetchone() is not None
+
+    def count(
+        self,
+        index: str,
+        field: str | None = None,
+        bounds: Sequence[tuple[str, str | int | float]] = (),
+    ) -> int | None:
+        """Documents in ``index`` (``None`` if it has none), optionally within a range.
+
+        ``bounds`` are (``gte``/``gt``/``lte``/``lt``, value) pairs compared with the
+        field's JSON value, so ISO-8601 strings compare as text and numbers as numbers.
+        """
+        sql = "SELECT COUNT(*) FROM docs WHERE idx = ?"
+        params: list[object] = [index]
+        if field is not None:
+            path = json_path(field)
+            for op, value in bounds:
+                sql += f" AND json_extract(body, ?) {RANGE_OPERATORS[op]} ?"
+                params += [path, value]
+        with self._lock:
+            (count,) = self._conn.execute(sql, params).fetchone()
+            if count == 0 and not self._index_exists(index):
+                return None
+        return int(count)
+
+    def ids(self, index: str) -> dict[str, int] | None:
+        """Every id in ``index`` with its version, or ``None`` if the index has no documents."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, version FROM docs WHERE idx = ?", (index,)
+            ).fetchall()
+        return dict(rows) if rows else None
+
+    def clear(self) -> int:
+        """Delete every document; returns how many there were."""
+        with self._lock:
+            return self._conn.execute("DELETE FROM docs").rowcount
+
+
+def json_path(field: str) -> str:
+    """SQLite JSON path for a dotted field name (``a.b`` is ``b`` inside object ``a``)."""
+    parts = field.split(".")
+    if any(not part or '"' in part for part in parts):
+        raise ValueError(f"field name {field!r} cannot be used in a range query")
+    return "$" + "".join(f'."{part}"' for part in parts)

@@ -1,0 +1,146 @@
+"""Per-window and per-run figures: what was read, delivered and dead-lettered."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from db2api.errors import AccountingError
+from db2api.job import Job
+from db2api.windows import Window
+
+
+@dataclass
+class WindowReport:
+    window: str
+    rows: int = 0
+    acked: int = 0
+    dead: int = 0
+    duplicates: int = 0
+    retries: int = 0
+    requests: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    cached: bool = False
+    error: str = ""
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.acked / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        if self.cached:
+            return f"window {self.window}: done before, skipped"
+        if self.error and not self.rows:
+            return f"window {self.window}: {self.error}"
+        return (
+            f"window {self.window}: {self.rows} rows, {self.acked} acked, "
+            f"{self.dead} dead letters, {self.seconds:.2f} s"
+            + (f" ({self.error})" if self.error else "")
+        )
+
+    def check(self) -> None:
+        """Every row read is acknowledged, dead-lettered, or superseded by a later duplicate."""
+        accounted = self.acked + self.dead + self.duplicates
+        if accounted != self.rows:
+            raise AccountingError(
+                f"window {self.window}: read {self.rows} rows but accounted for {accounted} "
+                f"(acked {self.acked} + dead letters {self.dead} + duplicates {self.duplicates}); "
+                "the window is not complete and will be sent again on the next run"
+            )
+
+    def row(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "docs_per_s": round(self.docs_per_second, 1),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class RunSummary:
+    job: str
+    start: str
+    end: str
+    mode: str
+    windows: list[WindowReport] = field(default_factory=list)
+    dead_letter_file: str = ""
+    seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)
+    fatal: str = ""
+    dry_run: bool = False
+
+    def total(self, name: str) -> int:
+        """A figure summed over the windows this run worked on (not those done before)."""
+        return sum(getattr(report, name) for report in self.windows if not report.cached)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.fatal and self.total("dead") == 0
+
+    @property
+    def docs_per_second(self) -> float:
+        return self.total("acked") / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        cached = sum(1 for report in self.windows if report.cached)
+        dead = self.total("dead")
+        done_before = f"{cached} done before, skipped" if cached else "none done before"
+        lines = [
+            f"job          {self.job} ({self.mode} mode)"
+            + ("  DRY RUN: nothing sent" if self.dry_run else ""),
+            f"range        [{self.start}, {self.end})",
+            f"windows      {len(self.windows)} ({done_before}; {len(self.failed)} failed)",
+            f"rows read    {self.total('rows')}",
+            f"acknowledged {self.total('acked')}",
+            f"dead letters {dead}" + (f"  -> {self.dead_letter_file}" if dead else ""),
+            f"duplicates   {self.total('duplicates')} (same id twice in a chunk; last one sent)",
+            f"retries      {self.total('retries')}",
+            f"time         {self.seconds:.1f} s, {self.docs_per_second:,.0f} docs/s",
+        ]
+        lines += [f"failed       {reason}" for reason in self.failed[:5]]
+        return lines
+
+    def headline(self) -> str:
+        return (
+            f"{self.total('rows')} rows read, {self.total('acked')} acknowledged, "
+            f"{self.total('dead')} dead letters in {self.seconds:.1f} s "
+            f"({self.docs_per_second:,.0f} docs/s)"
+        )
+
+    def markdown(self) -> str:
+        head = (
+            "| window | rows | acked | dead letters | duplicates | retries | seconds | docs/s "
+            "| note |"
+        )
+        rule = "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        rows = [
+            f"| {r.window} | {r.rows} | {r.acked} | {r.dead} | {r.duplicates} | {r.retries} "
+            f"| {r.seconds:.2f} | {r.docs_per_second:,.0f} | "
+            f"{'cached' if r.cached else ''}{r.error} |"
+            for r in self.windows
+        ]
+        text = "\n".join(["```", *self.lines(), "```", "", head, rule, *rows])
+        return text
+
+
+def summarise(
+    job: Job,
+    windows: list[Window],
+    reports: list[WindowReport],
+    fatal: str,
+    seconds: float,
+    dead_letter_file: str,
+) -> RunSummary:
+    summary = RunSummary(
+        job=job.name,
+        start=windows[0].key.split("/")[0],
+        end=windows[-1].key.split("/")[1],
+        mode=job.target.mode,
+        windows=reports,
+        dead_letter_file=dead_letter_file,
+        seconds=seconds,
+    )
+    summary.failed = [f"{r.window}: {r.error}" for r in reports if r.error]
+    summary.fatal = fatal
+    return summary

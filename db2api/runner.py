@@ -1,0 +1,79 @@
+"""Run the transfer flow in this process, against the configured or a local Prefect."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from db2api.catalog import load_job
+from db2api.errors import Db2apiError, RangeError
+from db2api.prefect_server import local_prefect
+from db2api.report import RunSummary
+from db2api.windows import split
+
+
+class _FlowLinesOnly(logging.Filter):
+    """Console shows flow-level lines and warnings; the Prefect API still gets everything."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or record.name == "prefect.flow_runs"
+
+
+def quiet_console() -> None:
+    for name in ("prefect", ""):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not any(
+                isinstance(f, _FlowLinesOnly) for f in handler.filters
+            ):
+                handler.addFilter(_FlowLinesOnly())
+
+
+def job_name(job: str) -> str:
+    """Accept a path to a job file by adding its folder to the job search path."""
+    if not job.endswith(".py"):
+        return job
+    path = Path(job).resolve()
+    if not path.is_file():
+        raise Db2apiError(f"job file {job} does not exist")
+    folders = [
+        str(path.parent),
+        *filter(None, os.environ.get("DB2API_JOBS_PATH", "").split(os.pathsep)),
+    ]
+    os.environ["DB2API_JOBS_PATH"] = os.pathsep.join(folders)
+    return path.stem
+
+
+def run_transfer(
+    job: str,
+    start: date | datetime | None,
+    end: date | datetime | None,
+    force: bool = False,
+    prefect_home: Path | None = None,
+    echo: bool = True,
+    always_local: bool = False,
+) -> RunSummary:
+    name = job_name(job)
+    spec = load_job(name)  # a bad job or range fails here, before a server starts
+    if start is None or end is None:
+        raise RangeError("give both --start and --end, e.g. --start 2024-01-01 --end 2024-02-01")
+    split(start, end, spec.window_length, spec.timezone)
+    with local_prefect(prefect_home, always=always_local):
+        from flows.transfer import transfer
+
+        quiet_console()
+        state = asyncio.run(
+            transfer(job=name, start=start, end=end, force=force, return_state=True)  # type: ignore[call-overload]
+        )
+        data: Any = state.result(raise_on_failure=False)
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if summary is None:
+        raise Db2apiError(state.message or f"the run ended {state.name}")
+    if echo:
+        print("\n".join(summary.lines()), flush=True)
+        if not summary.ok:
+            print(f"run failed: {state.message}")
+    return summary

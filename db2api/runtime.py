@@ -1,0 +1,129 @@
+"""Everything one run shares: secrets, the HTTP session, the sink, the dead-letter file.
+
+Built once per run on the flow's event loop and handed to every window, so there
+is one connection pool and one concurrency limit however many windows and chunks
+are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from db2api.deadletters import DeadLetterFile
+from db2api.errors import JobError, TargetError
+from db2api.http import open_session
+from db2api.job import Job, check_url, resolve
+from db2api.limiter import Limiter
+from db2api.scrub import SCRUBBER
+from db2api.sinks import BulkSink, ItemSink, Sink
+
+
+class Runtime:
+    __slots__ = ("dead_letters", "job", "limiter", "password", "sink", "url")
+
+    def __init__(
+        self,
+        job: Job,
+        url: str,
+        password: str | None,
+        sink: Sink,
+        limiter: Limiter,
+        dead_letters: DeadLetterFile,
+    ) -> None:
+        self.job = job
+        self.url = url
+        self.password = password
+        self.sink = sink
+        self.limiter = limiter
+        self.dead_letters = dead_letters
+
+
+async def read_secret(env: str | None, block: str | None, what: str) -> str | None:
+    """A secret from an environment variable or a Prefect Secret block."""
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise JobError(
+                f"environment variable {env} ({what}) is not set: export it, or store it in "
+                "a Prefect Secret block and name that block in the job instead"
+            )
+    elif block:
+        from prefect.blocks.system import Secret
+
+        try:
+            secret = await Secret.aload(block)
+        except ValueError as exc:
+            raise JobError(
+                f"Prefect Secret block {block!r} ({what}) was not found: create it in the UI "
+                f"(Blocks > Secret) or with Secret(value=...).save({block!r})"
+            ) from exc
+        value = str(secret.get())
+    else:
+        return None
+    SCRUBBER.add(value)
+    return value
+
+
+def auth_header(scheme: str, value: str) -> str:
+    if scheme.lower() == "basic":
+        return "Basic " + base64.b64encode(value.encode()).decode()
+    return f"{scheme} {value}".strip()
+
+
+async def preflight(url: str, job: str) -> None:
+    """Fail in one line when nothing listens at the target, before reading any rows."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), 10)
+    except (OSError, TimeoutError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
+        raise TargetError(
+            f"cannot reach target {parts.scheme}://{parts.hostname}:{port} for job {job!r}: "
+            f"{reason}; check that it is running and that target.url is right"
+        ) from None
+    writer.close()
+    await writer.wait_closed()
+
+
+def dead_letter_path(job: Job, label: str) -> Path:
+    folder = Path(os.environ.get("DB2API_DEAD_LETTER_DIR") or job.dead_letter_dir)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return (folder / job.name / f"{stamp}_{label}.jsonl").resolve()
+
+
+@asynccontextmanager
+async def open_runtime(job: Job, label: str, check_target: bool = True) -> AsyncIterator[Runtime]:
+    target = job.target
+    url = check_url(resolve(target.url, job.name), job.name)
+    password = await read_secret(
+        job.source.password_env, job.source.password_secret, f"password for job {job.name!r}"
+    )
+    token = await read_secret(target.auth_env, target.auth_secret, f"API key for job {job.name!r}")
+    headers = dict(target.headers)
+    if token is not None:
+        headers["Authorization"] = auth_header(target.auth_scheme, token)
+        SCRUBBER.add(headers["Authorization"])
+    if check_target:
+        await preflight(url, job.name)
+    limiter = Limiter(job.concurrency)
+    hint = (
+        f"the API key in {target.auth_env or 'Secret ' + repr(target.auth_secret)}"
+        if token is not None
+        else "target.auth_env (no credentials were sent)"
+    )
+    dead_letters = DeadLetterFile(dead_letter_path(job, label), job.name)
+    kind = BulkSink if target.mode == "bulk" else ItemSink
+    async with open_session(job.concurrency, target.timeout, target.verify_tls, headers) as session:
+        sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
+        try:
+            yield Runtime(job, url, password, sink, limiter, dead_letters)
+        finally:
+            dead_letters.close()

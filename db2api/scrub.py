@@ -1,0 +1,87 @@
+"""Keep secrets out of everything a run writes: logs, artifacts, errors, dead letters.
+
+Known secret values (database passwords, API keys) are registered when a run
+resolves them; on top of that, patterns that look like credentials (URL userinfo,
+``Authorization`` headers, ``password=`` pairs) are masked even when we never saw
+the value, because a target's error text may echo what it was sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+MASK = "***"
+_PATTERNS = [
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
+    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"',}\n]+"), r"\1" + MASK),
+    (
+        re.compile(r"(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)=([^\s&;'\"]+)"),
+        r"\1=" + MASK,
+    ),
+]
+
+
+class Scrubber:
+    """Masks registered secret values and credential-shaped text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._secrets: tuple[str, ...] = ()
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        # Very short values would mask ordinary words; they are not real secrets.
+        if not secret or len(secret) < 4:
+            return
+        with self._lock:
+            values = set(self._secrets) | {secret}
+            # Longest first, so a secret containing another is masked whole.
+            self._secrets = tuple(sorted(values, key=len, reverse=True))
+
+    def __call__(self, text: str, patterns: bool = True) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        if patterns:
+            for pattern, replacement in _PATTERNS:
+                text = pattern.sub(replacement, text)
+        return text
+
+
+#: Secrets seen by this process. Shared on purpose: log records come from
+#: libraries (etlhelper, aiohttp, Prefect) that cannot be handed a scrubber.
+SCRUBBER = Scrubber()
+
+
+class ScrubFilter(logging.Filter):
+    """A logging filter that masks secrets in the rendered message."""
+
+    def __init__(self, scrubber: Scrubber = SCRUBBER) -> None:
+        super().__init__()
+        self.scrubber = scrubber
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.scrubber(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = self.scrubber(str(record.exc_info[1]))
+            if text != str(record.exc_info[1]):
+                record.exc_info = None
+                record.exc_text = None
+                record.msg = f"{record.msg} ({text})"
+        return True
+
+
+def install_log_scrubbing(scrubber: Scrubber = SCRUBBER) -> None:
+    """Attach the filter to every handler that exists, so propagated records pass it."""
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if not any(isinstance(f, ScrubFilter) for f in handler.filters):
+                handler.addFilter(ScrubFilter(scrubber))

@@ -1,0 +1,320 @@
+"""Sinks deliver documents: every document ends acknowledged or dead-lettered.
+
+``send(documents) -> Outcome`` never gives up on a document silently. Passing
+failures (429, 5xx, timeouts, resets) are retried per document with backoff inside
+the sink; a document the target refuses, or one whose retry budget is spent,
+becomes a dead letter with the reason; a misconfiguration that would fail every
+document (401, 403, 404, TLS) raises :class:`TargetError` and stops the run.
+
+A fixed number of worker coroutines per call pull documents (or ``_bulk`` batches)
+from a shared iterator, and a run-wide :class:`Limiter` bounds what is in flight,
+so a 5,000-document chunk is never 5,000 coroutines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+from db2api import bulk
+from db2api.deadletters import DeadLetter
+from db2api.documents import Document
+from db2api.errors import TargetError, first_error
+from db2api.http import Request, Response, TransportError
+from db2api.http import send as http_send
+from db2api.job import Target
+from db2api.limiter import Limiter
+from db2api.retry import RetryPolicy, Verdict, classify, classify_item, parse_retry_after
+
+SendFn = Callable[[aiohttp.ClientSession, Request], Awaitable[Response]]
+OVERLOAD = frozenset({429, 503})
+
+
+class Outcome:
+    """What happened to the documents of one ``send`` call."""
+
+    __slots__ = ("acked", "bytes", "dead", "requests", "retries")
+
+    def __init__(self) -> None:
+        self.acked = 0
+        self.dead: list[DeadLetter] = []
+        self.retries = 0
+        self.requests = 0
+        self.bytes = 0
+
+
+class Sink:
+    """Shared plumbing: the session, the limiter, the retry policy and counters."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        target: Target,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        auth_hint: str = "",
+        send: SendFn = http_send,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.target = target
+        self.policy = policy
+        self.limiter = limiter
+        self.auth_hint = auth_hint
+        self._send = send
+        self.rng = rng or random.Random()
+        self.statuses: Counter[str] = Counter()
+        self.retries = 0
+
+    async def send(self, documents: Sequence[Document]) -> Outcome:
+        raise NotImplementedError
+
+    async def _request(
+        self, request: Request, outcome: Outcome
+    ) -> tuple[Response | None, str, int]:
+        """Send once inside a limiter slot: (response or None, error text, sequence)."""
+        async with self.limiter.slot() as sequence:
+            outcome.requests += 1
+            outcome.bytes += len(request.body)
+            try:
+                response = await self._send(self.session, request)
+            except TransportError as exc:
+                self.statuses[exc.kind] += 1
+                if exc.kind == "tls":
+                    raise TargetError(
+                        f"{exc} at {self.base_url}: install the target's CA certificate in the "
+                        "system store, or set verify_tls=False in the job if you accept the risk"
+                    ) from None
+                if exc.kind == "timeout":
+                    self.limiter.overloaded(sequence)
+                return None, f"{exc.kind}: {exc}", sequence
+        self.statuses[str(response.status)] += 1
+        if response.status in OVERLOAD:
+            self.limiter.overloaded(sequence)
+        elif response.status < 300:
+            self.limiter.succeeded()
+        return response, "", sequence
+
+    def _fatal(self, request: Request, response: Response) -> TargetError:
+        status, where = response.status, f"{request.method} {request.url}"
+        said = _error_text(response)
+        advice = {
+            401: f"the target refused the credentials: check {self.auth_hint or 'target.auth_env'}",
+            403: "the credentials may not write here: check the API key's privileges",
+            404: "no such path or index: check target.url and target.index / target.path",
+            405: "method not allowed: check target.method and target.path",
+            407: "a proxy wants credentials: check the proxy settings",
+            413: "the request is too large for the target: lower target.bulk_bytes",
+        }.get(status, "retrying will not help")
+        return TargetError(f"HTTP {status} from {where} ({said}): {advice}")
+
+    def _wait(self, attempts: int, response: Response | None) -> float:
+        retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        return self.policy.delay(attempts, retry_after, self.rng)
+
+
+def _error_text(response: Response) -> str:
+    """The target's own words: ES-shaped ``error.type: reason``, else a text snippet."""
+    try:
+        payload = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return " ".join(response.text[:300].split()) or "no body"
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+    if error:
+        return str(error)[:300]
+    return " ".join(response.text[:300].split())
+
+
+def _gave_up(
+    doc: Document, attempts: int, elapsed: float, last: str, status: int | None
+) -> DeadLetter:
+    return DeadLetter(
+        id=doc.id,
+        document=doc.decoded(),
+        status=status,
+        error="RetriesExhausted",
+        reason=f"gave up after {attempts} attempts over {elapsed:.1f}s; last: {last}",
+        attempts=attempts,
+    )
+
+
+async def _run_workers(count: int, work: Callable[[], Awaitable[None]]) -> None:
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(count):
+                group.create_task(work())
+    except BaseExceptionGroup as errors:
+        raise first_error(errors) from None
+
+
+class ItemSink(Sink):
+    """One request per document: ``PUT {url}{path}`` with ``{index}`` and ``{id}``."""
+
+    def url_for(self, doc_id: str) -> str:
+        path = self.target.path.format(
+            index=quote(self.target.index, safe=""), id=quote(doc_id, safe="")
+        )
+        return f"{self.base_url}{path}"
+
+    async def send(self, documents: Sequence[Document]) -> Outcome:
+        outcome = Outcome()
+        pending: Iterator[Document] = iter(documents)
+
+        async def work() -> None:
+            for doc in pending:
+                await self._deliver(doc, outcome)
+
+        await _run_workers(min(self.limiter.maximum, len(documents)), work)
+        return outcome
+
+    async def _deliver(self, doc: Document, outcome: Outcome) -> None:
+        request = Request(
+            self.target.method.upper(),
+            self.url_for(doc.id),
+            doc.body,
+            {"Content-Type": "application/json"},
+        )
+        first, attempts = time.monotonic(), 0
+        while True:
+            attempts += 1
+            response, error, _ = await self._request(request, outcome)
+            status = response.status if response else None
+            if response is not None:
+                verdict = classify(response.status)
+                if verdict is Verdict.ACK:
+                    outcome.acked += 1
+                    return
+                if verdict is Verdict.FATAL:
+                    raise self._fatal(request, response)
+                error = f"HTTP {response.status}: {_error_text(response)}"
+                if verdict is Verdict.DEAD:
+                    outcome.dead.append(
+                        DeadLetter(doc.id, doc.decoded(), status, f"HTTP {status}", error, attempts)
+                    )
+                    return
+            delay = self._wait(attempts, response)
+            elapsed = time.monotonic() - first
+            if not self.policy.has_budget(attempts, elapsed, delay):
+                outcome.dead.append(_gave_up(doc, attempts, elapsed, error, status))
+                return
+            outcome.retries += 1
+            self.retries += 1
+            await asyncio.sleep(delay)
+
+
+class BulkSink(Sink):
+    """Elasticsearch/OpenSearch ``_bulk``: batches capped by count and bytes."""
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/_bulk"
+
+    async def send(self, documents: Sequence[Document]) -> Outcome:
+        outcome = Outcome()
+        target = self.target
+        batches: list[list[Document]] = []
+        for item in bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes):
+            if isinstance(item, Document):
+                outcome.dead.append(self._oversize(item))
+            else:
+                batches.append(item.documents)
+        pending = iter(batches)
+
+        async def work() -> None:
+            for batch in pending:
+                await self._deliver(batch, outcome)
+
+        await _run_workers(min(self.limiter.maximum, len(batches)), work)
+        return outcome
+
+    def _oversize(self, doc: Document) -> DeadLetter:
+        size = bulk.entry_size(bulk.action_line(self.target.index, doc.id), doc)
+        return DeadLetter(
+            doc.id,
+            doc.decoded(),
+            None,
+            "DocumentTooLarge",
+            f"document needs {size} bytes in a _bulk body, over target.bulk_bytes "
+            f"({self.target.bulk_bytes}): raise the cap or slim the document in the transform",
+        )
+
+    def _body(self, documents: list[Document]) -> bytes:
+        parts: list[bytes] = []
+        for doc in documents:
+            parts += (bulk.action_line(self.target.index, doc.id), b"\n", doc.body, b"\n")
+        return b"".join(parts)
+
+    async def _deliver(self, documents: list[Document], outcome: Outcome) -> None:
+        first, attempts = time.monotonic(), 0
+        headers = {"Content-Type": "application/x-ndjson"}
+        pending = documents
+        while pending:
+            attempts += 1
+            request = Request("POST", self.url, self._body(pending), headers)
+            response, error, sequence = await self._request(request, outcome)
+            retry: list[Document] = []
+            status = response.status if response else None
+            if response is None:
+                retry = pending
+            elif response.status < 300:
+                results = bulk.parse_response(response.body, len(pending), self.url)
+                overloaded = False
+                for doc, result in zip(pending, results, strict=True):
+                    verdict = classify_item(result.status)
+                    if verdict is Verdict.ACK:
+                        outcome.acked += 1
+                    elif verdict is Verdict.RETRY:
+                        retry.append(doc)
+                        overloaded |= result.status in OVERLOAD
+                        error, status = (
+                            f"HTTP {result.status}: {result.error}: {result.reason}",
+                            result.status,
+                        )
+                    else:
+                        reason = f"{result.error}: {result.reason}" if result.error else "rejected"
+                        outcome.dead.append(
+                            DeadLetter(
+                                doc.id,
+                                doc.decoded(),
+                                result.status,
+                                f"HTTP {result.status}",
+                                reason,
+                                attempts,
+                            )
+                        )
+                if overloaded:
+                    self.limiter.overloaded(sequence)
+            else:
+                verdict = classify(response.status)
+                if verdict is Verdict.FATAL or response.status == 413:
+                    raise self._fatal(request, response)
+                error = f"HTTP {response.status}: {_error_text(response)}"
+                if verdict is Verdict.DEAD:
+                    outcome.dead.extend(
+                        DeadLetter(d.id, d.decoded(), status, f"HTTP {status}", error, attempts)
+                        for d in pending
+                    )
+                    return
+                retry = pending
+            if not retry:
+                return
+            delay = self._wait(attempts, response)
+            elapsed = time.monotonic() - first
+            if not self.policy.has_budget(attempts, elapsed, delay):
+                outcome.dead.extend(_gave_up(d, attempts, elapsed, error, status) for d in retry)
+                return
+            outcome.retries += len(retry)
+            self.retries += len(retry)
+            await asyncio.sleep(delay)
+            pending = retry

@@ -1,0 +1,64 @@
+"""Run history people can read in the Prefect UI: a table and a summary per run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+from prefect.artifacts import (
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    acreate_table_artifact,
+    aupdate_progress_artifact,
+)
+
+from db2api.report import RunSummary, WindowReport
+
+
+def artifact_key(job: str, what: str) -> str:
+    """Artifact keys allow lower-case letters, digits and dashes only."""
+    clean = "".join(c if c.isalnum() else "-" for c in job.lower())
+    return f"{clean}-{what}"
+
+
+async def publish_summary(summary: RunSummary) -> None:
+    await acreate_table_artifact(
+        key=artifact_key(summary.job, "windows"),
+        table=[report.row() for report in summary.windows],
+        description=f"{summary.job}: windows of [{summary.start}, {summary.end})",
+    )
+    dead = summary.total("dead")
+    link = f"\n\nDead-letter file: `{summary.dead_letter_file}` ({dead} documents)" if dead else ""
+    await acreate_markdown_artifact(
+        key=artifact_key(summary.job, "summary"),
+        markdown=f"# {summary.job} [{summary.start}, {summary.end})\n\n{summary.markdown()}{link}",
+        description=f"{summary.job}: run summary",
+    )
+
+
+class Progress:
+    """A progress artifact and a log line per finished window, with an ETA."""
+
+    def __init__(self, total: int, artifact: UUID | None, logger: Any) -> None:
+        self.total = total
+        self.done = 0
+        self.artifact = artifact
+        self.logger: logging.Logger = logger
+        self.started = time.monotonic()
+
+    @classmethod
+    async def start(cls, job: str, total: int, logger: Any) -> Progress:
+        artifact = await acreate_progress_artifact(
+            progress=0.0, key=artifact_key(job, "progress"), description=f"{job}: windows done"
+        )
+        return cls(total, artifact, logger)
+
+    async def update(self, report: WindowReport) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.started
+        remaining = elapsed / self.done * (self.total - self.done)
+        self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
+        if self.artifact is not None:
+            await aupdate_progress_artifact(self.artifact, progress=100.0 * self.done / self.total)

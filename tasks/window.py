@@ -1,0 +1,68 @@
+"""The window task: one ``[start, end)`` slice, cached once it is fully delivered.
+
+The cache key is (job, what the job sends, window), so re-running a range skips
+windows that completed, and editing the SQL, transform, id or target makes them
+run again. A window with dead letters raises :class:`WindowIncomplete` instead of
+returning: Prefect does not cache failures, so the next run sends it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from prefect import task
+from prefect.context import TaskRunContext
+
+from db2api.errors import SourceLost, WindowIncomplete
+from db2api.pipeline import run_window
+from db2api.report import WindowReport
+from db2api.runtime import Runtime
+from db2api.windows import Window
+from tasks.upload import upload_chunk
+
+
+def window_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
+    runtime: Runtime = parameters["runtime"]
+    window: Window = parameters["window"]
+    text = f"{runtime.job.name}|{runtime.job.fingerprint}|{window.key}"
+    return f"db2api-{runtime.job.name}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
+
+
+async def is_source_lost(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a window only when the database went away mid-read."""
+    return isinstance(await state.aresult(raise_on_failure=False), SourceLost)
+
+
+@task(
+    name="transfer-window",
+    task_run_name="window {window}",
+    cache_key_fn=window_cache_key,
+    persist_result=True,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_source_lost,
+)
+async def transfer_window(runtime: Runtime, window: Window) -> WindowReport:
+    sink = runtime.sink
+    report = await run_window(runtime, window, upload=lambda chunk: upload_chunk(sink, chunk))
+    if report.dead:
+        report.error = f"{report.dead} dead letters"
+        raise WindowIncomplete(
+            f"window {window}: {report.dead} of {report.rows} rows went to the dead-letter "
+            f"file {runtime.dead_letters.path}; the window runs again next time",
+            report,
+        )
+    return report
+
+
+async def run_window_task(runtime: Runtime, window: Window, force: bool = False) -> WindowReport:
+    """Run the window task and say whether its result came from the cache."""
+    runner = transfer_window.with_options(refresh_cache=True) if force else transfer_window
+    state = await runner(runtime, window, return_state=True)
+    if not state.is_completed():
+        error = await state.aresult(raise_on_failure=False)
+        raise error if isinstance(error, BaseException) else RuntimeError(str(state.message))
+    report: WindowReport = await state.aresult()
+    report.cached = state.name == "Cached"
+    return report

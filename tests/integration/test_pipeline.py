@@ -1,0 +1,262 @@
+"""The transfer path without Prefect: real SQLite/PostgreSQL sources, the real receiver.
+
+Every test compares what the source holds with what the receiver stored and what
+the dead-letter file says; counts reported by db2api itself are never the proof.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from db2api.deadletters import iter_dead_letters
+from db2api.errors import SourceError, TargetError
+from db2api.job import Job
+from db2api.pipeline import transfer_range
+from db2api.receiver import ReceiverProcess
+from tests.conftest import PG_PASSWORD_ENV, SOURCE_DAYS, SOURCE_SENSORS, sqlite_ids
+from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
+
+START, END = "2024-01-01", "2024-01-05"
+PER_DAY = SOURCE_SENSORS * 96
+MODES = ["bulk", "item"]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_job(
+    request: pytest.FixtureRequest, sqlite_source: Path, target: ReceiverProcess
+) -> Callable[..., Job]:
+    if request.param == "sqlite":
+        return lambda mode="bulk", **kw: sqlite_job(str(sqlite_source), target.url, mode, **kw)
+    params = request.getfixturevalue("postgres_source")
+    return lambda mode="bulk", **kw: postgres_job(params, PG_PASSWORD_ENV, target.url, mode, **kw)
+
+
+def dead_letters(path: str) -> list[dict[str, Any]]:
+    return list(iter_dead_letters(Path(path))) if Path(path).exists() else []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_row_arrives_exactly_once(
+    make_job: Callable[..., Job], sqlite_source: Path, target: ReceiverProcess,
+    dead_letter_dir: Path, mode: str,
+) -> None:
+    summary = await transfer_range(make_job(mode), START, END)
+
+    stored = target.ids("readings")
+    assert set(stored) == sqlite_ids(sqlite_source)
+    assert set(stored.values()) == {1}, "a document was written twice in one run"
+    assert summary.ok and summary.total("acked") == len(stored)
+    assert not dead_letter_dir.exists()
+
+
+async def test_boundary_rows_belong_to_exactly_one_window(
+    make_job: Callable[..., Job], sqlite_source: Path, target: ReceiverProcess,
+    dead_letter_dir: Path,
+) -> None:
+    with sqlite3.connect(sqlite_source) as conn:
+        midnight = conn.execute(
+            "SELECT count(*) FROM readings WHERE measured_at LIKE '% 00:00:00'"
+        ).fetchone()[0]
+    assert midnight == SOURCE_DAYS * SOURCE_SENSORS  # the data really has boundary rows
+
+    summary = await transfer_range(make_job(), START, END)
+
+    assert [report.rows for report in summary.windows] == [PER_DAY] * SOURCE_DAYS
+    day_two = target.count("readings", "measured_at", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z")
+    assert day_two == PER_DAY
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_second_run_adds_nothing_new(
+    make_job: Callable[..., Job], target: ReceiverProcess, dead_letter_dir: Path, mode: str
+) -> None:
+    job = make_job(mode)
+    await transfer_range(job, START, "2024-01-03")
+    first = target.ids("readings")
+
+    await transfer_range(job, START, "2024-01-03")
+
+    again = target.ids("readings")
+    assert again.keys() == first.keys()
+    assert set(again.values()) == {2}, "every document is overwritten in place by id"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_storm_of_429_503_and_resets_still_delivers_everything(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path, mode: str
+) -> None:
+    target.set_faults(rate_429=0.25, retry_after=1, rate_503=0.1, rate_reset=0.05, seed=7)
+    job = sqlite_job(str(sqlite_source), target.url, mode)
+    end = "2024-01-03" if mode == "bulk" else "2024-01-02"
+
+    summary = await transfer_range(job, START, end)
+
+    faults = target.stats()["faults"]
+    assert faults["429"] > 0 and faults["503"] > 0 and faults["reset"] > 0
+    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, "2024-01-01", end)
+    assert summary.total("dead") == 0 and summary.total("retries") > 0
+    assert not dead_letter_dir.exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_400_rule_dead_letters_exactly_the_matching_documents(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path, mode: str
+) -> None:
+    target.set_faults(reject_field="sensor_id", reject_value="S002")
+    job = sqlite_job(str(sqlite_source), target.url, mode)
+
+    summary = await transfer_range(job, START, END)
+
+    letters = dead_letters(summary.dead_letter_file)
+    with sqlite3.connect(sqlite_source) as conn:
+        s002 = {str(r[0]) for r in conn.execute(
+            "SELECT reading_id FROM readings WHERE sensor_id = 'S002'")}
+    assert {letter["id"] for letter in letters} == s002
+    assert set(target.ids("readings")) == sqlite_ids(sqlite_source) - s002
+    letter = letters[0]
+    assert letter["status"] == 400 and letter["job"] == "test-sqlite"
+    assert "failed to parse field [sensor_id]" in letter["reason"]
+    assert letter["document"]["sensor_id"] == "S002" and letter["window"].startswith("2024-01-0")
+    assert not summary.ok and summary.total("dead") == len(s002)
+
+
+async def test_bulk_items_rejected_with_400_are_dead_lettered_the_rest_delivered(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    target.set_faults(bulk_item_400=0.05, bulk_item_429=0.1, seed=3)
+    job = sqlite_job(str(sqlite_source), target.url, "bulk")
+
+    summary = await transfer_range(job, START, END)
+
+    dead = {letter["id"] for letter in dead_letters(summary.dead_letter_file)}
+    stored = set(target.ids("readings"))
+    assert dead and not dead & stored
+    assert dead | stored == sqlite_ids(sqlite_source)
+    assert target.stats()["faults"]["bulk_item_400"] == len(dead)
+
+
+async def test_rows_the_transform_rejects_become_dead_letters(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    def picky(row: dict[str, Any]) -> dict[str, Any]:
+        if row["reading_id"] % 100 == 0:
+            raise ValueError(f"reading {row['reading_id']} is not plausible")
+        return to_document(row)
+
+    job = sqlite_job(str(sqlite_source), target.url, transform=picky)
+
+    summary = await transfer_range(job, START, END)
+
+    letters = dead_letters(summary.dead_letter_file)
+    source = sqlite_ids(sqlite_source)
+    rejected = {i for i in source if int(i) % 100 == 0}
+    assert {letter["id"] for letter in letters} == rejected
+    assert set(target.ids("readings")) == source - rejected
+    assert "is not plausible" in letters[0]["reason"] and letters[0]["status"] is None
+
+
+async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    def bloated(row: dict[str, Any]) -> dict[str, Any]:
+        doc = to_document(row)
+        if row["reading_id"] == 7:
+            doc["notes"] = "x" * 5000
+        return doc
+
+    job = with_target(sqlite_job(str(sqlite_source), target.url, transform=bloated),
+                      bulk_bytes=4096)
+
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    [letter] = dead_letters(summary.dead_letter_file)
+    assert letter["id"] == "7" and letter["error"] == "DocumentTooLarge"
+    assert "over target.bulk_bytes (4096)" in letter["reason"]
+    assert len(target.ids("readings")) == PER_DAY - 1
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        ({"require_auth": "ApiKey right"}, "HTTP 401 from POST"),
+        ({"status_override": 404}, "HTTP 404 from POST"),
+        ({"status_override": 403}, "HTTP 403 from POST"),
+        ({"non_json": True}, "with something that is not JSON"),
+    ],
+)
+async def test_a_misconfigured_target_stops_the_run_with_one_line(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path,
+    faults: dict[str, Any], message: str,
+) -> None:
+    target.set_faults(**faults)
+    job = sqlite_job(str(sqlite_source), target.url)
+
+    summary = await transfer_range(job, START, END)
+
+    assert message in summary.fatal and "\n" not in summary.fatal
+    assert [r.error for r in summary.windows[1:]] == ["not run: the run stopped"] * 3
+    assert target.ids("readings") == {} or target.stats()["by_status"].get("200") is None
+    assert not dead_letter_dir.exists(), "a run-wide error is not a per-document dead letter"
+
+
+async def test_an_unreachable_target_fails_before_reading_rows(
+    sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    job = sqlite_job(str(sqlite_source), "http://127.0.0.1:9")
+    with pytest.raises(TargetError, match=r"cannot reach target http://127.0.0.1:9 .*check that it"):
+        await transfer_range(job, START, END)
+
+
+async def test_bad_sql_names_the_paramstyle_the_source_needs(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    job = sqlite_job(str(sqlite_source), target.url,
+                     sql="SELECT * FROM no_such_table WHERE t >= :start AND t < :end")
+
+    summary = await transfer_range(job, START, END)
+
+    assert "no such table: no_such_table" in summary.fatal
+    assert "paramstyle named with binds :start and :end" in summary.fatal
+
+
+async def test_a_missing_password_variable_is_named(
+    postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    job = postgres_job(postgres_source, "DB2API_NO_SUCH_PASSWORD", target.url)
+    with pytest.raises(Exception, match="DB2API_NO_SUCH_PASSWORD .*is not set"):
+        await transfer_range(job, START, END)
+
+
+async def test_a_wrong_password_is_a_one_line_source_error(
+    postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB2API_WRONG_PASSWORD", "not-the-password")
+    job = postgres_job(postgres_source, "DB2API_WRONG_PASSWORD", target.url)
+
+    summary = await transfer_range(job, START, END)
+
+    assert "password authentication failed" in summary.fatal
+    assert "not-the-password" not in summary.fatal
+    assert isinstance(SourceError(summary.fatal), SourceError)
+
+
+def test_documents_are_stored_as_the_transform_built_them(
+    sqlite_source: Path, target: ReceiverProcess
+) -> None:
+    """The receiver keeps the exact JSON: a spot check of one boundary document."""
+    import asyncio
+
+    asyncio.run(transfer_range(sqlite_job(str(sqlite_source), target.url), START, "2024-01-02"))
+    with sqlite3.connect(sqlite_source) as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(conn.execute("SELECT * FROM readings WHERE reading_id = 1").fetchone())
+    stored = target.get("readings", "1")
+    assert stored == orjson.loads(orjson.dumps(to_document(row)))
+    assert stored["measured_at"] == "2024-01-01T00:00:00Z"

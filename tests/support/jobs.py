@@ -1,0 +1,73 @@
+"""Jobs built in code for tests: the demo's shape over any source and receiver URL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from etlhelper import DbParams
+
+from db2api.job import Job, Row, Source, Target
+from db2api.retry import RetryPolicy
+
+FAST_RETRY = RetryPolicy(max_attempts=12, max_elapsed=60, base_delay=0.02, max_delay=0.5)
+
+SQLITE_SQL = """
+    SELECT reading_id, sensor_id, borehole, measured_at, depth_m, value, unit, quality
+    FROM readings WHERE measured_at >= :start AND measured_at < :end
+    ORDER BY measured_at, sensor_id
+"""
+POSTGRES_SQL = """
+    SELECT reading_id, sensor_id, borehole, measured_at, depth_m, value, unit, quality
+    FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s
+    ORDER BY measured_at, sensor_id
+"""
+
+
+def to_document(row: Row) -> dict[str, Any]:
+    stamp = row["measured_at"]
+    return {
+        "reading_id": row["reading_id"],
+        "sensor_id": row["sensor_id"],
+        "borehole": row["borehole"],
+        "measured_at": stamp if not isinstance(stamp, str) else stamp.replace(" ", "T") + "Z",
+        "value": row["value"],
+        "quality": row["quality"],
+    }
+
+
+def sqlite_job(filename: str, url: str, mode: str = "bulk", **changes: Any) -> Job:
+    job = Job(
+        name="test-sqlite",
+        source=Source(db=DbParams(dbtype="SQLITE", filename=str(filename))),
+        sql=SQLITE_SQL,
+        id="reading_id",
+        transform=to_document,
+        target=Target(url=url, index="readings", mode=mode, bulk_docs=500),  # type: ignore[arg-type]
+        chunk_size=1000,
+        concurrency=8,
+        retry=FAST_RETRY,
+        date_field="measured_at",
+    )
+    return replace(job, **changes) if changes else job
+
+
+def postgres_job(params: dict[str, Any], password_env: str, url: str, mode: str = "bulk",
+                 **changes: Any) -> Job:
+    job = Job(
+        name="test-postgres",
+        source=Source(db=DbParams(dbtype="PG", **params), password_env=password_env),
+        sql=POSTGRES_SQL,
+        id="reading_id",
+        transform=to_document,
+        target=Target(url=url, index="readings", mode=mode, bulk_docs=500),  # type: ignore[arg-type]
+        chunk_size=1000,
+        concurrency=8,
+        retry=FAST_RETRY,
+        date_field="measured_at",
+    )
+    return replace(job, **changes) if changes else job
+
+
+def with_target(job: Job, **changes: Any) -> Job:
+    return replace(job, target=replace(job.target, **changes))

@@ -1,0 +1,213 @@
+"""The _bulk protocol: batching by count and bytes, and reading responses back."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from db2api.bulk import Batch, ItemResult, action_line, entry_size, iter_batches, parse_response
+from db2api.documents import Document
+from db2api.errors import TargetError
+
+INDEX = "readings"
+URL = "http://127.0.0.1:9200/_bulk"
+
+
+def doc(doc_id: str, size: int = 10) -> Document:
+    """A document whose JSON body is exactly ``size`` bytes (size >= 10)."""
+    body = orjson.dumps({"v": "x" * (size - 8)})
+    assert len(body) == size
+    return Document(doc_id, body)
+
+
+def pair_size(document: Document) -> int:
+    return len(action_line(INDEX, document.id)) + 1 + len(document.body) + 1
+
+
+def batch_ids(items) -> list:
+    return [[d.id for d in i.documents] if isinstance(i, Batch) else i.id for i in items]
+
+
+def test_entry_size_counts_both_newlines():
+    document = doc("1", 20)
+    action = action_line(INDEX, "1")
+
+    assert action == b'{"index":{"_index":"readings","_id":"1"}}'
+    assert entry_size(action, document) == len(action) + 20 + 2
+
+
+@pytest.mark.parametrize(
+    ("count", "max_docs", "sizes"),
+    [
+        (10, 3, [3, 3, 3, 1]),
+        (9, 3, [3, 3, 3]),
+        (1, 5, [1]),
+        (5, 1, [1, 1, 1, 1, 1]),
+        (0, 3, []),
+    ],
+)
+def test_batches_respect_max_docs(count, max_docs, sizes):
+    documents = [doc(str(i)) for i in range(count)]
+
+    batches = list(iter_batches(documents, INDEX, max_docs=max_docs, max_bytes=1_000_000))
+
+    assert [len(b.documents) for b in batches] == sizes
+    assert [d for b in batches for d in b.documents] == documents
+
+
+@pytest.mark.parametrize("per_batch", [1, 2, 3, 7])
+def test_batches_respect_max_bytes_counting_both_newlines(per_batch):
+    documents = [doc(str(i), 40) for i in range(10)]
+    one = pair_size(documents[0])
+    # Room for exactly `per_batch` pairs, one byte short of another.
+    max_bytes = one * (per_batch + 1) - 1
+
+    batches = list(iter_batches(documents, INDEX, max_docs=1000, max_bytes=max_bytes))
+
+    assert all(isinstance(b, Batch) for b in batches)
+    assert [len(b.documents) for b in batches[:-1]] == [per_batch] * (len(batches) - 1)
+    assert sum(len(b.documents) for b in batches) == 10
+    for batch in batches:
+        assert len(batch.body) <= max_bytes
+        assert len(batch.body) == sum(pair_size(d) for d in batch.documents)
+
+
+def test_a_batch_fills_up_to_exactly_max_bytes():
+    documents = [doc(str(i), 40) for i in range(4)]
+    exact = 2 * pair_size(documents[0])
+
+    batches = list(iter_batches(documents, INDEX, max_docs=1000, max_bytes=exact))
+
+    assert batch_ids(batches) == [["0", "1"], ["2", "3"]]
+    assert [len(b.body) for b in batches] == [exact, exact]
+
+
+def test_a_single_oversize_document_is_yielded_bare_and_the_rest_still_batched():
+    small = [doc(str(i), 20) for i in range(4)]
+    huge = doc("huge", 500)
+    documents = [small[0], small[1], huge, small[2], small[3]]
+    max_bytes = 3 * pair_size(small[0])
+
+    items = list(iter_batches(documents, INDEX, max_docs=1000, max_bytes=max_bytes))
+
+    assert batch_ids(items) == ["huge", ["0", "1", "2"], ["3"]]
+    assert items[0] is huge
+    assert isinstance(items[0], Document)
+
+
+def test_a_document_exactly_at_max_bytes_is_sent_alone():
+    document = doc("1", 60)
+
+    items = list(iter_batches([document], INDEX, max_docs=10, max_bytes=pair_size(document)))
+
+    assert batch_ids(items) == [["1"]]
+
+
+def test_body_is_ndjson_action_and_source_pairs():
+    documents = [doc("a", 12), Document("b:2", b'{"n":1}'), Document('q"uote', b"{}")]
+
+    (batch,) = iter_batches(documents, INDEX, max_docs=10, max_bytes=10_000)
+
+    assert batch.body.endswith(b"\n")
+    lines = batch.body.split(b"\n")[:-1]
+    assert len(lines) == 2 * len(documents)
+    actions = [orjson.loads(line) for line in lines[0::2]]
+    assert actions == [{"index": {"_index": INDEX, "_id": d.id}} for d in documents]
+    assert lines[1::2] == [d.body for d in documents]
+
+
+def bulk_body(*items) -> bytes:
+    return orjson.dumps({"took": 3, "errors": True, "items": list(items)})
+
+
+def test_parse_response_maps_mixed_statuses_in_order():
+    body = bulk_body(
+        {"index": {"_id": "1", "status": 201, "result": "created"}},
+        {"index": {"_id": "2", "status": 200, "result": "updated"}},
+        {
+            "index": {
+                "_id": "3",
+                "status": 400,
+                "error": {
+                    "type": "mapper_parsing_exception",
+                    "reason": "failed to parse field [depth]",
+                    "caused_by": {"type": "number_format_exception", "reason": 'For input "x"'},
+                },
+            }
+        },
+        {
+            "index": {
+                "_id": "4",
+                "status": 429,
+                "error": {"type": "es_rejected_execution_exception", "reason": "queue full"},
+            }
+        },
+        {"create": {"_id": "5", "status": 503, "error": "unavailable"}},
+        {"index": {"_id": "6", "error": {"type": "x", "reason": "no status"}}},
+    )
+
+    results = parse_response(body, 6, URL)
+
+    assert results == [
+        ItemResult(201, "", ""),
+        ItemResult(200, "", ""),
+        ItemResult(400, "mapper_parsing_exception", 'failed to parse field [depth]: For input "x"'),
+        ItemResult(429, "es_rejected_execution_exception", "queue full"),
+        ItemResult(503, "error", "unavailable"),
+        ItemResult(500, "x", "no status"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("text", ItemResult(500, "malformed_item", "unreadable bulk item 'text'")),
+        ({}, ItemResult(500, "malformed_item", "unreadable bulk item {}")),
+        ({"index": 7}, ItemResult(500, "malformed_item", "unreadable bulk item {'index': 7}")),
+        ({"index": {"status": 409, "error": {}}}, ItemResult(409, "", "")),
+        (
+            {"index": {"status": 400, "error": {"reason": "bad", "caused_by": {"type": "t"}}}},
+            ItemResult(400, "error", "bad"),
+        ),
+    ],
+)
+def test_odd_items_are_read_without_crashing(item, expected):
+    assert parse_response(bulk_body(item), 1, URL) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("body", "snippet"),
+    [
+        (b"<html>\n<h1>502 Bad Gateway</h1></html>", "'<html> <h1>502 Bad Gateway</h1></html>'"),
+        (b"", "''"),
+        (b"x" * 200, repr("x" * 80)),
+    ],
+)
+def test_a_body_that_is_not_json_raises_target_error(body, snippet):
+    with pytest.raises(TargetError) as caught:
+        parse_response(body, 1, URL)
+
+    assert caught.value.message == (
+        f"target answered POST {URL} with something that is not JSON ({snippet}): "
+        "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected", "got"),
+    [
+        (bulk_body({"index": {"status": 201}}), 2, "1"),
+        (bulk_body({"index": {"status": 201}}, {"index": {"status": 201}}), 1, "2"),
+        (b'{"acknowledged": true}', 1, "no"),
+        (b'{"items": "many"}', 1, "no"),
+        (b"[1, 2]", 2, "no"),
+    ],
+)
+def test_a_wrong_item_count_raises_target_error(body, expected, got):
+    with pytest.raises(TargetError) as caught:
+        parse_response(body, expected, URL)
+
+    assert caught.value.message == (
+        f"target's _bulk response at {URL} has {got} items for {expected} documents: "
+        "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
+    )
