@@ -61,11 +61,11 @@ class DeadLetterFile:
 
     def _line(self, window: str, letter: DeadLetter, now: str) -> bytes:
         record = {"job": self.job, "window": window, **asdict(letter), "time": now}
-        record["reason"] = self.scrubber(str(letter.reason))[:MAX_REASON]
-        text = orjson.dumps(record, default=repr).decode()
         # Known secrets are masked everywhere; credential-shaped text only in the
         # reason, so a document is replayed exactly as it was built.
-        return (self.scrubber(text, patterns=False) + "\n").encode()
+        record = self.scrubber.scrub_value(record)
+        record["reason"] = self.scrubber(str(letter.reason))[:MAX_REASON]
+        return orjson.dumps(record, default=repr) + b"\n"
 
     def close(self) -> None:
         with self._lock:

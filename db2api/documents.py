@@ -3,7 +3,10 @@
 Encoding is deterministic and total: every value either has a defined JSON form
 or the row is rejected with a reason, so one odd value never stops a run.
 
-- datetimes: RFC 3339 in UTC with ``Z`` (naive ones are read in the source zone)
+- datetimes: RFC 3339. Values from the source come out in UTC with ``Z``: naive
+  ones are read in ``source.timezone``, PostgreSQL sessions run in UTC. An aware
+  datetime a transform builds keeps its offset (the same instant) when the source
+  zone is UTC, because normalising every value would cost a walk per document.
 - dates and times: ISO 8601; Decimal: an exact JSON number; bytes: base64
 - NaN and Infinity have no JSON form: the row is dead-lettered, not sent as ``null``
 """
@@ -108,7 +111,7 @@ def _non_finite(value: Any, path: str = "") -> str | None:
 
 def _localise(value: Any, tz: tzinfo) -> Any:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=tz).astimezone(UTC) if value.tzinfo is None else value
+        return (value.replace(tzinfo=tz) if value.tzinfo is None else value).astimezone(UTC)
     if isinstance(value, dict):
         return {key: _localise(item, tz) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -152,7 +155,14 @@ def _id_part(value: Any) -> str:
 def id_function(spec: IdSpec) -> Callable[[Row, Mapping[str, Any]], str]:
     """Build ``(row, document) -> id`` from a job's id spec."""
     if callable(spec):
-        return lambda row, _doc: _id_part(spec(row))
+
+        def from_function(row: Row, _document: Mapping[str, Any]) -> str:
+            value = spec(row)
+            if value is None or value == "":
+                raise Rejected("the id function returned no id (None or '')")
+            return _id_part(value)
+
+        return from_function
     columns = [spec] if isinstance(spec, str) else list(spec)
 
     def from_columns(row: Row, document: Mapping[str, Any]) -> str:

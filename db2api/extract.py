@@ -121,13 +121,21 @@ def connect(job: Job, password: str | None) -> Connection:
             "user and password, and that the database is up"
         ) from None
     if source.dbtype == "PG":
+        # timestamptz values then arrive in UTC and are written with "Z".
+        with conn.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        conn.commit()
         conn.cursor_factory = _server_cursor_class()
     return conn
 
 
 def _first_line(text: str) -> str:
+    """A driver message in one line: its first line, plus the OS reason some add below it."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[0] if lines else "no detail"
+    if not lines:
+        return "no detail"
+    cause = next((line for line in lines[1:] if line.startswith("[Errno")), "")
+    return f"{lines[0].rstrip('.')} ({cause})" if cause else lines[0]
 
 
 def explain_extract_error(job: Job, exc: ETLHelperExtractError) -> SourceError:

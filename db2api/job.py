@@ -275,4 +275,5 @@ def check_url(url: str, job: str) -> str:
 
 
 def _safe_url(url: str) -> str:
-    return re.sub(r"//[^/@]*@", "//***@", url)
+    # Greedy up to the last "@" before the path: a raw "@" in a password stays hidden.
+    return re.sub(r"//[^/]*@", "//***@", url)

@@ -13,6 +13,7 @@ from db2api.catalog import load_job
 from db2api.errors import Db2apiError, RangeError
 from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
+from db2api.runtime import check_settings
 from db2api.windows import split
 
 
@@ -61,6 +62,7 @@ def run_transfer(
     if start is None or end is None:
         raise RangeError("give both --start and --end, e.g. --start 2024-01-01 --end 2024-02-01")
     split(start, end, spec.window_length, spec.timezone)
+    check_settings(spec)
     with local_prefect(prefect_home, always=always_local):
         from flows.transfer import transfer
 

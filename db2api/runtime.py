@@ -21,6 +21,7 @@ from db2api.errors import JobError, TargetError
 from db2api.http import open_session
 from db2api.job import Job, check_url, resolve
 from db2api.limiter import Limiter
+from db2api.log import run_logger
 from db2api.scrub import SCRUBBER
 from db2api.sinks import BulkSink, ItemSink, Sink
 
@@ -93,6 +94,21 @@ async def preflight(url: str, job: str) -> None:
     await writer.wait_closed()
 
 
+def check_settings(job: Job) -> None:
+    """Resolve every environment setting now, so a missing one is reported before any work."""
+    for value in (*job.source.db.values(), job.target.url):
+        resolve(value, job.name)
+    for variable, what in (
+        (job.source.password_env, "the source password"),
+        (job.target.auth_env, "the target API key"),
+    ):
+        if variable and variable not in os.environ:
+            raise JobError(
+                f"environment variable {variable} ({what} for job {job.name!r}) is not set: "
+                "export it, or store it in a Prefect Secret block and name that block in the job"
+            )
+
+
 def dead_letter_path(job: Job, label: str) -> Path:
     folder = Path(os.environ.get("DB2API_DEAD_LETTER_DIR") or job.dead_letter_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -111,6 +127,11 @@ async def open_runtime(job: Job, label: str, check_target: bool = True) -> Async
     if token is not None:
         headers["Authorization"] = auth_header(target.auth_scheme, token)
         SCRUBBER.add(headers["Authorization"])
+    if not target.verify_tls:
+        run_logger().warning(
+            f"job {job.name!r}: TLS certificate verification is OFF for {url} "
+            "(target.verify_tls=False); anyone on the path can read or alter what is sent"
+        )
     if check_target:
         await preflight(url, job.name)
     limiter = Limiter(job.concurrency)

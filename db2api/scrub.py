@@ -12,13 +12,18 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 MASK = "***"
 _PATTERNS = [
-    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@"), r"\1" + MASK + "@"),
+    # Greedy up to the last "@" before the path: passwords may hold a raw "@".
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s]*@"), r"\1" + MASK + "@"),
     (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"',}\n]+"), r"\1" + MASK),
     (
-        re.compile(r"(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)=([^\s&;'\"]+)"),
+        re.compile(
+            r"(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)="
+            r"('[^']*'|\"[^\"]*\"|[^\s&;'\"]+)"
+        ),
         r"\1=" + MASK,
     ),
 ]
@@ -52,6 +57,23 @@ class Scrubber:
         return text
 
 
+    def scrub_value(self, value: Any) -> Any:
+        """Mask registered secrets in the strings of a JSON-like value (keys included).
+
+        Working on values rather than on serialised text keeps the JSON valid and
+        catches secrets that JSON would escape.
+        """
+        if not self._secrets:
+            return value
+        if isinstance(value, str):
+            return self(value, patterns=False)
+        if isinstance(value, dict):
+            return {self.scrub_value(k): self.scrub_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub_value(item) for item in value]
+        return value
+
+
 #: Secrets seen by this process. Shared on purpose: log records come from
 #: libraries (etlhelper, aiohttp, Prefect) that cannot be handed a scrubber.
 SCRUBBER = Scrubber()
@@ -72,9 +94,10 @@ class ScrubFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             text = self.scrubber(str(record.exc_info[1]))
             if text != str(record.exc_info[1]):
+                # The traceback would repeat the secret: keep only the masked message.
+                record.msg, record.args = f"{cleaned} ({text})", None
                 record.exc_info = None
                 record.exc_text = None
-                record.msg = f"{record.msg} ({text})"
         return True
 
 

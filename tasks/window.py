@@ -25,7 +25,8 @@ from tasks.upload import upload_chunk
 def window_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
     runtime: Runtime = parameters["runtime"]
     window: Window = parameters["window"]
-    text = f"{runtime.job.name}|{runtime.job.fingerprint}|{window.key}"
+    # The resolved URL too: the same job pointed at another cluster must send again.
+    text = f"{runtime.job.name}|{runtime.job.fingerprint}|{runtime.url}|{window.key}"
     return f"db2api-{runtime.job.name}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 

@@ -31,6 +31,26 @@ SOURCE_DAYS = 4
 SOURCE_SENSORS = 6  # 6 sensors x 96 readings a day x 4 days = 2,304 rows
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Give the session its own Prefect home, so no cache or history leaks between runs."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="db2api-prefect-"))
+    os.environ["PREFECT_HOME"] = str(home)
+    os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(home / "storage")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for every flow run in the session (~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
 @pytest.fixture(scope="session")
 def receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProcess]:
     """One receiver process on a free loopback port for the whole session."""
@@ -54,10 +74,15 @@ def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def sqlite_ids(path: Path, start: str = "0000", end: str = "9999") -> set[str]:
+DEMO_ID = "sensor_id || ':' || measured_at"  # the demo job's id: ["sensor_id", "measured_at"]
+
+
+def sqlite_ids(
+    path: Path, start: str = "0000", end: str = "9999", key: str = "reading_id"
+) -> set[str]:
     with sqlite3.connect(path) as conn:
         rows = conn.execute(
-            "SELECT reading_id FROM readings WHERE measured_at >= ? AND measured_at < ?",
+            f"SELECT {key} FROM readings WHERE measured_at >= ? AND measured_at < ?",
             (start, end),
         ).fetchall()
     return {str(row[0]) for row in rows}
@@ -70,8 +95,9 @@ def postgres() -> Iterator[dict[str, Any]]:
 
     os.environ.setdefault(PG_PASSWORD_ENV, "db2api")
     try:
-        conn = psycopg2.connect(password=os.environ[PG_PASSWORD_ENV], connect_timeout=5,
-                                **PG_PARAMS)
+        conn = psycopg2.connect(
+            password=os.environ[PG_PASSWORD_ENV], connect_timeout=5, **PG_PARAMS
+        )
     except psycopg2.OperationalError as exc:
         reason = (
             f"PostgreSQL is not reachable at {PG_PARAMS['host']}:{PG_PARAMS['port']} "

@@ -43,8 +43,11 @@ def dead_letters(path: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_every_row_arrives_exactly_once(
-    make_job: Callable[..., Job], sqlite_source: Path, target: ReceiverProcess,
-    dead_letter_dir: Path, mode: str,
+    make_job: Callable[..., Job],
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    mode: str,
 ) -> None:
     summary = await transfer_range(make_job(mode), START, END)
 
@@ -56,7 +59,9 @@ async def test_every_row_arrives_exactly_once(
 
 
 async def test_boundary_rows_belong_to_exactly_one_window(
-    make_job: Callable[..., Job], sqlite_source: Path, target: ReceiverProcess,
+    make_job: Callable[..., Job],
+    sqlite_source: Path,
+    target: ReceiverProcess,
     dead_letter_dir: Path,
 ) -> None:
     with sqlite3.connect(sqlite_source) as conn:
@@ -68,7 +73,9 @@ async def test_boundary_rows_belong_to_exactly_one_window(
     summary = await transfer_range(make_job(), START, END)
 
     assert [report.rows for report in summary.windows] == [PER_DAY] * SOURCE_DAYS
-    day_two = target.count("readings", "measured_at", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z")
+    day_two = target.count(
+        "readings", "measured_at", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"
+    )
     assert day_two == PER_DAY
 
 
@@ -115,8 +122,10 @@ async def test_a_400_rule_dead_letters_exactly_the_matching_documents(
 
     letters = dead_letters(summary.dead_letter_file)
     with sqlite3.connect(sqlite_source) as conn:
-        s002 = {str(r[0]) for r in conn.execute(
-            "SELECT reading_id FROM readings WHERE sensor_id = 'S002'")}
+        s002 = {
+            str(r[0])
+            for r in conn.execute("SELECT reading_id FROM readings WHERE sensor_id = 'S002'")
+        }
     assert {letter["id"] for letter in letters} == s002
     assert set(target.ids("readings")) == sqlite_ids(sqlite_source) - s002
     letter = letters[0]
@@ -170,8 +179,9 @@ async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
             doc["notes"] = "x" * 5000
         return doc
 
-    job = with_target(sqlite_job(str(sqlite_source), target.url, transform=bloated),
-                      bulk_bytes=4096)
+    job = with_target(
+        sqlite_job(str(sqlite_source), target.url, transform=bloated), bulk_bytes=4096
+    )
 
     summary = await transfer_range(job, START, "2024-01-02")
 
@@ -191,8 +201,11 @@ async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
     ],
 )
 async def test_a_misconfigured_target_stops_the_run_with_one_line(
-    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path,
-    faults: dict[str, Any], message: str,
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    faults: dict[str, Any],
+    message: str,
 ) -> None:
     target.set_faults(**faults)
     job = sqlite_job(str(sqlite_source), target.url)
@@ -209,15 +222,20 @@ async def test_an_unreachable_target_fails_before_reading_rows(
     sqlite_source: Path, dead_letter_dir: Path
 ) -> None:
     job = sqlite_job(str(sqlite_source), "http://127.0.0.1:9")
-    with pytest.raises(TargetError, match=r"cannot reach target http://127.0.0.1:9 .*check that it"):
+    with pytest.raises(
+        TargetError, match=r"cannot reach target http://127.0.0.1:9 .*check that it"
+    ):
         await transfer_range(job, START, END)
 
 
 async def test_bad_sql_names_the_paramstyle_the_source_needs(
     sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
 ) -> None:
-    job = sqlite_job(str(sqlite_source), target.url,
-                     sql="SELECT * FROM no_such_table WHERE t >= :start AND t < :end")
+    job = sqlite_job(
+        str(sqlite_source),
+        target.url,
+        sql="SELECT * FROM no_such_table WHERE t >= :start AND t < :end",
+    )
 
     summary = await transfer_range(job, START, END)
 
@@ -229,12 +247,14 @@ async def test_a_missing_password_variable_is_named(
     postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path
 ) -> None:
     job = postgres_job(postgres_source, "DB2API_NO_SUCH_PASSWORD", target.url)
-    with pytest.raises(Exception, match="DB2API_NO_SUCH_PASSWORD .*is not set"):
+    with pytest.raises(Exception, match=r"DB2API_NO_SUCH_PASSWORD .*is not set"):
         await transfer_range(job, START, END)
 
 
 async def test_a_wrong_password_is_a_one_line_source_error(
-    postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path,
+    postgres_source: dict[str, Any],
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DB2API_WRONG_PASSWORD", "not-the-password")

@@ -52,8 +52,9 @@ def sqlite_job(filename: str, url: str, mode: str = "bulk", **changes: Any) -> J
     return replace(job, **changes) if changes else job
 
 
-def postgres_job(params: dict[str, Any], password_env: str, url: str, mode: str = "bulk",
-                 **changes: Any) -> Job:
+def postgres_job(
+    params: dict[str, Any], password_env: str, url: str, mode: str = "bulk", **changes: Any
+) -> Job:
     job = Job(
         name="test-postgres",
         source=Source(db=DbParams(dbtype="PG", **params), password_env=password_env),

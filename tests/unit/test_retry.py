@@ -45,7 +45,10 @@ def test_statuses_are_classified(status, request_verdict, item_verdict):
 @pytest.mark.parametrize(
     ("policy", "caps"),
     [
-        (RetryPolicy(base_delay=0.25, max_delay=30.0), [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]),
+        (
+            RetryPolicy(base_delay=0.25, max_delay=30.0),
+            [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0],
+        ),
         (RetryPolicy(base_delay=1.0, max_delay=5.0), [1.0, 2.0, 4.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]),
         (RetryPolicy(base_delay=2.0, max_delay=2.0), [2.0] * 9),
     ],
@@ -78,24 +81,26 @@ def test_a_seeded_rng_gives_repeatable_delays():
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "low", "high"),
+    ("attempt", "retry_after", "low", "high"),
     [
-        # A Retry-After above the jitter cap is a floor: the wait is exactly it.
-        (10.0, 10.0, 10.0),
+        # A Retry-After above the jitter cap (cap(3) == 1.0) is the wait exactly ...
+        (3, 10.0, 10.0, 10.0),
         # ... but never longer than max_delay.
-        (120.0, 30.0, 30.0),
-        # A short Retry-After is only a floor under the jitter draw.
-        (0.0, 0.0, 16.0),
-        (1.0, 1.0, 16.0),
+        (3, 120.0, 30.0, 30.0),
+        (9, 120.0, 30.0, 30.0),
+        # Below the cap it is only a floor under the jitter draw (cap(7) == 16.0).
+        (7, 0.0, 0.0, 16.0),
+        (7, 10.0, 10.0, 16.0),
     ],
 )
-def test_retry_after_is_a_floor_capped_at_max_delay(retry_after, low, high):
-    policy = RetryPolicy(base_delay=0.25, max_delay=30.0)  # cap(7) == 16
+def test_retry_after_is_a_floor_capped_at_max_delay(attempt, retry_after, low, high):
+    policy = RetryPolicy(base_delay=0.25, max_delay=30.0)
     rng = random.Random(1)
 
-    draws = [policy.delay(7, retry_after=retry_after, rng=rng) for _ in range(1000)]
+    draws = [policy.delay(attempt, retry_after=retry_after, rng=rng) for _ in range(1000)]
 
     assert all(low <= d <= high for d in draws)
+    assert max(draws) == high or high - max(draws) < high * 0.05
 
 
 @pytest.mark.parametrize(
@@ -123,7 +128,10 @@ def test_budget_ends_on_attempts_or_elapsed_time(attempts, elapsed, next_delay, 
     [
         ({"max_attempts": 0}, "retry max_attempts must be at least 1 (got 0)"),
         ({"base_delay": 0.0}, "retry delays need 0 < base_delay <= max_delay (got 0.0, 30.0)"),
-        ({"base_delay": 5.0, "max_delay": 1.0}, "retry delays need 0 < base_delay <= max_delay (got 5.0, 1.0)"),
+        (
+            {"base_delay": 5.0, "max_delay": 1.0},
+            "retry delays need 0 < base_delay <= max_delay (got 5.0, 1.0)",
+        ),
     ],
 )
 def test_a_bad_policy_is_refused(changes, message):

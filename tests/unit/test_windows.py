@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,7 +22,7 @@ def utc(*parts: int) -> datetime:
 def assert_contiguous(windows: list[Window], start: datetime, end: datetime) -> None:
     assert windows[0].start == start
     assert windows[-1].end == end
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in pairwise(windows):
         assert before.end == after.start
 
 
@@ -52,8 +53,7 @@ def test_daily_windows_cross_month_and_year_ends(start, end, expected):
 
     days = [date.fromisoformat(d) for d in expected]
     assert [(w.start, w.end) for w in windows] == [
-        (utc(a.year, a.month, a.day), utc(b.year, b.month, b.day))
-        for a, b in zip(days, days[1:], strict=False)
+        (utc(a.year, a.month, a.day), utc(b.year, b.month, b.day)) for a, b in pairwise(days)
     ]
 
 
@@ -141,7 +141,9 @@ def test_sub_day_windows_step_in_exact_utc_hours_across_dst(day, length, steps):
     assert [w.end - w.start for w in windows] == steps
     assert len({w.start for w in windows}) == len(windows)  # no hour read twice
     first = datetime(day.year, day.month, day.day, tzinfo=LONDON).astimezone(UTC)
-    assert [w.start for w in windows] == [first + sum(steps[:i], timedelta()) for i in range(len(steps))]
+    assert [w.start for w in windows] == [
+        first + sum(steps[:i], timedelta()) for i in range(len(steps))
+    ]
 
 
 @pytest.mark.parametrize(
@@ -210,16 +212,22 @@ def test_bad_ranges_raise_with_the_fix(start, end, message):
     assert caught.value.message == message
 
 
+NOT_UNDERSTOOD = "is not understood: write a number and a unit, e.g. '1d', '6h', '15m'"
+
+
 @pytest.mark.parametrize(
     ("length", "message"),
     [
-        ("1x", "window length '1x' is not understood: write a number and a unit, e.g. '1d', '6h', '15m'"),
-        ("", "window length '' is not understood: write a number and a unit, e.g. '1d', '6h', '15m'"),
-        ("d", "window length 'd' is not understood: write a number and a unit, e.g. '1d', '6h', '15m'"),
-        ("1.5h", "window length '1.5h' is not understood: write a number and a unit, e.g. '1d', '6h', '15m'"),
+        ("1x", f"window length '1x' {NOT_UNDERSTOOD}"),
+        ("", f"window length '' {NOT_UNDERSTOOD}"),
+        ("d", f"window length 'd' {NOT_UNDERSTOOD}"),
+        ("1.5h", f"window length '1.5h' {NOT_UNDERSTOOD}"),
         ("0d", "window length '0d' must be positive"),
         (timedelta(0), "window length datetime.timedelta(0) must be positive"),
-        (timedelta(hours=-1), "window length datetime.timedelta(days=-1, seconds=82800) must be positive"),
+        (
+            timedelta(hours=-1),
+            "window length datetime.timedelta(days=-1, seconds=82800) must be positive",
+        ),
     ],
 )
 def test_bad_window_lengths_are_refused(length, message):
@@ -278,12 +286,14 @@ def test_utc_is_accepted_in_any_case(name):
         (
             utc(2024, 1, 1),
             utc(2024, 1, 1),
-            "window end 2024-01-01 00:00:00+00:00 must be after its start 2024-01-01 00:00:00+00:00",
+            "window end 2024-01-01 00:00:00+00:00 must be after its start "
+            "2024-01-01 00:00:00+00:00",
         ),
         (
             utc(2024, 1, 2),
             utc(2024, 1, 1),
-            "window end 2024-01-01 00:00:00+00:00 must be after its start 2024-01-02 00:00:00+00:00",
+            "window end 2024-01-01 00:00:00+00:00 must be after its start "
+            "2024-01-02 00:00:00+00:00",
         ),
     ],
 )

@@ -1,0 +1,148 @@
+"""Real Prefect flow runs (one test harness for the session) of the bundled demo job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db2api.deadletters import iter_dead_letters
+from db2api.receiver import ReceiverProcess
+from db2api.report import RunSummary
+from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
+
+pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
+PER_DAY = SOURCE_SENSORS * 96
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path) -> Iterator[None]:
+    """Each test starts with no windows done: results (the window cache) live in tmp_path."""
+    from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
+
+    with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
+        yield
+
+
+@pytest.fixture
+def demo_env(
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ReceiverProcess:
+    monkeypatch.setenv("DB2API_DEMO_DB", str(sqlite_source))
+    monkeypatch.setenv("DB2API_DEMO_URL", target.url)
+    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
+    return target
+
+
+async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:
+    from flows.transfer import transfer
+
+    state = await transfer(job="demo", return_state=True, **parameters)
+    data = await state.aresult(raise_on_failure=False)
+    return state, data.get("summary") if isinstance(data, dict) else None
+
+
+async def test_a_run_delivers_and_a_rerun_skips_the_windows_already_done(
+    demo_env: ReceiverProcess, sqlite_source: Path
+) -> None:
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 3))
+
+    assert state.is_completed(), state.message
+    assert summary is not None and [w.cached for w in summary.windows] == [False, False]
+    assert set(demo_env.ids("readings")) == sqlite_ids(
+        sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID
+    )
+    written = demo_env.stats()["docs_written"]
+
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 4))
+
+    assert state.is_completed(), state.message
+    assert summary is not None and [w.cached for w in summary.windows] == [True, True, False]
+    assert demo_env.stats()["docs_written"] - written == PER_DAY, "only the new day was sent"
+    assert set(demo_env.ids("readings")) == sqlite_ids(
+        sqlite_source, "2024-01-01", "2024-01-04", DEMO_ID
+    )
+    assert state.name == "Completed" and state.message == f"{PER_DAY} documents delivered"
+
+
+async def test_force_sends_windows_again(demo_env: ReceiverProcess) -> None:
+    await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
+    demo_env.reset()
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
+    assert summary is not None and summary.windows[0].cached and not demo_env.ids("readings")
+
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2), force=True)
+
+    assert state.is_completed() and summary is not None and not summary.windows[0].cached
+    assert len(demo_env.ids("readings")) == PER_DAY
+
+
+async def test_dead_letters_fail_the_run_and_the_window_is_sent_again_next_time(
+    demo_env: ReceiverProcess, sqlite_source: Path
+) -> None:
+    demo_env.set_faults(reject_field="sensor_id", reject_value="S003")
+    state, summary = await run(start=date(2024, 1, 2), end=date(2024, 1, 3))
+
+    assert state.is_failed()
+    assert summary is not None and summary.total("dead") == 96
+    assert f"96 documents dead-lettered to {summary.dead_letter_file}" in str(state.message)
+    letters = list(iter_dead_letters(Path(summary.dead_letter_file)))
+    assert {letter["document"]["sensor_id"] for letter in letters} == {"S003"}
+
+    demo_env.set_faults()  # the target is fixed
+    state, summary = await run(start=date(2024, 1, 2), end=date(2024, 1, 3))
+
+    assert state.is_completed() and summary is not None and not summary.windows[0].cached
+    assert set(demo_env.ids("readings")) == sqlite_ids(
+        sqlite_source, "2024-01-02", "2024-01-03", DEMO_ID
+    )
+
+
+async def test_the_run_publishes_a_table_of_its_windows(demo_env: ReceiverProcess) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    state, _ = await run(start=date(2024, 1, 3), end=date(2024, 1, 5))
+
+    async with get_client() as client:
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["demo-windows"])),
+        )
+    mine = [a for a in artifacts if a.flow_run_id == state.state_details.flow_run_id]
+    assert len(mine) == 1 and mine[0].type == "table"
+    table = (
+        mine[0].data if isinstance(mine[0].data, list) else __import__("json").loads(mine[0].data)
+    )
+    assert [row["window"] for row in table] == [
+        "2024-01-03T00:00:00Z/2024-01-04T00:00:00Z",
+        "2024-01-04T00:00:00Z/2024-01-05T00:00:00Z",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        (
+            {"start": date(2024, 1, 5), "end": date(2024, 1, 1)},
+            "range is reversed: end 2024-01-01T00:00:00Z is before start 2024-01-05T00:00:00Z; "
+            "swap --start and --end",
+        ),
+        (
+            {"start": date(2024, 1, 5)},
+            "give both start and end, e.g. start=2024-01-01 end=2024-02-01",
+        ),
+    ],
+)
+async def test_bad_input_fails_the_run_with_one_clear_line(
+    demo_env: ReceiverProcess, parameters: dict[str, Any], message: str
+) -> None:
+    state, summary = await run(**parameters)
+
+    assert state.is_failed() and state.message == message and summary is None
+    assert demo_env.stats()["requests"] == 0

@@ -1,0 +1,216 @@
+"""Window accounting and the run summary."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from etlhelper import DbParams
+
+from db2api.errors import AccountingError
+from db2api.job import Job, Source, Target
+from db2api.report import RunSummary, WindowReport, summarise
+from db2api.windows import split
+
+W1 = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
+W2 = "2024-01-02T00:00:00Z/2024-01-03T00:00:00Z"
+W3 = "2024-01-03T00:00:00Z/2024-01-04T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("rows", "acked", "dead", "duplicates"),
+    [(0, 0, 0, 0), (10, 10, 0, 0), (10, 7, 2, 1), (5, 0, 5, 0), (3, 1, 0, 2)],
+)
+def test_check_passes_when_every_row_is_accounted_for(rows, acked, dead, duplicates):
+    WindowReport(W1, rows=rows, acked=acked, dead=dead, duplicates=duplicates).check()
+
+
+@pytest.mark.parametrize(
+    ("rows", "acked", "dead", "duplicates", "accounted"),
+    [(10, 9, 0, 0, 9), (10, 7, 2, 2, 11), (0, 1, 0, 0, 1), (4, 0, 0, 0, 0)],
+)
+def test_check_raises_with_the_numbers_when_rows_go_missing(
+    rows, acked, dead, duplicates, accounted
+):
+    report = WindowReport(W1, rows=rows, acked=acked, dead=dead, duplicates=duplicates)
+
+    with pytest.raises(AccountingError) as caught:
+        report.check()
+
+    assert caught.value.message == (
+        f"window {W1}: read {rows} rows but accounted for {accounted} "
+        f"(acked {acked} + dead letters {dead} + duplicates {duplicates}); "
+        "the window is not complete and will be sent again on the next run"
+    )
+
+
+@pytest.mark.parametrize(
+    ("report", "line"),
+    [
+        (WindowReport(W1, cached=True, rows=5), f"window {W1}: done before, skipped"),
+        (WindowReport(W1, error="source lost"), f"window {W1}: source lost"),
+        (
+            WindowReport(W1, rows=10, acked=8, dead=2, seconds=1.234),
+            f"window {W1}: 10 rows, 8 acked, 2 dead letters, 1.23 s",
+        ),
+        (
+            WindowReport(W1, rows=10, acked=8, dead=2, seconds=2, error="2 dead letters"),
+            f"window {W1}: 10 rows, 8 acked, 2 dead letters, 2.00 s (2 dead letters)",
+        ),
+    ],
+)
+def test_window_line(report, line):
+    assert report.line() == line
+
+
+@pytest.mark.parametrize(
+    ("acked", "seconds", "rate"), [(100, 2.0, 50.0), (100, 0.0, 0.0), (0, 5.0, 0.0)]
+)
+def test_window_docs_per_second(acked, seconds, rate):
+    assert WindowReport(W1, acked=acked, seconds=seconds).docs_per_second == rate
+
+
+def test_window_row_rounds_for_tables():
+    row = WindowReport(W1, rows=3, acked=3, seconds=1.23456).row()
+
+    assert row["seconds"] == 1.235
+    assert row["docs_per_s"] == 2.4
+    assert row["window"] == W1
+
+
+def summary(*windows, failed=(), seconds=10.0) -> RunSummary:
+    return RunSummary(
+        job="unit",
+        start="2024-01-01",
+        end="2024-01-04",
+        mode="bulk",
+        windows=list(windows),
+        dead_letter_file="dead-letters/unit.jsonl",
+        seconds=seconds,
+        failed=list(failed),
+    )
+
+
+def test_totals_ignore_cached_windows():
+    run = summary(
+        WindowReport(W1, rows=100, acked=100, retries=4, cached=True),
+        WindowReport(W2, rows=10, acked=8, dead=1, duplicates=1, retries=3),
+        WindowReport(W3, rows=5, acked=5),
+    )
+
+    assert [run.total(n) for n in ("rows", "acked", "dead", "duplicates", "retries")] == [
+        15,
+        13,
+        1,
+        1,
+        3,
+    ]
+    assert run.docs_per_second == 1.3
+
+
+@pytest.mark.parametrize(
+    ("windows", "failed", "ok"),
+    [
+        ([WindowReport(W1, rows=5, acked=5)], [], True),
+        ([], [], True),
+        ([WindowReport(W1, rows=5, acked=4, dead=1)], [], False),
+        ([WindowReport(W1, rows=5, acked=5)], [f"window {W2}: source lost"], False),
+        # Dead letters from a window done before are not this run's.
+        ([WindowReport(W1, rows=5, acked=4, dead=1, cached=True)], [], True),
+    ],
+)
+def test_ok_is_false_with_dead_letters_or_failures(windows, failed, ok):
+    assert summary(*windows, failed=failed).ok is ok
+
+
+def test_ok_is_false_after_a_fatal_error():
+    run = summary(WindowReport(W1, rows=5, acked=5))
+    run.fatal = "target refused the API key (HTTP 401)"
+
+    assert run.ok is False
+
+
+def test_summarise_takes_the_range_from_the_windows_and_failures_from_the_reports(tmp_path):
+    job = Job(
+        name="unit",
+        source=Source(db=DbParams(dbtype="SQLITE", filename=str(tmp_path / "s.sqlite"))),
+        sql="SELECT * FROM t WHERE at >= :start AND at < :end",
+        id="id",
+        target=Target(url="http://127.0.0.1:9200", index="readings", mode="item"),
+    )
+    windows = split(date(2024, 1, 1), date(2024, 1, 4))
+    reports = [
+        WindowReport(W1, rows=5, acked=5),
+        WindowReport(W2, error="source lost"),
+        WindowReport(W3, rows=3, acked=1, dead=2, error="2 dead letters"),
+    ]
+
+    run = summarise(job, windows, reports, "", 3.5, "dl/unit.jsonl")
+
+    assert (run.job, run.mode, run.start, run.end) == (
+        "unit",
+        "item",
+        "2024-01-01T00:00:00Z",
+        "2024-01-04T00:00:00Z",
+    )
+    assert run.failed == [f"{W2}: source lost", f"{W3}: 2 dead letters"]
+    assert (run.fatal, run.seconds, run.dead_letter_file) == ("", 3.5, "dl/unit.jsonl")
+    assert run.windows is reports
+    assert run.ok is False
+
+
+def test_markdown_has_one_table_row_per_window():
+    run = summary(
+        WindowReport(W1, rows=100, acked=100, cached=True),
+        WindowReport(W2, rows=10, acked=8, dead=2, retries=3, seconds=2.0),
+        WindowReport(W3, rows=5, acked=5, seconds=0.5, error=" slow"),
+        failed=["boom"],
+    )
+
+    text = run.markdown()
+
+    table = [line for line in text.splitlines() if line.startswith("| 20")]
+    assert table == [
+        f"| {W1} | 100 | 100 | 0 | 0 | 0 | 0.00 | 0 | cached |",
+        f"| {W2} | 10 | 8 | 2 | 0 | 3 | 2.00 | 4 |  |",
+        f"| {W3} | 5 | 5 | 0 | 0 | 0 | 0.50 | 10 |  slow |",
+    ]
+    head = (
+        "| window | rows | acked | dead letters | duplicates | retries | seconds | docs/s | note |"
+    )
+    assert head in text.splitlines()
+    assert text.startswith("```\njob          unit (bulk mode)\n")
+
+
+def test_summary_lines_report_totals_and_the_dead_letter_file():
+    run = summary(
+        WindowReport(W1, rows=100, acked=100, cached=True),
+        WindowReport(W2, rows=10, acked=8, dead=2, seconds=2.0),
+        failed=[f"window {W3}: source lost"],
+        seconds=4.0,
+    )
+
+    assert run.lines() == [
+        "job          unit (bulk mode)",
+        "range        [2024-01-01, 2024-01-04)",
+        "windows      2 (1 done before, skipped; 1 failed)",
+        "rows read    10",
+        "acknowledged 8",
+        "dead letters 2  -> dead-letters/unit.jsonl",
+        "duplicates   0 (same id twice in a chunk; last one sent)",
+        "retries      0",
+        "time         4.0 s, 2 docs/s",
+        f"failed       window {W3}: source lost",
+    ]
+    assert run.headline() == "10 rows read, 8 acknowledged, 2 dead letters in 4.0 s (2 docs/s)"
+
+
+def test_a_dry_run_says_so_and_a_clean_run_names_no_file():
+    run = summary(WindowReport(W1, rows=1, acked=1))
+    run.dry_run = True
+
+    lines = run.lines()
+
+    assert lines[0] == "job          unit (bulk mode)  DRY RUN: nothing sent"
+    assert "windows      1 (none done before; 0 failed)" in lines
+    assert "dead letters 0" in lines
