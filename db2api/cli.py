@@ -44,8 +44,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from db2api.runner import run_transfer
 
-    summary = run_transfer(args.job, args.start, args.end, force=args.force)
-    return 0 if summary.ok else EXIT_FAILED
+    summary = run_transfer(args.job, args.start, args.end, force=args.force, dry_run=args.dry_run)
+    return 0 if summary is None or summary.ok or summary.dry_run else EXIT_FAILED
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -73,9 +73,20 @@ def parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a job over [start, end) now, as a Prefect flow run")
     run.add_argument("job", help="job name (see `db2api jobs`) or path to a job file")
-    run.add_argument("--start", type=moment, help="first moment, inclusive: YYYY-MM-DD[THH:MM]")
-    run.add_argument("--end", type=moment, help="last moment, exclusive: YYYY-MM-DD[THH:MM]")
+    run.add_argument(
+        "--start",
+        type=moment,
+        help="first moment, inclusive: YYYY-MM-DD[THH:MM] (default: the job's watermark)",
+    )
+    run.add_argument(
+        "--end",
+        type=moment,
+        help="where to stop, exclusive: YYYY-MM-DD[THH:MM] (default: today 00:00, job timezone)",
+    )
     run.add_argument("--force", action="store_true", help="send windows already done again")
+    run.add_argument(
+        "--dry-run", action="store_true", help="read and build everything, send nothing"
+    )
     run.set_defaults(func=cmd_run)
 
     demo = commands.add_parser(

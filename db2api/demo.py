@@ -42,6 +42,7 @@ def run_demo(
             "demo", start, end, force=force, prefect_home=home / "prefect", always_local=True
         )
         stored = receiver.count("readings")
+    assert summary is not None  # an explicit range always has windows
     print(f"receiver     holds {stored} documents in index 'readings'")
     print(f"run history  {home / 'prefect' / 'prefect.db'} (browse it: make ui)")
     dead = summary.total("dead")

@@ -53,6 +53,7 @@ async def run_window(
             report.retries += outcome.retries
             report.requests += outcome.requests
             report.bytes += outcome.bytes
+            report.samples.extend(outcome.samples[: max(0, 3 - len(report.samples))])
         finally:
             slots.release()
 

@@ -23,6 +23,7 @@ class WindowReport:
     seconds: float = 0.0
     cached: bool = False
     error: str = ""
+    samples: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
 
     @property
     def docs_per_second(self) -> float:
@@ -50,8 +51,11 @@ class WindowReport:
             )
 
     def row(self) -> dict[str, Any]:
+        """One table-artifact row (samples are shown elsewhere)."""
+        row = asdict(self)
+        del row["samples"]
         return {
-            **asdict(self),
+            **row,
             "docs_per_s": round(self.docs_per_second, 1),
             "seconds": round(self.seconds, 3),
         }
@@ -92,7 +96,9 @@ class RunSummary:
             f"range        [{self.start}, {self.end})",
             f"windows      {len(self.windows)} ({done_before}; {len(self.failed)} failed)",
             f"rows read    {self.total('rows')}",
-            f"acknowledged {self.total('acked')}",
+            ("would send   " if self.dry_run else "acknowledged ")
+            + f"{self.total('acked')} documents in {self.total('requests')} requests, "
+            f"{self.total('bytes'):,} bytes",
             f"dead letters {dead}" + (f"  -> {self.dead_letter_file}" if dead else ""),
             f"duplicates   {self.total('duplicates')} (same id twice in a chunk; last one sent)",
             f"retries      {self.total('retries')}",
@@ -102,8 +108,9 @@ class RunSummary:
         return lines
 
     def headline(self) -> str:
+        verb = "would be sent (dry run)" if self.dry_run else "acknowledged"
         return (
-            f"{self.total('rows')} rows read, {self.total('acked')} acknowledged, "
+            f"{self.total('rows')} rows read, {self.total('acked')} {verb}, "
             f"{self.total('dead')} dead letters in {self.seconds:.1f} s "
             f"({self.docs_per_second:,.0f} docs/s)"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from datetime import date, datetime
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from db2api.catalog import load_job
-from db2api.errors import Db2apiError, RangeError
+from db2api.errors import Db2apiError
 from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
 from db2api.runtime import check_settings
@@ -53,29 +54,40 @@ def run_transfer(
     start: date | datetime | None,
     end: date | datetime | None,
     force: bool = False,
+    dry_run: bool = False,
     prefect_home: Path | None = None,
     echo: bool = True,
     always_local: bool = False,
-) -> RunSummary:
+) -> RunSummary | None:
+    """Run the flow here; returns its summary, or None when there was nothing to do."""
     name = job_name(job)
     spec = load_job(name)  # a bad job or range fails here, before a server starts
-    if start is None or end is None:
-        raise RangeError("give both --start and --end, e.g. --start 2024-01-01 --end 2024-02-01")
-    split(start, end, spec.window_length, spec.timezone)
+    if start is not None and end is not None:
+        split(start, end, spec.window_length, spec.timezone)
     check_settings(spec)
     with local_prefect(prefect_home, always=always_local):
         from flows.transfer import transfer
 
         quiet_console()
         state = asyncio.run(
-            transfer(job=name, start=start, end=end, force=force, return_state=True)  # type: ignore[call-overload]
+            transfer(  # type: ignore[call-overload]
+                job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True
+            )
         )
         data: Any = state.result(raise_on_failure=False)
     summary = data.get("summary") if isinstance(data, dict) else None
     if summary is None:
+        if state.is_completed():
+            if echo:
+                print(state.message, flush=True)
+            return None
         raise Db2apiError(state.message or f"the run ended {state.name}")
     if echo:
         print("\n".join(summary.lines()), flush=True)
-        if not summary.ok:
-            print(f"run failed: {state.message}")
+        if summary.dry_run:
+            for report in summary.windows[:1]:
+                for sample in report.samples[:2]:
+                    print(f"sample       {json.dumps(sample, default=str)[:300]}")
+        if not state.is_completed():
+            print(f"run failed: {state.message}", flush=True)
     return summary

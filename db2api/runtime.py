@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,13 +18,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from db2api.deadletters import DeadLetterFile
+from db2api.dryrun import DrySink
 from db2api.errors import JobError, TargetError
 from db2api.http import open_session
 from db2api.job import Job, check_url, resolve
 from db2api.limiter import Limiter
 from db2api.log import run_logger
 from db2api.scrub import SCRUBBER
-from db2api.sinks import BulkSink, ItemSink, Sink
+from db2api.sinks import BulkSink, DocumentSink, ItemSink
 
 
 class Runtime:
@@ -34,7 +36,7 @@ class Runtime:
         job: Job,
         url: str,
         password: str | None,
-        sink: Sink,
+        sink: DocumentSink,
         limiter: Limiter,
         dead_letters: DeadLetterFile,
     ) -> None:
@@ -85,7 +87,15 @@ async def preflight(url: str, job: str) -> None:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), 10)
     except (OSError, TimeoutError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "timed out"
+        reason = (
+            "connection refused"
+            if isinstance(exc, ConnectionRefusedError)
+            else "host name not found"
+            if isinstance(exc, socket.gaierror)
+            else "timed out"
+            if isinstance(exc, TimeoutError)
+            else exc.strerror or type(exc).__name__
+        )
         raise TargetError(
             f"cannot reach target {parts.scheme}://{parts.hostname}:{port} for job {job!r}: "
             f"{reason}; check that it is running and that target.url is right"
@@ -116,7 +126,12 @@ def dead_letter_path(job: Job, label: str) -> Path:
 
 
 @asynccontextmanager
-async def open_runtime(job: Job, label: str, check_target: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIterator[Runtime]:
+    """Resolve secrets, check the target answers, open the session: one per run.
+
+    A dry run resolves everything too (so it proves the configuration) but opens
+    no connection to the target and sends nothing.
+    """
     target = job.target
     url = check_url(resolve(target.url, job.name), job.name)
     password = await read_secret(
@@ -132,7 +147,7 @@ async def open_runtime(job: Job, label: str, check_target: bool = True) -> Async
             f"job {job.name!r}: TLS certificate verification is OFF for {url} "
             "(target.verify_tls=False); anyone on the path can read or alter what is sent"
         )
-    if check_target:
+    if not dry_run:
         await preflight(url, job.name)
     limiter = Limiter(job.concurrency)
     hint = (
@@ -140,7 +155,15 @@ async def open_runtime(job: Job, label: str, check_target: bool = True) -> Async
         if token is not None
         else "target.auth_env (no credentials were sent)"
     )
-    dead_letters = DeadLetterFile(dead_letter_path(job, label), job.name)
+    dead_letters = DeadLetterFile(
+        dead_letter_path(job, f"{label}-dry-run" if dry_run else label), job.name
+    )
+    if dry_run:
+        try:
+            yield Runtime(job, url, password, DrySink(target), limiter, dead_letters)
+        finally:
+            dead_letters.close()
+        return
     kind = BulkSink if target.mode == "bulk" else ItemSink
     async with open_session(job.concurrency, target.timeout, target.verify_tls, headers) as session:
         sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)

@@ -56,7 +56,6 @@ class Scrubber:
                 text = pattern.sub(replacement, text)
         return text
 
-
     def scrub_value(self, value: Any) -> Any:
         """Mask registered secrets in the strings of a JSON-like value (keys included).
 

@@ -18,6 +18,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -40,14 +41,21 @@ OVERLOAD = frozenset({429, 503})
 class Outcome:
     """What happened to the documents of one ``send`` call."""
 
-    __slots__ = ("acked", "bytes", "dead", "requests", "retries")
+    __slots__ = ("acked", "bytes", "dead", "requests", "retries", "samples")
 
     def __init__(self) -> None:
         self.acked = 0
         self.dead: list[DeadLetter] = []
+        self.samples: list[dict[str, object]] = []  # dry runs only
         self.retries = 0
         self.requests = 0
         self.bytes = 0
+
+
+class DocumentSink(Protocol):
+    """Where a window's documents go: the target, or nowhere in a dry run."""
+
+    async def send(self, documents: Sequence[Document]) -> Outcome: ...
 
 
 class Sink:
@@ -134,6 +142,18 @@ def _error_text(response: Response) -> str:
     if error:
         return str(error)[:300]
     return " ".join(response.text[:300].split())
+
+
+def oversize_letter(target: Target, doc: Document) -> DeadLetter:
+    size = bulk.entry_size(bulk.action_line(target.index, doc.id), doc)
+    return DeadLetter(
+        doc.id,
+        doc.decoded(),
+        None,
+        "DocumentTooLarge",
+        f"document needs {size} bytes in a _bulk body, over target.bulk_bytes "
+        f"({target.bulk_bytes}): raise the cap or slim the document in the transform",
+    )
 
 
 def _gave_up(
@@ -226,7 +246,7 @@ class BulkSink(Sink):
         batches: list[list[Document]] = []
         for item in bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes):
             if isinstance(item, Document):
-                outcome.dead.append(self._oversize(item))
+                outcome.dead.append(oversize_letter(target, item))
             else:
                 batches.append(item.documents)
         pending = iter(batches)
@@ -237,17 +257,6 @@ class BulkSink(Sink):
 
         await _run_workers(min(self.limiter.maximum, len(batches)), work)
         return outcome
-
-    def _oversize(self, doc: Document) -> DeadLetter:
-        size = bulk.entry_size(bulk.action_line(self.target.index, doc.id), doc)
-        return DeadLetter(
-            doc.id,
-            doc.decoded(),
-            None,
-            "DocumentTooLarge",
-            f"document needs {size} bytes in a _bulk body, over target.bulk_bytes "
-            f"({self.target.bulk_bytes}): raise the cap or slim the document in the transform",
-        )
 
     def _body(self, documents: list[Document]) -> bytes:
         parts: list[bytes] = []

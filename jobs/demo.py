@@ -5,6 +5,7 @@ DB2API_DEMO_URL and DB2API_DEMO_MODE (bulk or item).
 """
 
 import os
+from datetime import date
 
 from etlhelper import DbParams
 
@@ -45,4 +46,6 @@ job = Job(
     chunk_size=5000,
     concurrency=8,
     date_field="measured_at",
+    # A nightly run with no watermark yet starts here (the demo data is January 2024).
+    first_start=date(2024, 1, 1),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -31,11 +32,22 @@ async def publish_summary(summary: RunSummary) -> None:
     )
     dead = summary.total("dead")
     link = f"\n\nDead-letter file: `{summary.dead_letter_file}` ({dead} documents)" if dead else ""
+    if summary.dry_run:
+        link += "\n\n" + samples_markdown(summary)
     await acreate_markdown_artifact(
         key=artifact_key(summary.job, "summary"),
         markdown=f"# {summary.job} [{summary.start}, {summary.end})\n\n{summary.markdown()}{link}",
         description=f"{summary.job}: run summary",
     )
+
+
+def samples_markdown(summary: RunSummary, windows: int = 3) -> str:
+    """A dry run's sample documents, as they would be sent (long values shortened)."""
+    parts = ["## Sample documents (dry run: nothing was sent)"]
+    for report in [r for r in summary.windows if r.samples][:windows]:
+        parts.append(f"### {report.window}: {report.rows} rows, {report.bytes:,} bytes")
+        parts.append("```json\n" + json.dumps(report.samples, indent=2, default=str) + "\n```")
+    return "\n\n".join(parts)
 
 
 class Progress:

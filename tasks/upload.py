@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from db2api.documents import Chunk
 from db2api.errors import Db2apiError
-from db2api.sinks import Outcome, Sink
+from db2api.sinks import DocumentSink, Outcome
 
 
 async def is_worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
@@ -33,5 +33,5 @@ async def is_worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     retry_delay_seconds=[2, 10],
     retry_condition_fn=is_worth_retrying,
 )
-async def upload_chunk(sink: Sink, chunk: Chunk) -> Outcome:
+async def upload_chunk(sink: DocumentSink, chunk: Chunk) -> Outcome:
     return await sink.send(chunk.documents)

@@ -12,6 +12,7 @@ import hashlib
 from typing import Any
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
 from db2api.errors import SourceLost, WindowIncomplete
@@ -57,9 +58,21 @@ async def transfer_window(runtime: Runtime, window: Window) -> WindowReport:
     return report
 
 
-async def run_window_task(runtime: Runtime, window: Window, force: bool = False) -> WindowReport:
-    """Run the window task and say whether its result came from the cache."""
-    runner = transfer_window.with_options(refresh_cache=True) if force else transfer_window
+dry_window = transfer_window.with_options(
+    name="dry-run-window", cache_key_fn=None, cache_policy=NO_CACHE, persist_result=False, retries=0
+)
+refreshed_window = transfer_window.with_options(refresh_cache=True)
+
+
+async def run_window_task(
+    runtime: Runtime, window: Window, force: bool = False, dry_run: bool = False
+) -> WindowReport:
+    """Run the window task and say whether its result came from the cache.
+
+    ``force`` reads and sends the window even if it is done (and caches it anew);
+    a dry run never reads from or writes to the cache.
+    """
+    runner = dry_window if dry_run else refreshed_window if force else transfer_window
     state = await runner(runtime, window, return_state=True)
     if not state.is_completed():
         error = await state.aresult(raise_on_failure=False)

@@ -184,7 +184,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m db2api.receive
         if not args.quiet:
             _say(f"storing documents in {store.path}; {_describe(faults)}; Ctrl-C stops")
         if not _is_loopback(sock):
-            _say(f"warning: {args.host} is reachable from other machines; use 127.0.0.1")
+            _say(
+                f"warning: on {args.host} the receiver (no TLS, open control routes) is "
+                "reachable from other machines; use --host 127.0.0.1 unless you mean that"
+            )
         # KeyboardInterrupt only arrives when signal handlers could not be installed.
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_serve(create_app(store, faults), sock, args.access_log))

@@ -144,14 +144,14 @@ class ReceiverClient:
             raise ReceiverError(f"POST /{index}/_count answered {status}: {data}")
         return int(data["count"])
 
-    def get(self, index: str, doc_id: str) -> dict[str, Any] | None:
+    def get(self, index: str, id: str) -> dict[str, Any] | None:
         """The stored document (its ``_source``) or ``None``; bypasses faults and stats."""
-        path = f"/{quote(index, safe='')}/_doc/{quote(doc_id, safe='')}"
+        path = f"/{quote(index, safe='')}/_doc/{quote(id, safe='')}"
         status, data = self.request("GET", path, bypass=True)
         if status == 404:
             return None
         if status != 200:
-            raise ReceiverError(f"GET /{index}/_doc/{doc_id} answered {status}: {data}")
+            raise ReceiverError(f"GET /{index}/_doc/{id} answered {status}: {data}")
         return data["_source"]
 
 
@@ -293,7 +293,11 @@ class ReceiverProcess(ReceiverClient):
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
 
     def __enter__(self) -> Self:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()  # __exit__ will not run
+            raise
 
     def __exit__(
         self,

@@ -67,7 +67,10 @@ class Store:
             )
             row = self._conn.execute("SELECT COALESCE(SUM(version), 0) FROM docs").fetchone()
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open data file {self.path}: {exc}") from exc
+            why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(
+                f"cannot open data file {self.path}: {why}; pick another --data path"
+            ) from exc
         # Carry on counting after a restart so _seq_no keeps growing like in Elasticsearch.
         self._seq_no = int(row[0]) - 1
 

@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -188,7 +189,8 @@ async def test_count_with_and_without_range(rx: ReceiverProcess) -> None:
 
 
 async def test_documents_survive_restart_and_kill(tmp_path: Path) -> None:
-    with ReceiverProcess(tmp_path / "durable.sqlite") as proc:
+    data = tmp_path / "sub" / "durable.sqlite"  # the parent directory is created
+    with ReceiverProcess(data) as proc:
         body = ndjson(*[p for i in range(500) for p in ({"index": {"_id": str(i)}}, {"i": i})])
         status, resp, _ = await call("POST", proc.url + "/d/_bulk", body)
         assert status == 200 and not resp["errors"]
@@ -202,6 +204,9 @@ async def test_documents_survive_restart_and_kill(tmp_path: Path) -> None:
         proc.restart()
         assert proc.count("d") == 500
         assert proc.get("d", "7") == {"i": "again"}
+        with sqlite3.connect(data) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert db.execute("SELECT COUNT(*) FROM docs WHERE idx = 'd'").fetchone() == (500,)
 
 
 # --- faults, seen from the client -----------------------------------------------------------
@@ -433,12 +438,26 @@ def test_cli_occupied_port(tmp_path: Path) -> None:
 async def test_cli_flags_set_the_faults(tmp_path: Path) -> None:
     args = ["--rate-503", "1", "--seed", "3", "--require-auth", "Basic c2VjcmV0"]
     args += ["--reject-field", "status", "--reject-value", "5", "--outage-mode", "refuse"]
-    with ReceiverProcess(tmp_path / "r.sqlite", args=args) as proc:
+    with ReceiverProcess(tmp_path / "r.sqlite", args=[*args, "--access-log"]) as proc:
         faults = proc.faults()
         assert (faults["rate_503"], faults["seed"], faults["outage_mode"]) == (1, 3, "refuse")
         assert (faults["reject_field"], faults["reject_value"]) == ("status", "5")
         assert faults["require_auth"] == "<redacted>"
         assert proc.request("GET", "/")[0] == 503
+        await wait_until(lambda: '"GET / HTTP/1.1" 503' in proc.stderr)
+        assert "c2VjcmV0" not in proc.stderr
+
+
+async def test_helper_reads_bypass_faults_and_stats(rx: ReceiverProcess) -> None:
+    await call("PUT", doc_url(rx, "h", "1"), {"a": 1})
+    rx.set_faults(rate_503=1, latency_ms=1000)
+    started = time.monotonic()
+    assert rx.count("h") == 1 and rx.get("h", "1") == {"a": 1}
+    assert time.monotonic() - started < 0.8
+    assert rx.stats()["requests"] == 1  # only the PUT
+    rx.set_faults(rate_503=1)
+    status, _ = rx.request("PUT", "/h/_doc/2", {"a": 2}, {"X-Receiver-Bypass": "1"})
+    assert status == 503  # writes cannot bypass
 
 
 def test_process_is_gone_after_the_block_even_on_error(tmp_path: Path) -> None:
@@ -462,3 +481,11 @@ def test_startup_failure_is_reported_with_the_receivers_message(tmp_path: Path) 
     with pytest.raises(ReceiverError, match=r"--rate-429 must be between 0 and 1 \(got 2\)"):
         proc.start()
     assert not proc.running
+    proc.close()
+
+
+def test_stop_falls_back_to_sigkill(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("db2api.receiver.process._TERM_GRACE", 0.5)
+    with ReceiverProcess(tmp_path / "r.sqlite") as proc:
+        os.kill(proc.pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+    assert proc.returncode == -signal.SIGKILL

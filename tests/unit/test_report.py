@@ -195,7 +195,7 @@ def test_summary_lines_report_totals_and_the_dead_letter_file():
         "range        [2024-01-01, 2024-01-04)",
         "windows      2 (1 done before, skipped; 1 failed)",
         "rows read    10",
-        "acknowledged 8",
+        "acknowledged 8 documents in 0 requests, 0 bytes",
         "dead letters 2  -> dead-letters/unit.jsonl",
         "duplicates   0 (same id twice in a chunk; last one sent)",
         "retries      0",
