@@ -48,6 +48,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if summary is None or summary.ok or summary.dry_run else EXIT_FAILED
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db2api.backfill import split_parts, submit
+    from db2api.catalog import load_job
+
+    job = load_job(args.job)
+    parts = split_parts(job, args.start, args.end, args.per)
+    if args.dry_run:
+        for number, part in enumerate(parts, start=1):
+            print(f"part {number:>3}  {part.label}  {len(part.windows)} windows")
+            for window in part.windows:
+                print(f"           {window}")
+        print(
+            f"{len(parts)} parts, {sum(len(p.windows) for p in parts)} windows; nothing submitted"
+        )
+        return 0
+    submitted = asyncio.run(
+        submit(job, parts, args.deployment, force=args.force, retry_failed=args.retry_failed)
+    )
+    for item in submitted:
+        status = "submitted" if item.new else "already submitted"
+        print(f"{item.part.label}  {item.state:<10} {status:<17} {item.name}  {item.flow_run_id}")
+    new = sum(1 for item in submitted if item.new)
+    print(f"{len(submitted)} parts: {new} new flow runs, {len(submitted) - new} already there")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import asyncio
+    from pathlib import Path
+
+    from db2api.replay import replay
+
+    report = asyncio.run(replay(Path(args.file), args.job))
+    print(f"re-sent {report.sent} documents: {report.delivered} delivered, {report.failed} failed")
+    if report.carried:
+        print(
+            f"{report.carried} rows were rejected by the transform and cannot be replayed: fix "
+            f"the transform, then run their windows again ({', '.join(report.windows_to_rerun)})"
+        )
+    if report.new_file:
+        print(f"still undelivered: {report.new_file}")
+    return 0 if not report.failed and not report.carried else EXIT_FAILED
+
+
+def cmd_watermark(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db2api.catalog import load_job
+    from db2api.prefect_server import local_prefect
+    from db2api.windows import to_moment, zone
+    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+
+    job = load_job(args.job)
+    with local_prefect():
+        if args.set:
+            asyncio.run(write_watermark(job.name, to_moment(args.set, zone(job.timezone))))
+        elif args.clear:
+            asyncio.run(clear_watermark(job.name))
+        value = asyncio.run(read_watermark(job.name))
+    print(f"{job.name}: {value:%Y-%m-%dT%H:%M:%SZ}" if value else f"{job.name}: no watermark")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from db2api.demo import run_demo
 
@@ -88,6 +153,39 @@ def parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="read and build everything, send nothing"
     )
     run.set_defaults(func=cmd_run)
+
+    backfill = commands.add_parser(
+        "backfill", help="submit a range as flow runs of the job's backfill deployment"
+    )
+    backfill.add_argument("job", help="job name")
+    backfill.add_argument("--start", type=moment, required=True, help="first moment, inclusive")
+    backfill.add_argument("--end", type=moment, required=True, help="where to stop, exclusive")
+    backfill.add_argument(
+        "--per",
+        default="month",
+        help="one flow run per day, week, month (default) or year, or per N windows",
+    )
+    backfill.add_argument("--dry-run", action="store_true", help="list parts and windows only")
+    backfill.add_argument("--force", action="store_true", help="send windows already done again")
+    backfill.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="submit again the parts whose earlier run failed (done windows are skipped)",
+    )
+    backfill.add_argument("--deployment", help="deployment to run (default: transfer/backfill-JOB)")
+    backfill.set_defaults(func=cmd_backfill)
+
+    replay = commands.add_parser("replay", help="send a dead-letter file's documents again")
+    replay.add_argument("file", help="a dead-letter .jsonl file")
+    replay.add_argument("--job", help="job to send with (default: the job named in the file)")
+    replay.set_defaults(func=cmd_replay)
+
+    watermark = commands.add_parser("watermark", help="show, set or clear a job's watermark")
+    watermark.add_argument("job", help="job name")
+    change = watermark.add_mutually_exclusive_group()
+    change.add_argument("--set", type=moment, help="move it to YYYY-MM-DD[THH:MM]")
+    change.add_argument("--clear", action="store_true", help="remove it (next run: first_start)")
+    watermark.set_defaults(func=cmd_watermark)
 
     demo = commands.add_parser(
         "demo", help="SQLite demo data -> local receiver, through a local Prefect server"

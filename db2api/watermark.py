@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from db2api.errors import RangeError
 from db2api.job import Job
 from db2api.report import WindowReport
-from db2api.windows import Window, iter_windows, parse_length, split, to_moment, zone
+from db2api.windows import Window, iter_windows, parse_length, short, split, to_moment, zone
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,7 @@ class Plan:
 
     @property
     def label(self) -> str:
-        return f"{_day(self.start)}→{_day(self.end)}"
-
-
-def _day(moment: datetime) -> str:
-    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-    return text[:10] if text.endswith("T00:00Z") else text
+        return f"{short(self.start)}→{short(self.end)}"
 
 
 def today_start(job: Job, now: datetime | None = None) -> datetime:

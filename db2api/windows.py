@@ -48,6 +48,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def short(moment: datetime) -> str:
+    """A compact UTC label for run names: the date alone when it is midnight."""
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return text[:10] if text.endswith("T00:00Z") else text
+
+
 def zone(name: str) -> tzinfo:
     """The timezone called ``name``, or a one-line error naming the fix."""
     if name.upper() == "UTC":

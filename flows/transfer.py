@@ -81,7 +81,8 @@ async def transfer(
     except Db2apiError as exc:
         logger.error(str(exc))
         return Failed(message=str(exc))
-    await rename_run(f"{spec.name} {work.label}" + (" (dry run)" if dry_run else ""))
+    kind = " (dry run)" if dry_run else " (backfill)" if "backfill" in flow_run.tags else ""
+    await rename_run(f"{spec.name} {work.label}{kind}")
     if not work.windows:
         message = f"nothing to do: the watermark is already at {work.label.split('→')[0]}"
         logger.info(message)

@@ -1,0 +1,36 @@
+"""The end-to-end Prefect stack, shared by the deployment and browser tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db2api.receiver import ReceiverProcess
+from tests.support.stack import Stack, prefect_stack
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(
+    tmp_path_factory: pytest.TempPathFactory, receiver: ReceiverProcess
+) -> Iterator[Stack]:
+    """`prefect server start` with the pool, queues and every deployment of prefect.yaml."""
+    with prefect_stack(tmp_path_factory.mktemp("prefect-e2e"), receiver.url, days=8) as stack:
+        yield stack
+
+
+@pytest.fixture
+def stack(e2e_stack: Stack) -> Iterator[Stack]:
+    """The stack, with this test process's Prefect client pointed at its server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: e2e_stack.api_url}):
+        yield e2e_stack
+
+
+@pytest.fixture(scope="session")
+def worker(e2e_stack: Stack) -> Iterator[Path]:
+    """One process worker on the pool for the rest of the session; yields its log."""
+    with e2e_stack.worker("worker-1", limit=2) as log:
+        yield log

@@ -1,0 +1,193 @@
+"""End to end, the Prefect way: `prefect server start`, the work pool, `prefect deploy
+--all`, process workers, and the receiver. Nightly catch-up, backfills, scale-out and
+the failure notification, each checked against what the receiver stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from db2api.receiver import ReceiverProcess
+from tests.conftest import DEMO_ID, sqlite_ids
+from tests.support.stack import BIN, Stack, midnight, today
+
+pytestmark = pytest.mark.e2e
+DAY = timedelta(days=1)
+
+
+async def run_deployment(name: str, parameters: dict[str, Any]) -> Any:
+    from prefect.deployments import arun_deployment
+
+    return await arun_deployment(
+        name, parameters=parameters, timeout=240, poll_interval=1, as_subflow=False
+    )
+
+
+def ids_between(stack: Stack, start: timedelta, end: timedelta) -> set[str]:
+    day = midnight(today())
+    return sqlite_ids(stack.source, f"{(day - start):%Y-%m-%d}", f"{(day - end):%Y-%m-%d}", DEMO_ID)
+
+
+async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
+    stack: Stack, target: ReceiverProcess
+) -> None:
+    """Runs first, before the module's worker exists: two workers taking one run at a time."""
+    with stack.worker("scale-a", limit=1) as first_log, stack.worker("scale-b", limit=1) as log:
+        out = stack.run(
+            str(BIN / "db2api"),
+            "backfill",
+            "demo",
+            "--start",
+            (today() - 6 * DAY).isoformat(),
+            "--end",
+            (today() - 2 * DAY).isoformat(),
+            "--per",
+            "1",
+            "--deployment",
+            "transfer/backfill-demo",
+        ).stdout
+        run_ids = re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", out)
+        assert "4 parts: 4 new flow runs, 0 already there" in out
+        assert await wait_final(run_ids) == ["COMPLETED"] * 4
+        took = {w.stem: ran(w, run_ids) for w in (first_log, log)}
+    assert all(took.values()), f"each worker should take runs: {took}"
+    assert sorted(took["scale-a"] + took["scale-b"]) == sorted(run_ids), "each run ran once"
+    stored = target.ids("readings")
+    assert set(stored) == ids_between(stack, 6 * DAY, 2 * DAY)
+    assert set(stored.values()) == {1}, "every document written exactly once"
+
+
+async def test_nightly_runs_from_the_watermark_and_catch_up(
+    stack: Stack, worker: Path, target: ReceiverProcess
+) -> None:
+    from tasks.watermark import read_watermark, write_watermark
+
+    first = await run_deployment(
+        "transfer/nightly-demo", {"start": (today() - 2 * DAY).isoformat()}
+    )
+
+    assert first.state.is_completed(), first.state.message
+    assert first.name == f"demo {today() - 2 * DAY}→{today()}"
+    assert set(target.ids("readings")) == ids_between(stack, 2 * DAY, 0 * DAY)
+    assert await read_watermark("demo") == midnight(today())
+    written = target.stats()["docs_written"]
+
+    # As the schedule would: no parameters. Nothing new since the watermark.
+    nothing = await run_deployment("transfer/nightly-demo", {})
+
+    assert nothing.state.is_completed()
+    assert "nothing to do" in str(nothing.state.message)
+    assert target.stats()["docs_written"] == written
+
+    # A night that failed: the watermark stayed two days back. The next run catches up,
+    # and the windows already delivered are skipped rather than sent again.
+    await write_watermark("demo", midnight(today() - 2 * DAY))
+    target.reset()
+    caught_up = await run_deployment("transfer/nightly-demo", {})
+
+    assert caught_up.state.is_completed(), caught_up.state.message
+    assert caught_up.name == f"demo {today() - 2 * DAY}→{today()}"
+    assert await read_watermark("demo") == midnight(today())
+    assert target.ids("readings") == {}, "both windows were done: skipped, not re-sent"
+
+
+async def test_a_backfill_submitted_twice_runs_once(
+    stack: Stack, worker: Path, target: ReceiverProcess
+) -> None:
+    start, end = (today() - 8 * DAY).isoformat(), (today() - 6 * DAY).isoformat()
+    command = [
+        str(BIN / "db2api"),
+        "backfill",
+        "demo",
+        "--start",
+        start,
+        "--end",
+        end,
+        "--per",
+        "day",
+        "--force",
+    ]
+
+    first = stack.run(*command).stdout
+    second = stack.run(*command).stdout
+
+    assert "2 parts: 2 new flow runs, 0 already there" in first
+    assert "2 parts: 0 new flow runs, 2 already there" in second
+    run_ids = re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", first)
+    assert sorted(run_ids) == sorted(re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", second))
+    states = await wait_final(run_ids)
+    assert states == ["COMPLETED", "COMPLETED"]
+    assert set(target.ids("readings")) >= ids_between(stack, 8 * DAY, 6 * DAY)
+
+
+async def test_a_failed_run_notifies_the_webhook(
+    stack: Stack, worker: Path, target: ReceiverProcess, webhook: asyncio.Queue[Any]
+) -> None:
+    target.set_faults(reject_field="sensor_id", reject_value="S001")
+    day = today() - DAY
+    failed = await run_deployment(
+        "transfer/nightly-demo",
+        {"start": day.isoformat(), "end": today().isoformat(), "force": True},
+    )
+
+    assert failed.state.is_failed()
+    message = await asyncio.wait_for(webhook.get(), timeout=90)
+    assert message["subject"] == f"db2api: {failed.name} ended Failed"
+    assert "documents dead-lettered to" in message["body"]
+
+
+@pytest.fixture
+async def webhook(stack: Stack) -> AsyncIterator[asyncio.Queue[Any]]:
+    """A webhook receiver on loopback, registered through deployments/setup.py."""
+    received: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def hook(request: web.Request) -> web.Response:
+        await received.put(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await asyncio.to_thread(
+        stack.run,
+        str(BIN / "python"),
+        "deployments/setup.py",
+        "--notify-url",
+        f"http://127.0.0.1:{port}/hook",
+    )
+    yield received
+    await runner.cleanup()
+
+
+def ran(worker_log: Path, run_ids: list[str]) -> list[str]:
+    """Runs this worker executed (a worker whose submission was aborted does not count)."""
+    text = worker_log.read_text(errors="replace")
+    return [i for i in run_ids if re.search(rf"Flow run '[^']*' - View at \S*/{i}", text)]
+
+
+async def wait_final(run_ids: list[str], timeout: float = 240) -> list[str]:
+    from prefect import get_client
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with get_client() as client:
+        while True:
+            runs = [await client.read_flow_run(run_id) for run_id in run_ids]  # type: ignore[arg-type]
+            states = [run.state.type.value if run.state else "?" for run in runs]
+            if all(run.state and run.state.is_final() for run in runs):
+                return states
+            if loop.time() > deadline:
+                raise AssertionError(f"runs not finished in {timeout}s: {states}")
+            await asyncio.sleep(1)
