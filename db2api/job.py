@@ -135,6 +135,9 @@ class Job:
     timezone: str = "UTC"
     chunk_size: int = 5000
     concurrency: int = 8
+    # Consecutive windows overlap, so one window's last upload and the next one's
+    # query run at the same time.
+    windows_in_flight: int = 2
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     date_field: str | None = None
     first_start: date | None = None
@@ -200,7 +203,7 @@ def check(job: Job) -> None:
         fail(f"id must be a column name, a list of column names or a function (got {job.id!r})")
     if job.transform is not None and not callable(job.transform):
         fail("transform must be a function taking a row dict and returning a document dict")
-    for name in ("chunk_size", "concurrency"):
+    for name in ("chunk_size", "concurrency", "windows_in_flight"):
         value = getattr(job, name)
         if not isinstance(value, int) or value < 1:
             fail(f"{name} must be a whole number of at least 1 (got {value!r})")

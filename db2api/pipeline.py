@@ -126,6 +126,8 @@ async def transfer_range(
     windows = split(start, end, job.window_length, job.timezone)
     began = time.perf_counter()
     async with open_runtime(job, label) as runtime:
-        reports, fatal = await run_windows(windows, lambda window: run_window(runtime, window))
+        reports, fatal = await run_windows(
+            windows, lambda window: run_window(runtime, window), job.windows_in_flight
+        )
         path = str(runtime.dead_letters.path)
     return summarise(job, windows, reports, fatal, time.perf_counter() - began, path)

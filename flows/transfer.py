@@ -95,6 +95,7 @@ async def transfer(
                 lambda window: run_window_task(
                     runtime, window, force or window in work.refresh, dry_run
                 ),
+                concurrency=spec.windows_in_flight,
                 on_done=progress.update,
             )
             path = str(runtime.dead_letters.path)
