@@ -27,6 +27,7 @@ from db2api.job import Job
 from db2api.report import RunSummary, WindowReport, summarise
 from db2api.runtime import Runtime, open_runtime
 from db2api.sinks import Outcome
+from db2api.verify import verify_window
 from db2api.windows import Window, split
 
 Upload = Callable[[Chunk], Awaitable[Outcome]]
@@ -68,6 +69,7 @@ async def run_window(
                 group.create_task(deliver(chunk))
     except BaseExceptionGroup as group_error:
         raise first_error(group_error) from None
+    await verify_window(runtime, window, report)
     report.seconds = time.perf_counter() - started
     report.check()
     return report

@@ -44,8 +44,12 @@ class Window:
         return f"[{_iso(self.start)}, {_iso(self.end)})"
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """RFC 3339 in UTC with ``Z``: the form documents carry their datetimes in."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_iso = iso
 
 
 def short(moment: datetime) -> str:

@@ -125,6 +125,13 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     g.add_argument("--bulk-item-429", type=num, default=0.0, metavar="P", help="bulk items 429")
     g.add_argument("--bulk-item-400", type=num, default=0.0, metavar="P", help="bulk items 400")
     g.add_argument(
+        "--bulk-item-lost",
+        type=num,
+        default=0.0,
+        metavar="P",
+        help="bulk items answered 201 but not stored (a lying target)",
+    )
+    g.add_argument(
         "--reject-field", metavar="FIELD", help="answer 400 for documents where FIELD is VALUE"
     )
     g.add_argument("--reject-value", metavar="VALUE", help='the VALUE (5 matches both 5 and "5")')

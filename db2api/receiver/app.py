@@ -228,6 +228,30 @@ async def count(request: web.Request, st: ReceiverState) -> web.Response:
     return json_response({"count": n, "_shards": {**es.SHARDS, "skipped": 0}})
 
 
+async def mget(request: web.Request, st: ReceiverState) -> web.Response:
+    """``_mget`` by ids: which exist, with versions (sources are left out: ``_source: false``)."""
+    index = request.match_info["index"]
+    try:
+        payload = orjson.loads(await request.read() or b"{}")
+        ids = payload.get("ids") or [doc["_id"] for doc in payload.get("docs", [])]
+        ids = [str(doc_id) for doc_id in ids]
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+        return error_response(400, "parsing_exception", 'expected {"ids": [...]}')
+    found = await st.db(st.store.versions_of, index, ids)
+    docs = [
+        {"_index": index, "_id": i, "found": True, "_version": found[i]}
+        if i in found
+        else {"_index": index, "_id": i, "found": False}
+        for i in ids
+    ]
+    return json_response({"docs": docs})
+
+
+async def refresh(request: web.Request, st: ReceiverState) -> web.Response:
+    """Writes are visible at once here; answer as Elasticsearch does after a refresh."""
+    return json_response({"_shards": {"total": 1, "successful": 1, "failed": 0}})
+
+
 async def get_faults(request: web.Request) -> web.Response:
     return json_response(request.app[STATE].faults.to_public_dict())
 
@@ -317,5 +341,7 @@ def create_app(
     r.add_get("/{index}/_doc/{id}", data_route(get_doc, read=True))
     r.add_get("/{index}/_count", data_route(count, read=True))
     r.add_post("/{index}/_count", data_route(count, read=True))
+    r.add_route("*", "/{index}/_mget", data_route(mget, read=True))
+    r.add_post("/{index}/_refresh", data_route(refresh, read=True))
     r.add_route("*", "/{tail:.*}", no_route)
     return app

@@ -24,7 +24,7 @@ REDACTED = "<redacted>"
 
 OUTAGE_MODES = ("503", "refuse")
 REQUEST_RATES = ("rate_reset", "rate_429", "rate_503", "rate_hang")
-ITEM_RATES = ("bulk_item_429", "bulk_item_400")
+ITEM_RATES = ("bulk_item_429", "bulk_item_400", "bulk_item_lost")
 _EPSILON = 1e-9  # 0.1 + 0.2 + 0.7 must still count as "at most 1"
 
 
@@ -67,6 +67,8 @@ class Faults:
     outage_mode: str = "503"
     bulk_item_429: float = 0.0
     bulk_item_400: float = 0.0
+    # A lying target: the item is answered 201 created but not stored.
+    bulk_item_lost: float = 0.0
     reject_field: str | None = None
     reject_value: Any = None
     require_auth: str | None = None
@@ -164,6 +166,7 @@ class ItemFault(StrEnum):
     NONE = "none"
     TOO_MANY = "bulk_item_429"
     BAD = "bulk_item_400"
+    LOST = "bulk_item_lost"
 
 
 def in_outage(faults: Faults, since_set: float) -> bool:
@@ -196,10 +199,11 @@ def decide_request(faults: Faults, rng: random.Random, since_set: float) -> Requ
 
 def decide_items(faults: Faults, rng: random.Random, count: int) -> list[ItemFault]:
     """One decision per bulk item; no draws at all when item faults are off (the hot path)."""
-    if faults.bulk_item_429 == 0 and faults.bulk_item_400 == 0:
+    if faults.bulk_item_429 == 0 and faults.bulk_item_400 == 0 and faults.bulk_item_lost == 0:
         return [ItemFault.NONE] * count
     too_many = faults.bulk_item_429
     bad = too_many + faults.bulk_item_400
+    lost = bad + faults.bulk_item_lost
     out: list[ItemFault] = []
     for _ in range(count):
         draw = rng.random()
@@ -208,6 +212,8 @@ def decide_items(faults: Faults, rng: random.Random, count: int) -> list[ItemFau
             if draw < too_many
             else ItemFault.BAD
             if draw < bad
+            else ItemFault.LOST
+            if draw < lost
             else ItemFault.NONE
         )
     return out

@@ -55,6 +55,7 @@ class BulkAction:
     id: str
     source: bytes | None
     error: tuple[int, str, str] | None = None
+    lost: bool = False  # answered as created, never stored (the bulk_item_lost fault)
 
 
 def new_id() -> str:
@@ -188,7 +189,7 @@ def plan_bulk(
     """
     ops: list[WriteOp] = []
     positions: list[int] = []
-    counts = {"bulk_item_429": 0, "bulk_item_400": 0, "rule_400": 0}
+    counts = {"bulk_item_429": 0, "bulk_item_400": 0, "bulk_item_lost": 0, "rule_400": 0}
     fates = decide_items(faults, rng, len(actions))
     rule = faults.reject_field is not None
     for pos, (action, fault) in enumerate(zip(actions, fates, strict=True)):
@@ -217,6 +218,9 @@ def plan_bulk(
                 "mapper_parsing_exception",
                 rule_reason(faults.reject_field, action.id),
             )
+        elif fault is ItemFault.LOST:
+            counts["bulk_item_lost"] += 1
+            action.lost = True
         else:
             ops.append(WriteOp(action.op, action.index, action.id, action.source.decode()))
             positions.append(pos)
@@ -232,6 +236,8 @@ def bulk_response(
     errors = False
     for pos, action in enumerate(actions):
         result = written.get(pos)
+        if action.lost:
+            result = WriteResult(201, "created", 1, 0)
         if result is None or result.status == 409:
             errors = True
             status, type_, reason = action.error or _conflict(action, result)

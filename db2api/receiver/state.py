@@ -25,6 +25,7 @@ FAULT_COUNTERS = (
     "outage",
     "bulk_item_429",
     "bulk_item_400",
+    "bulk_item_lost",
     "rule_400",
     "auth",
     "status_override",

@@ -172,6 +172,20 @@ class Store:
             ).fetchone()
         return None if row is None else (row[0], row[1])
 
+    def versions_of(self, index: str, ids: Sequence[str]) -> dict[str, int]:
+        """The stored versions of those ``ids`` that exist (for ``_mget``)."""
+        found: dict[str, int] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = list(ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
+                    (index, *chunk),
+                )
+                found.update(rows)
+        return found
+
     def index_exists(self, index: str) -> bool:
         with self._lock:
             return self._index_exists(index)

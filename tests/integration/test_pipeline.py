@@ -282,3 +282,34 @@ def test_documents_are_stored_as_the_transform_built_them(
     stored = target.get("readings", "1")
     assert stored == orjson.loads(orjson.dumps(to_document(row)))
     assert stored["measured_at"] == "2024-01-01T00:00:00Z"
+
+
+async def test_a_target_that_loses_acknowledged_documents_fails_the_window_naming_them(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """The completeness proof: acknowledged is not enough, the target must hold them."""
+    target.set_faults(bulk_item_lost=0.01, seed=11)
+    job = sqlite_job(str(sqlite_source), target.url)
+
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    lost = target.stats()["faults"]["bulk_item_lost"]
+    stored = set(target.ids("readings"))
+    missing = sorted(sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02") - stored, key=int)
+    assert lost == len(missing) > 0
+    [report] = summary.windows
+    assert f"the target holds {PER_DAY - lost} documents with measured_at in the window" in (
+        report.error
+    )
+    assert f"but {PER_DAY} were acknowledged; missing ids: {', '.join(missing)}" in report.error
+    assert not summary.ok
+
+
+async def test_the_completeness_check_passes_when_the_target_holds_everything(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """No false alarm: boundary rows and all, the counts per window match exactly."""
+    summary = await transfer_range(sqlite_job(str(sqlite_source), target.url), START, END)
+
+    assert summary.ok and all(not report.error for report in summary.windows)
+    assert summary.total("acked") == len(target.ids("readings"))

@@ -1,0 +1,17 @@
+"""The db2api benchmark: ``python -m bench`` (or ``make bench``).
+
+Every contestant moves the same rows to the same local receiver in the same run,
+each in a fresh subprocess so its peak RSS is its own. The claims are ratios
+between contestants of one run, because the machine is shared and noisy.
+
+Modules:
+- ``settings``: the data set, the sizes (full, ``--quick``) and where files go
+- ``data``: the PostgreSQL tables and SQLite file, built once and reused
+- ``jobs``: the db2api jobs and the recipe's transform, built in code
+- ``recipe``: etlhelper's "database to API" recipe, both methods
+- ``contestant``: ``python -m bench.contestant NAME``, one measurement, one JSON line
+- ``flowrun``: the Prefect flow contestants, in-process against a local server
+- ``plan``: which contestants run, at which latency, with how many documents
+- ``runner``: the receiver, the Prefect server and the subprocesses, always cleaned up
+- ``report``: the table, the targets and their ratios, ``bench/RESULTS.md``
+"""
