@@ -30,7 +30,8 @@ def run_demo(
         return 0
     start = demodata.DEMO_START
     end = start + timedelta(days=demodata.DEMO_DAYS)
-    with ReceiverProcess(data=home / "receiver.sqlite") as receiver:
+    # Port 9200 when free: windows done by an earlier demo are cached per target URL.
+    with ReceiverProcess(data=home / "receiver.sqlite", port=9200) as receiver:
         os.environ.update(
             DB2API_DEMO_DB=str(database),
             DB2API_DEMO_URL=receiver.url,

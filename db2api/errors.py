@@ -14,7 +14,10 @@ class Db2apiError(Exception):
     """Base class: a problem the user can fix, described in one line."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(" ".join(message.split()))
+        # Masked here, once: these messages reach logs, states, artifacts and terminals.
+        from db2api.scrub import SCRUBBER
+
+        super().__init__(SCRUBBER(" ".join(message.split())))
 
     @property
     def message(self) -> str:

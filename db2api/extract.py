@@ -113,7 +113,9 @@ def connect(job: Job, password: str | None) -> Connection:
                 f"password environment variable {variable} is not set (job {job.name!r}): "
                 f"export it, or name a Prefect Secret block in source.password_secret"
             )
-        conn = DbParams(**params).connect(variable)
+        # Named in pg_stat_activity, so a DBA can see (and stop) what db2api reads.
+        extra = {"application_name": f"db2api {job.name}"} if source.dbtype == "PG" else {}
+        conn = DbParams(**params).connect(variable, **extra)
     except ETLHelperConnectionError as exc:
         detail = _first_line(str(exc.__context__ or exc))
         raise SourceError(

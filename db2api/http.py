@@ -61,12 +61,19 @@ async def send(session: aiohttp.ClientSession, request: Request) -> Response:
 
 
 def open_session(
-    concurrency: int, timeout: float, verify_tls: bool = True, headers: dict[str, str] | None = None
+    concurrency: int,
+    timeout: float,
+    verify_tls: bool = True,
+    headers: dict[str, str] | None = None,
+    ca_file: str | None = None,
 ) -> aiohttp.ClientSession:
     """One session and connection pool for a whole run."""
-    connector = aiohttp.TCPConnector(
-        limit=concurrency, limit_per_host=concurrency, ssl=None if verify_tls else False
-    )
+    tls: ssl.SSLContext | bool | None = None  # aiohttp's default: verify against the system
+    if not verify_tls:
+        tls = False
+    elif ca_file:
+        tls = ssl.create_default_context(cafile=ca_file)
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ssl=tls)
     return aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=timeout),

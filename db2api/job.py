@@ -121,6 +121,7 @@ class Target:
     headers: Mapping[str, str] = field(default_factory=dict)
     timeout: float = 30.0
     verify_tls: bool = True
+    ca_file: str | None = None  # a private CA's certificate (PEM), instead of turning checks off
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from db2api.errors import Db2apiError
 from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
 from db2api.runtime import check_settings
+from db2api.scrub import install_log_scrubbing
 from db2api.windows import split
 
 
@@ -69,6 +70,7 @@ def run_transfer(
         from flows.transfer import transfer
 
         quiet_console()
+        install_log_scrubbing()
         state = asyncio.run(
             transfer(  # type: ignore[call-overload]
                 job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True

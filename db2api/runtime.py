@@ -165,7 +165,9 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
             dead_letters.close()
         return
     kind = BulkSink if target.mode == "bulk" else ItemSink
-    async with open_session(job.concurrency, target.timeout, target.verify_tls, headers) as session:
+    async with open_session(
+        job.concurrency, target.timeout, target.verify_tls, headers, target.ca_file
+    ) as session:
         sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
         try:
             yield Runtime(job, url, password, sink, limiter, dead_letters)

@@ -22,6 +22,7 @@ from db2api.errors import Db2apiError
 from db2api.pipeline import run_windows
 from db2api.report import RunSummary, summarise
 from db2api.runtime import open_runtime
+from db2api.scrub import install_log_scrubbing
 from db2api.watermark import advance, plan
 from tasks.report import Progress, publish_summary
 from tasks.watermark import read_watermark, write_watermark
@@ -71,6 +72,7 @@ async def transfer(
         Field(title="Force", description="Send windows again even if an earlier run did."),
     ] = False,
 ) -> State:
+    install_log_scrubbing()
     logger = get_run_logger()
     began = time.perf_counter()
     name = str(getattr(job, "value", job))

@@ -17,6 +17,7 @@ import logging
 import re
 import signal
 import socket
+import ssl
 import sys
 from typing import NoReturn
 
@@ -101,6 +102,8 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     p.add_argument("--seed", type=whole, metavar="N", help="make fault decisions repeatable")
     p.add_argument("--quiet", action="store_true", help="print only the 'listening on' line")
     p.add_argument("--access-log", action="store_true", help="log every request (slower)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     g = p.add_argument_group("faults (all off by default; rates are probabilities from 0 to 1)")
     g.add_argument(
         "--latency-ms", type=num, default=0.0, metavar="MS", help="added to every request"
@@ -174,6 +177,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m db2api.receive
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
+        tls = _tls_context(args.tls_cert, args.tls_key)
+    except (OSError, ssl.SSLError, _UsageError) as exc:
+        return _fail(f"cannot use --tls-cert/--tls-key: {exc}", 2)
+    try:
         sock = _bind(args.host, args.port)
     except OSError as exc:
         why = (
@@ -197,11 +204,23 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m db2api.receive
             )
         # KeyboardInterrupt only arrives when signal handlers could not be installed.
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(create_app(store, faults), sock, args.access_log))
+            asyncio.run(_serve(create_app(store, faults), sock, args.access_log, tls))
     return 0
 
 
-async def _serve(app: web.Application, sock: socket.socket, access_log: bool) -> None:
+def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise _UsageError("give both --tls-cert and --tls-key")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def _serve(
+    app: web.Application, sock: socket.socket, access_log: bool, tls: ssl.SSLContext | None
+) -> None:
     logger = logging.getLogger("aiohttp.access") if access_log else None
     if logger is not None:
         logger.setLevel(logging.INFO)  # asked for explicitly, so shown even with --quiet
@@ -213,10 +232,10 @@ async def _serve(app: web.Application, sock: socket.socket, access_log: bool) ->
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await web.SockSite(runner, sock).start()
+        await web.SockSite(runner, sock, ssl_context=tls).start()
         host, port = sock.getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
-        print(f"listening on http://{shown}:{port}", flush=True)
+        print(f"listening on {'https' if tls else 'http'}://{shown}:{port}", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()

@@ -14,6 +14,8 @@ import re
 import select
 import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,7 @@ from urllib.parse import quote
 from db2api.errors import Db2apiError
 
 _ROOT = Path(__file__).resolve().parents[2]  # the directory that holds the db2api package
-_READY = re.compile(r"listening on (http://\S+)")
+_READY = re.compile(r"listening on (https?://\S+)")
 _TERM_GRACE = 5.0
 
 
@@ -44,10 +46,16 @@ class ReceiverClient:
     directly, and a corporate ``http_proxy`` must not swallow loopback requests.
     """
 
-    def __init__(self, url: str | None = None, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, timeout: float = 10.0, cafile: str | None = None
+    ) -> None:
         self._url = url.rstrip("/") if url else None
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+        if cafile:
+            context = ssl.create_default_context(cafile=cafile)
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
 
     @property
     def url(self) -> str:
@@ -162,6 +170,15 @@ def _decode(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class ReceiverProcess(ReceiverClient):
     """``python -m db2api.receiver`` on a free 127.0.0.1 port, for the length of a with-block.
 
@@ -178,8 +195,16 @@ class ReceiverProcess(ReceiverClient):
         faults: Mapping[str, Any] | None = None,
         startup_timeout: float = 20.0,
         timeout: float = 10.0,
+        tls: tuple[str, str] | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__(None, timeout=timeout)
+        """``tls`` is (certificate, key) PEM files: serve HTTPS and trust that certificate.
+
+        ``port`` 0 picks a free one; a fixed port falls back to a free one if taken.
+        """
+        super().__init__(None, timeout=timeout, cafile=tls[0] if tls else None)
+        self.tls = tls
+        self.preferred_port = port
         self._tmpdir = None if data is not None else tempfile.mkdtemp(prefix="db2api-receiver-")
         self.data = Path(data) if data is not None else Path(self._tmpdir or "") / "receiver.sqlite"
         self.args = list(args)
@@ -215,8 +240,11 @@ class ReceiverProcess(ReceiverClient):
     def start(self) -> Self:
         if self.running:
             return self
-        cmd = [sys.executable, "-m", "db2api.receiver", "--host", "127.0.0.1", "--port", "0"]
+        port = self.preferred_port if self.preferred_port and _is_free(self.preferred_port) else 0
+        cmd = [sys.executable, "-m", "db2api.receiver", "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--data", str(self.data), "--quiet", *self.args]
+        if self.tls:
+            cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH")) if p)
         if self._stderr is not None:

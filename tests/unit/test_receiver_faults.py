@@ -154,7 +154,7 @@ def test_item_rate_one_rejects_every_item_and_zero_draws_nothing() -> None:
         ),
         (
             {"bulk_item_429": 0.5, "bulk_item_400": 0.7},
-            "bulk_item_429 + bulk_item_400 must add up to at most 1 (got 1.2)",
+            "bulk_item_429 + bulk_item_400 + bulk_item_lost must add up to at most 1 (got 1.2)",
         ),
         ({"latency_ms": -5}, "latency_ms must be 0 or more (got -5)"),
         ({"hang_seconds": -1.0}, "hang_seconds must be 0 or more (got -1.0)"),
@@ -327,7 +327,7 @@ def test_plan_bulk_rejects_bad_sources_and_injected_faults_without_writing_them(
         WriteOp("delete", "i", "gone", None),
     ]
     assert positions == [0, 5]
-    assert counts == {"bulk_item_429": 0, "bulk_item_400": 0, "rule_400": 1}
+    assert counts == {"bulk_item_429": 0, "bulk_item_400": 0, "bulk_item_lost": 0, "rule_400": 1}
     assert [a.error[1] if a.error else None for a in actions] == [
         None,
         "mapper_parsing_exception",

@@ -1,0 +1,94 @@
+"""The Prefect contestants: the ``transfer`` flow, run in this process.
+
+The flow takes a job *name*, so the job goes into a job file in a temporary
+folder named by ``DB2API_JOBS_PATH``, set before ``flows.transfer`` is imported
+(its job-name Enum is built at import). The Prefect server is the orchestrator's
+(already running, so its start-up is not timed); ``force=True`` makes every
+window run even if an earlier benchmark run cached it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.jobs import pg_job
+from bench.measure import Args, BenchError, Measurement, Stopwatch, check_summary, timed
+from bench.settings import START, TABLE, TINY_TABLE, range_end
+from db2api.pipeline import transfer_range
+
+URL_ENV = "BENCH_TARGET_URL"
+JOB_FILE = '''"""Written by the benchmark (bench/flowrun.py) for one flow run; safe to delete."""
+
+from bench.jobs import pg_job
+from db2api.job import Env
+
+job = pg_job(Env("{url_env}"), "bulk", table="{table}", name="{name}")
+'''
+
+
+def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
+    """Time one ``transfer`` flow run over ``[START, end)``."""
+    if not args.prefect_url:
+        raise BenchError("flow contestants need --prefect-url (the orchestrator's server)")
+    os.environ[URL_ENV] = args.url
+    folder = Path(tempfile.mkdtemp(prefix="db2api-bench-jobs-"))
+    try:
+        (folder / f"{name}.py").write_text(JOB_FILE.format(url_env=URL_ENV, table=table, name=name))
+        os.environ["DB2API_JOBS_PATH"] = str(folder)
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: args.prefect_url}):
+            from db2api.prefect_server import drain_prefect_workers
+            from flows.transfer import transfer
+
+            try:
+                with Stopwatch() as watch:
+                    state = asyncio.run(
+                        transfer(job=name, start=START, end=end, force=True, return_state=True)  # type: ignore[call-overload]
+                    )
+                data: Any = state.result(raise_on_failure=False)
+            finally:
+                drain_prefect_workers()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    summary = data.get("summary") if isinstance(data, dict) else None
+    if summary is None:
+        raise BenchError(f"flow run ended {state.name}: {state.message}")
+    extra = check_summary(summary, args.docs)
+    extra["state"] = state.name
+    return Measurement(summary.total("acked"), watch.seconds, watch.cpu, extra)
+
+
+def tiny_end(windows: int) -> datetime:
+    return START + timedelta(days=windows)
+
+
+def flow_bulk(args: Args) -> Measurement:
+    """P4: the flow over the same rows as the plain bulk contestant."""
+    return run_flow(args, "benchflow", TABLE, range_end(args.docs))
+
+
+def flow_tiny(args: Args) -> Measurement:
+    """P5: ``args.docs`` windows of one row each, through the flow."""
+    return run_flow(args, "benchtiny", TINY_TABLE, tiny_end(args.docs))
+
+
+def plain_tiny(args: Args) -> Measurement:
+    """P5's baseline: the same windows through ``transfer_range``."""
+    job = pg_job(args.url, table=TINY_TABLE)
+    summary: Any = None
+
+    def work() -> int:
+        nonlocal summary
+        summary = asyncio.run(transfer_range(job, START, tiny_end(args.docs), label="bench"))
+        return int(summary.total("acked"))
+
+    measurement = timed(work)
+    measurement.extra = check_summary(summary, args.docs)
+    return measurement

@@ -1,0 +1,273 @@
+"""End to end through the browser: a custom run of `nightly-demo` started from the Prefect UI.
+
+Debian's Chromium (``sudo bash .ci/setup-browser``), driven by Playwright's Python
+package; ``playwright install`` is never needed. The page may reach the loopback
+server only: every other request is aborted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from db2api.receiver import ReceiverProcess
+from tests.conftest import DEMO_ID, IN_CI, sqlite_ids
+from tests.support.stack import Stack, today
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+FINAL_STATE = re.compile(r"^(Completed|Failed|Crashed|Cancelled)$")
+RUN_TIMEOUT = 180  # seconds from Submit to a final state on the run page
+STEP = 20_000  # ms: the longest any single page step may take
+
+
+def unavailable(reason: str) -> None:
+    """Under CI the browser must work; elsewhere the test skips with the fix."""
+    if IN_CI:
+        pytest.fail(f"under CI the browser test must run: {reason}")
+    pytest.skip(f"{reason}; run `sudo bash .ci/setup-browser`")
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium under Playwright, launched before the stack so a skip is cheap."""
+    try:
+        from playwright.async_api import Error, async_playwright
+    except ImportError as exc:
+        unavailable(f"the playwright package is missing ({exc}; pip install -e '.[dev]')")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"Debian's chromium is not installed at {CHROMIUM}")
+    async with async_playwright() as playwright:
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000
+            )
+        except Error as exc:
+            unavailable(f"Playwright could not launch {CHROMIUM}: {launch_error(exc)}")
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+def launch_error(exc: Exception) -> str:
+    """Playwright's first line, and what the browser itself said went wrong, on one line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [repr(exc)]
+    said = [line for line in lines[1:] if "err" in line.lower() and "<launching>" not in line]
+    return " | ".join([lines[0], *said[-2:]])[:400]
+
+
+async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
+    chromium: Any, stack: Stack, worker: Path, target: ReceiverProcess, tmp_path: Path
+) -> None:
+    from playwright.async_api import TimeoutError as PageTimeout
+    from playwright.async_api import expect
+    from prefect import get_client
+
+    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+
+    expect.set_options(timeout=STEP)
+    began = time.monotonic()
+    timings: dict[str, float] = {}
+    start, end = today() - timedelta(days=8), today() - timedelta(days=7)
+    expected_name = f"demo {start}→{end}"
+    base = stack.api_url.removesuffix("/api")
+    async with get_client() as client:
+        deployment = await client.read_deployment_by_name("transfer/nightly-demo")
+    watermark = await read_watermark("demo")
+    target.reset()
+
+    context = await chromium.new_context(
+        viewport={"width": 1400, "height": 1000},
+        locale="en-US",
+        timezone_id="UTC",  # the date picker's days are the flow's UTC days
+        service_workers="block",  # so the route below sees every request
+    )
+    context.set_default_timeout(STEP)
+    blocked: list[str] = []
+    await context.route("**/*", loopback_only(stack.api_url, blocked))
+    page = await context.new_page()
+    shows = ""
+    try:
+        # The deployment's page, then Run > Custom run, as a user would.
+        await page.goto(f"{base}/v2/deployments/deployment/{deployment.id}")
+        crumbs = page.get_by_role("navigation", name="breadcrumb")
+        await expect(crumbs).to_contain_text("nightly-demo")
+        await page.get_by_role("button", name="Run", exact=True).click()
+        await page.get_by_role("menuitem", name="Custom run").click()
+        await page.wait_for_url(re.compile(r"/v2/deployments/deployment/[^/]+/run\b"))
+        await expect(page.get_by_role("heading", name="Parameters")).to_be_visible()
+        await expect(page.get_by_role("button", name="Select job")).to_have_text("demo")
+        timings["form open"] = time.monotonic() - began
+
+        for name, other, day in (("start", "end", start), ("end", "start", end)):
+            await pick_date(page, name, other, day)
+        force = page.get_by_role("switch", name="force (Optional)")
+        await force.click()  # the demo days were sent by earlier tests: send them again
+        await expect(force).to_be_checked()
+
+        target.reset()
+        await page.get_by_role("button", name="Submit", exact=True).click()
+        await page.get_by_role("link", name="View run").click()
+        await page.wait_for_url(re.compile(r"/v2/runs/flow-run/[0-9a-f-]{36}"))
+        run_id = re.findall(r"/flow-run/([0-9a-f-]{36})", page.url)[0]
+        timings["submitted"] = time.monotonic() - began
+
+        # The URL changes before the page does: read the state once the breadcrumb is the run's.
+        main = page.get_by_role("main")
+        state = main.get_by_text(FINAL_STATE).first
+        heading = crumbs.get_by_role("listitem").last  # the run's name and its tags
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:
+            await expect(crumbs.get_by_role("link", name="Runs")).to_be_visible()
+            await expect(heading).to_contain_text("job:demo")
+            try:
+                await state.wait_for(timeout=5_000)
+                break
+            except PageTimeout:
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"run {run_id} shows no final state after {RUN_TIMEOUT}s"
+                    ) from None
+                await page.reload()
+        timings["final state shown"] = time.monotonic() - began
+
+        # Fresh once more: the name the flow gave itself and every log line.
+        await page.reload()
+        await expect(crumbs.get_by_title(expected_name, exact=True)).to_be_visible()
+        await expect(state).to_have_text("Completed")
+        logs = page.get_by_role("tabpanel", name="Logs")
+        finished = re.compile(r"^Finished in state Completed\('\d+ documents delivered'\)$")
+        await expect(logs.get_by_text(finished)).to_be_visible()
+        shows = await page_text(page)
+        print(f"run page of {run_id}:\n{shows}")
+
+        stored = target.ids("readings")
+        wanted = sqlite_ids(stack.source, start.isoformat(), end.isoformat(), DEMO_ID)
+        assert wanted, "the source has demo rows for the picked day"
+        assert set(stored) == wanted, f"{len(stored)} stored, {len(wanted)} expected"
+        assert set(stored.values()) == {1}, "each document written once"
+        async with get_client() as client:
+            run = await client.read_flow_run(run_id)  # type: ignore[arg-type]
+        assert run.deployment_id == deployment.id
+        assert run.state is not None and run.state.is_completed(), run.state
+        assert run.name == expected_name
+        assert date.fromisoformat(str(run.parameters["start"])) == start, run.parameters
+        assert date.fromisoformat(str(run.parameters["end"])) == end, run.parameters
+        assert run.parameters["force"] is True, run.parameters
+        assert not run.parameters.get("dry_run"), run.parameters
+
+        shot = tmp_path / "run-completed.png"
+        await page.screenshot(path=shot, full_page=True)
+        assert shot.stat().st_size > 20_000, f"screenshot {shot} is nearly empty"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        print(f"screenshot: {shot}")
+    except Exception as exc:
+        raise AssertionError(await evidence(page, tmp_path, exc, shows)) from exc
+    finally:
+        await context.close()
+        if watermark is None:
+            await clear_watermark("demo")
+        else:
+            await write_watermark("demo", watermark)
+        timings["total"] = time.monotonic() - began
+        print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+        print(f"blocked requests: {len(blocked)} {sorted({urlsplit(u).hostname for u in blocked})}")
+
+
+async def pick_date(page: Any, name: str, other: str, day: date) -> None:
+    """Choose ``day`` in an ``Optional[date]`` field: its `date` tab, then its date picker."""
+    from playwright.async_api import expect
+
+    label = page.get_by_text(f"{name} (Optional)", exact=True)
+    field = (
+        page.locator("div")
+        .filter(has=label)
+        .filter(has=page.get_by_role("tablist"))
+        .filter(has_not=page.get_by_text(f"{other} (Optional)", exact=True))
+    )
+    await field.get_by_role("tab", name="date", exact=True).click()
+    await field.get_by_role("button", name="Pick a date").click()
+    picker = page.get_by_role("dialog")
+    await picker.get_by_role("textbox", name="Date (yyyy-MM-dd)").fill(day.isoformat())
+    await page.keyboard.press("Escape")
+    await picker.wait_for(state="hidden")
+    shown = re.compile(rf"^{day:%B} {day.day}(st|nd|rd|th), {day.year}$")
+    await expect(field.get_by_role("tabpanel", name="date").get_by_role("button")).to_have_text(
+        shown
+    )
+
+
+def loopback_only(api_url: str, blocked: list[str]) -> Callable[[Any], Awaitable[None]]:
+    """Abort every request that leaves the machine; point the UI at the stack's API.
+
+    The stack's server listens on a free port, but its ``/ui-settings`` advertise the
+    default ``127.0.0.1:4200`` (``prefect server start --port`` does not change
+    ``PREFECT_UI_API_URL``): without the rewrite the page would show "Unable to
+    connect", or talk to whatever other server owns port 4200.
+    """
+
+    async def handle(route: Any) -> None:
+        url = urlsplit(route.request.url)
+        if url.hostname not in LOOPBACK:
+            blocked.append(route.request.url)
+            await route.abort("blockedbyclient")
+        elif url.path == "/ui-settings":
+            response = await route.fetch()
+            settings = await response.json()
+            settings["api_url"] = api_url
+            await route.fulfill(response=response, json=settings)
+        else:
+            await route.continue_()
+
+    return handle
+
+
+async def page_text(page: Any) -> str:
+    try:
+        text = await page.get_by_role("main").inner_text(timeout=5_000)
+    except Exception as exc:
+        return f"(page text unreadable: {exc})"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return "\n".join(lines)[:4000]
+
+
+async def evidence(page: Any, folder: Path, exc: BaseException, shows: str) -> str:
+    """A screenshot and the HTML of the page as it was, and what it showed."""
+    shot, html = folder / "failure.png", folder / "failure.html"
+    try:
+        await page.screenshot(path=shot, full_page=True, timeout=10_000)
+    except Exception as problem:
+        shot = Path(f"(no screenshot: {problem})")
+    try:
+        html.write_text(await page.content())
+    except Exception as problem:
+        html = Path(f"(no html: {problem})")
+    shows = shows or await page_text(page)
+    message = (
+        f"the UI run failed: {exc}\nurl: {page.url}\nscreenshot: {shot}\nhtml: {html}\n"
+        f"the page shows:\n{shows}"
+    )
+    print(message)
+    return message
