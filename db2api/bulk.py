@@ -67,8 +67,12 @@ class ItemResult:
     reason: str
 
 
-def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult]:
-    """One :class:`ItemResult` per document sent, in the order they were sent."""
+def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | None:
+    """One :class:`ItemResult` per document sent, in the order they were sent.
+
+    ``None`` means every item succeeded (``"errors": false``): the common case, which
+    then costs no per-item work.
+    """
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -84,6 +88,8 @@ def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult]:
             f"target's _bulk response at {url} has {got} items for {expected} documents: "
             "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
         )
+    if payload.get("errors") is False:
+        return None
     return [_item(item) for item in items]
 
 

@@ -115,7 +115,10 @@ def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[st
 
     configured = PREFECT_API_URL.value()
     if configured and not always:
-        yield str(configured)
+        try:
+            yield str(configured)
+        finally:
+            drain_prefect_workers()
         return
     home = home or Path(PREFECT_HOME.value())
     with server_process(home) as url:

@@ -243,12 +243,12 @@ class BulkSink(Sink):
     async def send(self, documents: Sequence[Document]) -> Outcome:
         outcome = Outcome()
         target = self.target
-        batches: list[list[Document]] = []
+        batches: list[bulk.Batch] = []
         for item in bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes):
             if isinstance(item, Document):
                 outcome.dead.append(oversize_letter(target, item))
             else:
-                batches.append(item.documents)
+                batches.append(item)
         pending = iter(batches)
 
         async def work() -> None:
@@ -264,46 +264,23 @@ class BulkSink(Sink):
             parts += (bulk.action_line(self.target.index, doc.id), b"\n", doc.body, b"\n")
         return b"".join(parts)
 
-    async def _deliver(self, documents: list[Document], outcome: Outcome) -> None:
+    async def _deliver(self, batch: bulk.Batch, outcome: Outcome) -> None:
         first, attempts = time.monotonic(), 0
         headers = {"Content-Type": "application/x-ndjson"}
-        pending = documents
+        pending, body = batch.documents, batch.body
         while pending:
             attempts += 1
-            request = Request("POST", self.url, self._body(pending), headers)
+            request = Request("POST", self.url, body, headers)
             response, error, sequence = await self._request(request, outcome)
-            retry: list[Document] = []
             status = response.status if response else None
             if response is None:
                 retry = pending
             elif response.status < 300:
                 results = bulk.parse_response(response.body, len(pending), self.url)
-                overloaded = False
-                for doc, result in zip(pending, results, strict=True):
-                    verdict = classify_item(result.status)
-                    if verdict is Verdict.ACK:
-                        outcome.acked += 1
-                    elif verdict is Verdict.RETRY:
-                        retry.append(doc)
-                        overloaded |= result.status in OVERLOAD
-                        error, status = (
-                            f"HTTP {result.status}: {result.error}: {result.reason}",
-                            result.status,
-                        )
-                    else:
-                        reason = f"{result.error}: {result.reason}" if result.error else "rejected"
-                        outcome.dead.append(
-                            DeadLetter(
-                                doc.id,
-                                doc.decoded(),
-                                result.status,
-                                f"HTTP {result.status}",
-                                reason,
-                                attempts,
-                            )
-                        )
-                if overloaded:
-                    self.limiter.overloaded(sequence)
+                if results is None:
+                    outcome.acked += len(pending)
+                    return
+                retry, error, status = self._sort(pending, results, attempts, outcome, sequence)
             else:
                 verdict = classify(response.status)
                 if verdict is Verdict.FATAL or response.status == 413:
@@ -326,4 +303,40 @@ class BulkSink(Sink):
             outcome.retries += len(retry)
             self.retries += len(retry)
             await asyncio.sleep(delay)
-            pending = retry
+            pending, body = retry, self._body(retry)
+
+    def _sort(
+        self,
+        pending: list[Document],
+        results: list[bulk.ItemResult],
+        attempts: int,
+        outcome: Outcome,
+        sequence: int,
+    ) -> tuple[list[Document], str, int | None]:
+        """Ack, dead-letter or keep for retry each item; returns the retries and last error."""
+        retry: list[Document] = []
+        error, status, overloaded = "", None, False
+        for doc, result in zip(pending, results, strict=True):
+            verdict = classify_item(result.status)
+            if verdict is Verdict.ACK:
+                outcome.acked += 1
+            elif verdict is Verdict.RETRY:
+                retry.append(doc)
+                overloaded |= result.status in OVERLOAD
+                error = f"HTTP {result.status}: {result.error}: {result.reason}"
+                status = result.status
+            else:
+                reason = f"{result.error}: {result.reason}" if result.error else "rejected"
+                outcome.dead.append(
+                    DeadLetter(
+                        doc.id,
+                        doc.decoded(),
+                        result.status,
+                        f"HTTP {result.status}",
+                        reason,
+                        attempts,
+                    )
+                )
+        if overloaded:
+            self.limiter.overloaded(sequence)
+        return retry, error, status

@@ -211,3 +211,12 @@ def test_a_wrong_item_count_raises_target_error(body, expected, got):
         f"target's _bulk response at {URL} has {got} items for {expected} documents: "
         "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
     )
+
+
+def test_an_all_ok_response_takes_the_fast_path():
+    items = [{"index": {"_id": str(i), "status": 201}} for i in range(3)]
+    body = orjson.dumps({"took": 1, "errors": False, "items": items})
+
+    assert parse_response(body, 3, "http://t/_bulk") is None
+    with pytest.raises(TargetError, match="has 3 items for 4 documents"):
+        parse_response(body, 4, "http://t/_bulk")
