@@ -30,7 +30,9 @@ from bench.settings import pg_password
 Contestant = Callable[[Args], Measurement]
 
 
-def pipeline(args: Args, mode: str = "bulk", source: str = "pg", one_window: bool = False) -> Measurement:
+def pipeline(
+    args: Args, mode: str = "bulk", source: str = "pg", one_window: bool = False
+) -> Measurement:
     """db2api's plain-function pipeline: ``transfer_range`` over the first ``docs`` rows."""
     from bench.jobs import ONE_WINDOW, WINDOW, limits, pg_job, sqlite_job
     from bench.settings import START, range_end

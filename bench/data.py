@@ -83,7 +83,9 @@ def pg_connect() -> psycopg2.extensions.connection:
 
 
 def _pg_marker(cur: psycopg2.extensions.cursor, table: str) -> int | None:
-    cur.execute("CREATE TABLE IF NOT EXISTS bench_meta (name text PRIMARY KEY, rows bigint, v text)")
+    cur.execute(
+        "CREATE TABLE IF NOT EXISTS bench_meta (name text PRIMARY KEY, rows bigint, v text)"
+    )
     cur.execute(
         "SELECT rows FROM bench_meta WHERE name = %s AND v = %s AND to_regclass(%s) IS NOT NULL",
         (table, VERSION, table),
@@ -157,8 +159,14 @@ def ensure_sqlite() -> bool:
 def ensure_data(say: Callable[[str], None] = print) -> None:
     """Build whatever is missing; say what was built and how long it took."""
     for what, build in (
-        (f"PostgreSQL {TABLE} ({ROWS:,} rows)", lambda: ensure_pg_table(TABLE, iter_readings(), ROWS)),
-        (f"PostgreSQL {TINY_TABLE} (365 rows)", lambda: ensure_pg_table(TINY_TABLE, iter_tiny(), 365)),
+        (
+            f"PostgreSQL {TABLE} ({ROWS:,} rows)",
+            lambda: ensure_pg_table(TABLE, iter_readings(), ROWS),
+        ),
+        (
+            f"PostgreSQL {TINY_TABLE} (365 rows)",
+            lambda: ensure_pg_table(TINY_TABLE, iter_tiny(), 365),
+        ),
         (f"SQLite {SQLITE_FILE} ({ROWS:,} rows)", ensure_sqlite),
     ):
         began = time.perf_counter()

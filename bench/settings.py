@@ -89,7 +89,7 @@ class Sizes:
 
 FULL = Sizes(
     rows=1_000_000,
-    per_item=100_000,
+    per_item=50_000,
     per_item_slow=20_000,
     sequential=3_000,
     sequential_slow=500,

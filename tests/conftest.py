@@ -141,3 +141,17 @@ def dead_letter_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "dead-letters"
     monkeypatch.setenv("DB2API_DEAD_LETTER_DIR", str(folder))
     return folder
+
+
+@pytest.fixture
+def demo_env(
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ReceiverProcess:
+    """The bundled demo job pointed at the test source and the test receiver."""
+    monkeypatch.setenv("DB2API_DEMO_DB", str(sqlite_source))
+    monkeypatch.setenv("DB2API_DEMO_URL", target.url)
+    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
+    return target

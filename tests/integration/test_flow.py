@@ -27,19 +27,6 @@ def fresh_cache(tmp_path: Path) -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def demo_env(
-    sqlite_source: Path,
-    target: ReceiverProcess,
-    dead_letter_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> ReceiverProcess:
-    monkeypatch.setenv("DB2API_DEMO_DB", str(sqlite_source))
-    monkeypatch.setenv("DB2API_DEMO_URL", target.url)
-    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
-    return target
-
-
 async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:
     from flows.transfer import transfer
 

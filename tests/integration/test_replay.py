@@ -15,44 +15,31 @@ from db2api.replay import replay
 from tests.conftest import DEMO_ID, sqlite_ids
 
 
-@pytest.fixture
-def demo(
-    sqlite_source: Path,
-    target: ReceiverProcess,
-    dead_letter_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> ReceiverProcess:
-    monkeypatch.setenv("DB2API_DEMO_DB", str(sqlite_source))
-    monkeypatch.setenv("DB2API_DEMO_URL", target.url)
-    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
-    return target
-
-
 async def test_replay_delivers_what_the_target_refused_before(
-    demo: ReceiverProcess, sqlite_source: Path
+    demo_env: ReceiverProcess, sqlite_source: Path
 ) -> None:
-    demo.set_faults(reject_field="sensor_id", reject_value="S004")
+    demo_env.set_faults(reject_field="sensor_id", reject_value="S004")
     summary = await transfer_range(load_job("demo"), "2024-01-01", "2024-01-03")
     first = Path(summary.dead_letter_file)
     refused = {letter["id"] for letter in iter_dead_letters(first)}
     assert len(refused) == 2 * 96
 
-    demo.set_faults(reject_field="sensor_id", reject_value="S004", bulk_item_429=0.0)
+    demo_env.set_faults(reject_field="sensor_id", reject_value="S004", bulk_item_429=0.0)
     still = await replay(first)
     assert (still.sent, still.delivered, still.failed) == (192, 0, 192)
     assert {letter["id"] for letter in iter_dead_letters(Path(still.new_file))} == refused
 
-    demo.set_faults()  # the target is fixed
+    demo_env.set_faults()  # the target is fixed
     report = await replay(first)
 
     assert (report.sent, report.delivered, report.failed, report.carried) == (192, 192, 0, 0)
     assert report.new_file == ""
     expected = sqlite_ids(sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID)
-    assert set(demo.ids("readings")) == expected
+    assert set(demo_env.ids("readings")) == expected
 
 
 def test_replay_on_the_command_line_names_what_is_left(
-    demo: ReceiverProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_env: ReceiverProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     letters = tmp_path / "letters.jsonl"
     letters.write_text(
@@ -73,7 +60,7 @@ def test_replay_on_the_command_line_names_what_is_left(
         "1 rows were rejected by the transform and cannot be replayed: fix the transform, then "
         "run their windows again (2024-01-01T00:00:00Z/2024-01-02T00:00:00Z)" in out
     )
-    assert demo.get("readings", "S001:x") == {"sensor_id": "S001"}
+    assert demo_env.get("readings", "S001:x") == {"sensor_id": "S001"}
     [carried] = iter_dead_letters(Path(out.split("still undelivered: ")[1].strip()))
     assert carried["error"] == "Rejected" and carried["document"] == {"reading_id": 5}
 

@@ -108,6 +108,7 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
     blocked: list[str] = []
     await context.route("**/*", loopback_only(stack.api_url, blocked))
     page = await context.new_page()
+    journal = watch(page)
     shows = ""
     try:
         # The deployment's page, then Run > Custom run, as a user would.
@@ -184,7 +185,7 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         print(f"screenshot: {shot}")
     except Exception as exc:
-        raise AssertionError(await evidence(page, tmp_path, exc, shows)) from exc
+        raise AssertionError(await evidence(page, tmp_path, exc, shows, journal)) from exc
     finally:
         await context.close()
         if watermark is None:
@@ -192,6 +193,7 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         else:
             await write_watermark("demo", watermark)
         timings["total"] = time.monotonic() - began
+        print("page journal:", *journal, sep="\n  ")
         print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         print(f"blocked requests: {len(blocked)} {sorted({urlsplit(u).hostname for u in blocked})}")
 
@@ -253,7 +255,36 @@ async def page_text(page: Any) -> str:
     return "\n".join(lines)[:4000]
 
 
-async def evidence(page: Any, folder: Path, exc: BaseException, shows: str) -> str:
+def watch(page: Any) -> list[str]:
+    """What the page did besides reading: its API writes, errors and console complaints."""
+    journal: list[str] = []
+    reads = re.compile(r"/(filter|paginate|count|history|lineage)$")
+
+    def response(response: Any) -> None:
+        request, path = response.request, urlsplit(response.url).path
+        writes = request.method != "GET" and "/api/" in path and not reads.search(path)
+        if writes or response.status >= 400:
+            journal.append(f"{request.method} {path} -> {response.status}")
+
+    def failed(request: Any) -> None:
+        aborted = "ERR_ABORTED" in str(request.failure)  # left behind by a navigation
+        if urlsplit(request.url).hostname in LOOPBACK and not aborted:
+            journal.append(f"failed: {request.method} {request.url} {request.failure}")
+
+    def console(message: Any) -> None:
+        if message.type in ("error", "warning") and "ERR_BLOCKED_BY_CLIENT" not in message.text:
+            journal.append(f"console {message.type}: {message.text}")
+
+    page.on("response", response)
+    page.on("requestfailed", failed)
+    page.on("pageerror", lambda error: journal.append(f"page error: {error}"))
+    page.on("console", console)
+    return journal
+
+
+async def evidence(
+    page: Any, folder: Path, exc: BaseException, shows: str, journal: list[str]
+) -> str:
     """A screenshot and the HTML of the page as it was, and what it showed."""
     shot, html = folder / "failure.png", folder / "failure.html"
     try:
@@ -267,7 +298,7 @@ async def evidence(page: Any, folder: Path, exc: BaseException, shows: str) -> s
     shows = shows or await page_text(page)
     message = (
         f"the UI run failed: {exc}\nurl: {page.url}\nscreenshot: {shot}\nhtml: {html}\n"
-        f"the page shows:\n{shows}"
+        "what the page did:\n" + "\n".join(journal[-40:]) + f"\nthe page shows:\n{shows}"
     )
     print(message)
     return message

@@ -36,11 +36,11 @@ def to_document(row: Row) -> dict[str, Any]:
     }
 
 
-def sqlite_job(filename: str, url: str, mode: str = "bulk", **changes: Any) -> Job:
+def _reading_job(name: str, source: Source, sql: str, url: str, mode: str, **changes: Any) -> Job:
     job = Job(
-        name="test-sqlite",
-        source=Source(db=DbParams(dbtype="SQLITE", filename=str(filename))),
-        sql=SQLITE_SQL,
+        name=name,
+        source=source,
+        sql=sql,
         id="reading_id",
         transform=to_document,
         target=Target(url=url, index="readings", mode=mode, bulk_docs=500),  # type: ignore[arg-type]
@@ -50,24 +50,30 @@ def sqlite_job(filename: str, url: str, mode: str = "bulk", **changes: Any) -> J
         date_field="measured_at",
     )
     return replace(job, **changes) if changes else job
+
+
+def sqlite_job(filename: str, url: str, mode: str = "bulk", **changes: Any) -> Job:
+    source = Source(db=DbParams(dbtype="SQLITE", filename=str(filename)))
+    return _reading_job("test-sqlite", source, SQLITE_SQL, url, mode, **changes)
 
 
 def postgres_job(
     params: dict[str, Any], password_env: str, url: str, mode: str = "bulk", **changes: Any
 ) -> Job:
-    job = Job(
-        name="test-postgres",
-        source=Source(db=DbParams(dbtype="PG", **params), password_env=password_env),
-        sql=POSTGRES_SQL,
-        id="reading_id",
-        transform=to_document,
-        target=Target(url=url, index="readings", mode=mode, bulk_docs=500),  # type: ignore[arg-type]
-        chunk_size=1000,
-        concurrency=8,
-        retry=FAST_RETRY,
-        date_field="measured_at",
-    )
-    return replace(job, **changes) if changes else job
+    source = Source(db=DbParams(dbtype="PG", **params), password_env=password_env)
+    return _reading_job("test-postgres", source, POSTGRES_SQL, url, mode, **changes)
+
+
+def unit_job(**changes: Any) -> Job:
+    """A valid job that never runs, for checking validation, planning and splitting."""
+    base: dict[str, Any] = {
+        "name": "unit",
+        "source": Source(db=DbParams(dbtype="SQLITE", filename="x.sqlite")),
+        "sql": "SELECT * FROM t WHERE t >= :start AND t < :end",
+        "id": "id",
+        "target": Target(url="http://127.0.0.1:9200", index="i"),
+    }
+    return Job(**{**base, **changes})
 
 
 def with_target(job: Job, **changes: Any) -> Job:

@@ -2,22 +2,10 @@ import itertools
 from datetime import UTC, datetime
 
 import pytest
-from etlhelper import DbParams
 
 from db2api.backfill import idempotency_key, split_parts
 from db2api.errors import RangeError
-from db2api.job import Job, Source, Target
-
-
-def job(**changes) -> Job:
-    base = {
-        "name": "unit",
-        "source": Source(db=DbParams(dbtype="SQLITE", filename="x.sqlite")),
-        "sql": "SELECT * FROM t WHERE t >= :start AND t < :end",
-        "id": "id",
-        "target": Target(url="http://127.0.0.1:9200", index="i"),
-    }
-    return Job(**{**base, **changes})
+from tests.support.jobs import unit_job as job
 
 
 def utc(*args: int) -> datetime:

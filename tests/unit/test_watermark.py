@@ -3,26 +3,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from etlhelper import DbParams
 
 from db2api.errors import RangeError
-from db2api.job import Job, Source, Target
 from db2api.report import WindowReport
 from db2api.watermark import advance, plan, today_start
 from db2api.windows import Window
+from tests.support.jobs import unit_job as job
 
 NOW = datetime(2024, 3, 10, 9, 30, tzinfo=UTC)
-
-
-def job(**changes) -> Job:
-    base = {
-        "name": "unit",
-        "source": Source(db=DbParams(dbtype="SQLITE", filename="x.sqlite")),
-        "sql": "SELECT * FROM t WHERE t >= :start AND t < :end",
-        "id": "id",
-        "target": Target(url="http://127.0.0.1:9200", index="i"),
-    }
-    return Job(**{**base, **changes})
 
 
 def utc(*args: int) -> datetime:

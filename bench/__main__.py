@@ -1,0 +1,94 @@
+"""``python -m bench``: measure db2api against the recipe and its own limits, in one run.
+
+Builds the data once (PostgreSQL tables and a SQLite file, reused afterwards),
+starts the bundled receiver (and a Prefect server for the flow contestants), runs
+every contestant in its own subprocess, then prints the results and the targets
+and writes them to ``bench/RESULTS.md``. Only 127.0.0.1 is contacted, and every
+process started is stopped at the end, also on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType
+
+from bench.data import ensure_data
+from bench.plan import full_plan, select
+from bench.report import load, markdown, now
+from bench.runner import Bench
+from bench.settings import FULL, QUICK, RESULTS_FILE
+from bench.targets import evaluate
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small counts ({QUICK.rows:,} rows, {QUICK.sequential} docs for method 1): "
+        "a smoke test that finishes in about a minute",
+    )
+    parser.add_argument(
+        "--only", metavar="NAME,...", help="run only these contestants or run keys (e.g. bulk@0)"
+    )
+    parser.add_argument(
+        "--rows", type=int, metavar="N", help="rows for the db2api contestants (caps the others)"
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=RESULTS_FILE,
+        help=f"markdown report (default {RESULTS_FILE})",
+    )
+    return parser.parse_args(argv)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every started process is stopped."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
+    sizes = QUICK if options.quick else FULL
+    try:
+        if options.rows:
+            sizes = sizes.with_rows(options.rows)
+        runs = select(full_plan(sizes), options.only)
+    except ValueError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
+    mode = "quick" if options.quick else "full"
+    mode += f" (--only {options.only})" if options.only else ""
+    mode += f" (--rows {sizes.rows:,})" if options.rows else ""
+    signal.signal(signal.SIGTERM, _interrupt)
+    started, load_at_start, began = now(), load(), time.perf_counter()
+    try:
+        ensure_data(say)
+        say(f"bench: {mode} run, {len(runs)} runs; contestant logs in .db2api/bench/logs/")
+        with ExitStack() as stack:
+            results = Bench(stack, say).run_all(runs)
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; every process it started has been stopped", file=sys.stderr)
+        return 130
+    seconds = time.perf_counter() - began
+    text = markdown(results, evaluate(results), started, load_at_start, mode, seconds)
+    print("\n" + text)
+    options.output.write_text(text)
+    say(f"bench: {len(runs)} runs in {seconds:.0f} s; written to {options.output}")
+    return 0 if all(result.ok for result in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

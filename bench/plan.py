@@ -1,0 +1,92 @@
+"""Which contestants run, in what order, at which latency, with how many documents.
+
+Order matters on a noisy 2-core machine: the runs a target compares are kept
+close together (P1's halves and the bulk run first, P2's pair back to back at
+10 ms, P5's pair last), and the Prefect server only runs during the flow
+contestants, so its background work does not load the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bench.settings import Sizes
+
+DESCRIPTIONS = {
+    "extract-only": "extract only: PG -> documents, nothing sent",
+    "upload-only": "upload only: prebuilt documents via BulkSink",
+    "db2api-bulk": "db2api bulk mode (transfer_range)",
+    "db2api-item": "db2api item mode (transfer_range)",
+    "db2api-bulk-sqlite": "db2api bulk mode, SQLite source",
+    "recipe-seq": "recipe 1: requests.post per document",
+    "recipe-gather": "recipe 2: gather per chunk (aiohttp default, 100 conns)",
+    "recipe-gather-cap": "recipe 2: gather per chunk, limit = db2api concurrency",
+    "one-window": "db2api bulk, one window (P3)",
+    "default-cursor": "etlhelper default cursor, one window, nothing sent",
+    "flow-bulk": "Prefect transfer flow, bulk",
+    "plain-tiny": "transfer_range, 1 row per window",
+    "flow-tiny": "Prefect transfer flow, 1 row per window",
+}
+PREFECT = frozenset({"flow-bulk", "flow-tiny"})
+SILENT = frozenset({"extract-only", "default-cursor"})  # send nothing: no receiver needed
+
+
+@dataclass(frozen=True)
+class Run:
+    key: str  # unique in a run; the targets look results up by it
+    contestant: str
+    latency_ms: int | None  # what the receiver adds per request; None: nothing is sent
+    docs: int
+
+    @property
+    def sends(self) -> bool:
+        return self.contestant not in SILENT
+
+    @property
+    def needs_prefect(self) -> bool:
+        return self.contestant in PREFECT
+
+    @property
+    def latency(self) -> str:
+        return "-" if self.latency_ms is None else f"{self.latency_ms} ms"
+
+
+def full_plan(sizes: Sizes) -> list[Run]:
+    n = sizes.rows
+    return [
+        Run("extract", "extract-only", None, n),
+        Run("upload@0", "upload-only", 0, n),
+        Run("bulk@0", "db2api-bulk", 0, n),
+        Run("gather@0", "recipe-gather", 0, sizes.per_item),
+        Run("gather-cap@0", "recipe-gather-cap", 0, sizes.per_item),
+        Run("item@0", "db2api-item", 0, sizes.per_item),
+        Run("seq@0", "recipe-seq", 0, sizes.sequential),
+        Run("bulk-sqlite@0", "db2api-bulk-sqlite", 0, n),
+        Run("p3-big", "one-window", 0, n),
+        Run("p3-small", "one-window", 0, sizes.small_rows),
+        Run("p3-default", "default-cursor", None, n),
+        Run("item@10", "db2api-item", 10, sizes.per_item_slow),
+        Run("gather-cap@10", "recipe-gather-cap", 10, sizes.per_item_slow),
+        Run("gather@10", "recipe-gather", 10, sizes.per_item_slow),
+        Run("seq@10", "recipe-seq", 10, sizes.sequential_slow),
+        Run("bulk@10", "db2api-bulk", 10, n),
+        Run("flow@0", "flow-bulk", 0, n),
+        Run("plain-tiny", "plain-tiny", 0, sizes.tiny_windows),
+        Run("flow-tiny", "flow-tiny", 0, sizes.tiny_windows),
+    ]
+
+
+def select(runs: list[Run], only: str | None) -> list[Run]:
+    """``--only``: contestant names or run keys, comma-separated."""
+    if not only:
+        return runs
+    wanted = {name.strip() for name in only.split(",") if name.strip()}
+    known = {run.contestant for run in runs} | {run.key for run in runs}
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise ValueError(
+            f"--only: unknown {', '.join(unknown)}; contestants are "
+            f"{', '.join(sorted({run.contestant for run in runs}))} "
+            f"and run keys {', '.join(run.key for run in runs)}"
+        )
+    return [run for run in runs if run.contestant in wanted or run.key in wanted]

@@ -1,0 +1,170 @@
+"""The results table, the targets and the context a reader needs to trust them.
+
+The same markdown is printed and written to ``bench/RESULTS.md``: the machine
+(CPU, RAM, versions), the date and command, the settings that shape throughput,
+every measurement, and each target's ratio with met / not met.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.plan import DESCRIPTIONS
+from bench.runner import Result
+from bench.targets import Verdict
+
+PACKAGES = ("prefect", "etlhelper", "aiohttp", "orjson", "psycopg2-binary", "requests", "janus")
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            models = [
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            ]
+    except OSError:
+        models = []
+    return f"{models[0] if models else platform.processor() or 'unknown'} x {os.cpu_count()}"
+
+
+def ram() -> str:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def postgres_version() -> str:
+    try:
+        from bench.data import pg_connect
+
+        conn = pg_connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW server_version")
+                return str(cur.fetchone()[0])
+        finally:
+            conn.close()
+    except Exception as exc:
+        return f"unknown ({type(exc).__name__})"
+
+
+def versions() -> str:
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found)
+
+
+def load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def machine(started: datetime, load_at_start: str) -> list[str]:
+    return [
+        f"- date: {started:%Y-%m-%d %H:%M} UTC",
+        f"- command: `{shlex.join([Path(sys.executable).name, '-m', 'bench', *sys.argv[1:]])}`",
+        f"- CPU: {cpu_model()}; RAM: {ram()}",
+        f"- Python {platform.python_version()}, PostgreSQL {postgres_version()}",
+        f"- packages: {versions()}",
+        f"- load average (1/5/15 min): {load_at_start} at the start, {load()} at the end",
+    ]
+
+
+def settings(results: list[Result]) -> list[str]:
+    limits: dict[str, Any] = {}
+    for result in results:
+        extra = result.data.get("extra", {})
+        if result.run.contestant in ("db2api-bulk", "db2api-item") and "chunk_size" in extra:
+            limits = extra
+            break
+    lines = []
+    if limits:
+        lines.append(
+            f"- db2api (project defaults): window {limits['window']} (P3: one window longer "
+            f"than the range), chunk_size {limits['chunk_size']}, concurrency "
+            f"{limits['concurrency']}, windows_in_flight {limits['windows_in_flight']}, "
+            f"bulk caps {limits['bulk_docs']} docs / {limits['bulk_bytes'] / 2**20:.0f} MiB"
+        )
+    lines += [
+        "- recipe: one query over the range, etlhelper default cursor, 5,000-row chunks; "
+        "method 2 with aiohttp's default connector (100 connections) and with "
+        "`TCPConnector(limit=concurrency)`",
+        "- target: the bundled receiver (SQLite store in a temp dir), emptied before every "
+        "run; 0 ms or 10 ms added per request",
+        "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "
+        "interpreter start-up and imports (and, for upload-only, building the documents)",
+    ]
+    return lines
+
+
+def results_table(results: list[Result]) -> list[str]:
+    lines = [
+        "| run | contestant | latency | documents | seconds | docs/s | peak RSS MiB | CPU s |",
+        "|---|---|---|--:|--:|--:|--:|--:|",
+    ]
+    for result in results:
+        run = result.run
+        what = DESCRIPTIONS.get(run.contestant, run.contestant)
+        if not result.ok:
+            lines.append(
+                f"| {run.key} | {what} | {run.latency} | {run.docs:,} | failed: "
+                f"{result.error.replace('|', '/')} | | | |"
+            )
+            continue
+        data = result.data
+        lines.append(
+            f"| {run.key} | {what} | {run.latency} | {data['docs']:,} | {data['seconds']:.2f} "
+            f"| {data['docs_per_s']:,.0f} | {data['peak_rss_mib']:.1f} "
+            f"| {data['cpu_seconds']:.1f} |"
+        )
+    return lines
+
+
+def verdict_table(verdicts: list[Verdict]) -> list[str]:
+    lines = ["| target | claim | measured (this run) | result |", "|---|---|---|---|"]
+    lines += [f"| {v.target} | {v.claim} | {v.measured} | **{v.label}** |" for v in verdicts]
+    return lines
+
+
+def markdown(
+    results: list[Result],
+    verdicts: list[Verdict],
+    started: datetime,
+    load_at_start: str,
+    mode: str,
+    seconds: float,
+) -> str:
+    met = sum(1 for v in verdicts if v.met)
+    measured = sum(1 for v in verdicts if v.met is not None)
+    parts = [
+        "# db2api benchmark results",
+        f"{mode} run, {seconds / 60:.1f} min in total. Targets met: {met} of {measured} "
+        "measured. Ratios between contestants of this one run are the claims; absolute "
+        "numbers move with the load of this shared machine.",
+        "## Machine\n\n" + "\n".join(machine(started, load_at_start)),
+        "## Settings\n\n" + "\n".join(settings(results)),
+        "## Results\n\n" + "\n".join(results_table(results)),
+        "## Targets\n\n" + "\n".join(verdict_table(verdicts)),
+        "Reproduce with `make bench` (full) or `make bench ARGS=--quick`; "
+        "`python -m bench --help` lists the options.",
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

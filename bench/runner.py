@@ -1,0 +1,165 @@
+"""Run the plan: one receiver, a Prefect server when needed, a fresh subprocess per run.
+
+Everything started here is stopped here, on success, error, Ctrl-C or SIGTERM:
+the ``ExitStack`` owns the receiver, the Prefect server and the temporary
+folder, and a contestant still running when the run is interrupted is killed
+before the stack unwinds. Contestants' stderr goes to a log file per run, so the
+terminal shows progress and results only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.plan import Run
+from bench.settings import INDEX, ROOT, WORK
+from db2api.prefect_server import server_process
+from db2api.receiver import ReceiverProcess
+
+CONTESTANT_TIMEOUT = 30 * 60  # seconds; a hung contestant must not hang the benchmark
+LOGS = WORK / "logs"
+PREFECT_HOME = WORK / "prefect"  # kept between runs: the server starts faster on a migrated db
+
+
+@dataclass
+class Result:
+    run: Run
+    data: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    log: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def get(self, name: str) -> float:
+        return float(self.data[name])
+
+
+class Bench:
+    """The services one benchmark run shares, and the loop over its runs."""
+
+    def __init__(self, stack: ExitStack, say: Callable[[str], None]) -> None:
+        self.stack = stack
+        self.say = say
+        self.tmp = Path(tempfile.mkdtemp(prefix="db2api-bench-"))
+        stack.callback(shutil.rmtree, self.tmp, True)
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.receiver = stack.enter_context(
+            ReceiverProcess(data=self.tmp / "receiver.sqlite", timeout=300)
+        )
+        self.prefect_url = ""
+
+    def prefect(self) -> str:
+        """Start the Prefect server on first use; it stops when the stack unwinds."""
+        if not self.prefect_url:
+            began = time.perf_counter()
+            self.prefect_url = self.stack.enter_context(server_process(PREFECT_HOME))
+            self.say(
+                f"prefect: server up at {self.prefect_url} in {time.perf_counter() - began:.1f} s"
+            )
+        return self.prefect_url
+
+    def env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+        env.update(
+            DB2API_DEAD_LETTER_DIR=str(self.tmp / "dead-letters"),
+            PREFECT_HOME=str(PREFECT_HOME),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
+        return env
+
+    def prepare_receiver(self, run: Run) -> None:
+        """Empty the receiver and set its latency, so each run starts from the same state."""
+        if run.latency_ms:
+            self.receiver.set_faults(latency_ms=run.latency_ms)
+        else:
+            self.receiver.set_faults()
+        self.receiver.reset()
+
+    def execute(self, run: Run) -> Result:
+        prefect_url = self.prefect() if run.needs_prefect else ""
+        if run.sends:
+            self.prepare_receiver(run)
+        command = [
+            sys.executable,
+            "-m",
+            "bench.contestant",
+            run.contestant,
+            "--docs",
+            str(run.docs),
+        ]
+        command += ["--url", self.receiver.url]
+        if prefect_url:
+            command += ["--prefect-url", prefect_url]
+        log = LOGS / f"{run.key.replace('@', '-')}.log"
+        result = Result(run, log=log)
+        with log.open("wb") as stderr:
+            stdout, code = run_child(command, stderr, self.env())
+        result.data, result.error = parse_result(stdout, code, log)
+        if result.ok and run.sends:
+            stored = self.receiver.count(INDEX)
+            result.data["stored"] = stored
+            if stored != run.docs:
+                result.error = f"the receiver holds {stored:,} documents, expected {run.docs:,}"
+        return result
+
+    def run_all(self, runs: list[Run]) -> list[Result]:
+        results = []
+        for number, run in enumerate(runs, start=1):
+            result = self.execute(run)
+            results.append(result)
+            self.say(f"[{number:2d}/{len(runs)}] {progress_line(result)}")
+        return results
+
+
+def run_child(command: list[str], stderr: Any, env: dict[str, str]) -> tuple[str, int]:
+    """Run one contestant; kill it if this process is interrupted or it hangs."""
+    child = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
+    )
+    try:
+        stdout, _ = child.communicate(timeout=CONTESTANT_TIMEOUT)
+    except BaseException:
+        child.kill()
+        child.wait()
+        raise
+    return stdout.decode(errors="replace"), child.returncode
+
+
+def parse_result(stdout: str, code: int, log: Path) -> tuple[dict[str, Any], str]:
+    """The last JSON line of a contestant's stdout, or why there is none."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and "contestant" in data:
+            return data, str(data.get("error", ""))
+    tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    return {}, f"exit code {code}, no result: {tail[0]} (log: {log})"
+
+
+def progress_line(result: Result) -> str:
+    run = result.run
+    head = f"{run.key:<14} {run.contestant:<19} {run.latency:>5}"
+    if not result.ok:
+        return f"{head}  FAILED: {result.error}"
+    data = result.data
+    return (
+        f"{head} {data['docs']:>10,} docs {data['seconds']:>8.2f} s "
+        f"{data['docs_per_s']:>10,.0f} docs/s {data['peak_rss_mib']:>7.1f} MiB"
+    )

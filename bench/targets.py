@@ -1,0 +1,174 @@
+"""The performance targets, computed from the numbers of one run.
+
+Each target is a ratio between contestants measured in the same run (absolute
+numbers move with the machine's load; ratios are the claims). A target whose
+inputs did not run, or failed, is "not measured" rather than guessed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.runner import Result
+
+
+@dataclass(frozen=True)
+class Verdict:
+    target: str
+    claim: str
+    measured: str
+    met: bool | None  # None: not measured in this run
+
+    @property
+    def label(self) -> str:
+        return {True: "met", False: "NOT MET", None: "not measured"}[self.met]
+
+
+class Missing(Exception):
+    """A result a target needs is absent or failed."""
+
+
+Lookup = Callable[[str], Result]
+
+
+def lookup(results: list[Result]) -> Lookup:
+    found = {result.run.key: result for result in results}
+
+    def get(key: str) -> Result:
+        result = found.get(key)
+        if result is None or not result.ok:
+            raise Missing(key)
+        return result
+
+    return get
+
+
+def rate(get: Lookup, key: str) -> float:
+    return get(key).get("docs_per_s")
+
+
+def p1_limit(get: Lookup) -> Verdict:
+    bulk, extract, upload = rate(get, "bulk@0"), rate(get, "extract"), rate(get, "upload@0")
+    ratio = bulk / min(extract, upload)
+    return Verdict(
+        "P1a",
+        "bulk end-to-end (PG -> receiver, 0 ms) >= 0.8 x min(extract-only, upload-only)",
+        f"bulk {bulk:,.0f} docs/s; extract-only {extract:,.0f}, upload-only {upload:,.0f}: "
+        f"{ratio:.2f} x the slower half",
+        ratio >= 0.8,
+    )
+
+
+def p1_recipe(get: Lookup) -> Verdict:
+    bulk, gather = rate(get, "bulk@0"), rate(get, "gather@0")
+    ratio = bulk / gather
+    return Verdict(
+        "P1b",
+        "bulk end-to-end (0 ms) >= 10 x recipe method 2 (0 ms)",
+        f"bulk {bulk:,.0f} docs/s, method 2 {gather:,.0f} docs/s: {ratio:.1f} x",
+        ratio >= 10,
+    )
+
+
+def p2_capped(get: Lookup) -> Verdict:
+    item, capped = rate(get, "item@10"), rate(get, "gather-cap@10")
+    limit = get("gather-cap@10").data.get("extra", {}).get("connection_limit", "?")
+    ratio = item / capped
+    return Verdict(
+        "P2a",
+        "item mode (10 ms) >= 1.3 x recipe method 2 at the same connection cap (10 ms)",
+        f"item {item:,.0f} docs/s, method 2 with limit={limit} {capped:,.0f} docs/s: {ratio:.2f} x",
+        ratio >= 1.3,
+    )
+
+
+def p2_sequential(get: Lookup) -> Verdict:
+    item, sequential = rate(get, "item@10"), rate(get, "seq@10")
+    ratio = item / sequential
+    return Verdict(
+        "P2b",
+        "item mode (10 ms) >= 50 x recipe method 1 (10 ms)",
+        f"item {item:,.0f} docs/s, method 1 {sequential:,.0f} docs/s: {ratio:.1f} x",
+        ratio >= 50,
+    )
+
+
+def p3_ceiling(get: Lookup) -> Verdict:
+    big = get("p3-big")
+    peak = big.get("peak_rss_mib")
+    reference = ""
+    with contextlib.suppress(Missing):
+        reference = (
+            f" (etlhelper's default cursor: {get('p3-default').get('peak_rss_mib'):.0f} MiB)"
+        )
+    return Verdict(
+        "P3a",
+        f"peak RSS of one {big.run.docs:,}-row window (bulk, 0 ms) <= 150 MiB",
+        f"{peak:.1f} MiB{reference}",
+        peak <= 150,
+    )
+
+
+def p3_flat(get: Lookup) -> Verdict:
+    big, small = get("p3-big"), get("p3-small")
+    change = big.get("peak_rss_mib") / small.get("peak_rss_mib") - 1
+    return Verdict(
+        "P3b",
+        f"peak RSS of the {big.run.docs:,}-row window within +-15 % of the "
+        f"{small.run.docs:,}-row window's",
+        f"{big.get('peak_rss_mib'):.1f} vs {small.get('peak_rss_mib'):.1f} MiB: {change:+.1%}",
+        abs(change) <= 0.15,
+    )
+
+
+def p4_flow(get: Lookup) -> Verdict:
+    flow, plain = get("flow@0"), get("bulk@0")
+    if flow.data["docs"] != plain.data["docs"]:
+        raise Missing("flow@0 and bulk@0 moved different document counts")
+    ratio = flow.get("seconds") / plain.get("seconds")
+    return Verdict(
+        "P4",
+        f"Prefect flow time <= 1.15 x plain-function time over {plain.run.docs:,} rows",
+        f"flow {flow.get('seconds'):.1f} s, transfer_range {plain.get('seconds'):.1f} s: "
+        f"{ratio:.2f} x",
+        ratio <= 1.15,
+    )
+
+
+def p5_per_window(get: Lookup) -> Verdict:
+    flow, plain = get("flow-tiny"), get("plain-tiny")
+    windows = flow.run.docs
+    overhead = (flow.get("seconds") - plain.get("seconds")) / windows
+    return Verdict(
+        "P5",
+        f"<= 0.3 s orchestration per window ({windows} windows of 1 row)",
+        f"flow {flow.get('seconds'):.1f} s, plain {plain.get('seconds'):.1f} s: "
+        f"{overhead:.3f} s/window orchestration, {flow.get('seconds') / windows:.3f} s/window "
+        "in total through the flow",
+        overhead <= 0.3,
+    )
+
+
+CHECKS: list[tuple[str, str, Callable[[Lookup], Verdict]]] = [
+    ("P1a", "bulk >= 0.8 x min(extract-only, upload-only)", p1_limit),
+    ("P1b", "bulk >= 10 x recipe method 2 (0 ms)", p1_recipe),
+    ("P2a", "item (10 ms) >= 1.3 x recipe method 2 at the same cap", p2_capped),
+    ("P2b", "item (10 ms) >= 50 x recipe method 1", p2_sequential),
+    ("P3a", "1M-row window peak RSS <= 150 MiB", p3_ceiling),
+    ("P3b", "1M-row window peak within +-15 % of the 100k-row window", p3_flat),
+    ("P4", "flow time <= 1.15 x plain-function time", p4_flow),
+    ("P5", "<= 0.3 s orchestration per window", p5_per_window),
+]
+
+
+def evaluate(results: list[Result]) -> list[Verdict]:
+    get = lookup(results)
+    verdicts = []
+    for name, claim, check in CHECKS:
+        try:
+            verdicts.append(check(get))
+        except Missing as missing:
+            verdicts.append(Verdict(name, claim, f"needs {missing} (not run or failed)", None))
+    return verdicts

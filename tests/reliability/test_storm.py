@@ -1,0 +1,189 @@
+"""R1, R1b: a target that misbehaves in every way at once, and one that refuses some items.
+
+The proof is always what the receiver stored, compared with the source table, plus
+the dead-letter file; db2api's own counts are only reported. Figures are printed as
+one JSON line per test (see them with ``-s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from db2api.deadletters import iter_dead_letters
+from db2api.pipeline import transfer_range
+from db2api.receiver import ReceiverProcess
+from db2api.report import RunSummary
+from db2api.retry import RetryPolicy
+from tests.conftest import PG_PASSWORD_ENV
+from tests.reliability.conftest import PER_DAY, ROWS, SQL, source_ids, until, wait_idle
+from tests.support.jobs import postgres_job, with_target
+
+pytestmark = pytest.mark.reliability
+
+# Outlasts the outage: a document may wait up to 90 s and 200 attempts.
+PATIENT = RetryPolicy(max_attempts=200, max_elapsed=90, base_delay=0.05, max_delay=2.0)
+STORM = {
+    "rate_429": 0.20,
+    "retry_after": 1,
+    "rate_503": 0.05,
+    "rate_reset": 0.02,
+    "rate_hang": 0.01,
+    "hang_seconds": 4,  # longer than target.timeout below: the client gives up first
+    "seed": 20240101,
+}
+
+
+def letters(summary: RunSummary) -> list[dict[str, Any]]:
+    path = Path(summary.dead_letter_file)
+    return list(iter_dead_letters(path)) if path.exists() else []
+
+
+def figures(test: str, rx: ReceiverProcess, summary: RunSummary, **more: Any) -> dict[str, Any]:
+    stats = rx.stats()
+    line = {
+        "test": test,
+        "requests": stats["requests"],
+        "faults": {kind: n for kind, n in stats["faults"].items() if n},
+        "by_status": stats["by_status"],
+        "retries": summary.total("retries"),
+        "acked": summary.total("acked"),
+        "dead_letters": summary.total("dead"),
+        "seconds": round(summary.seconds, 1),
+        **more,
+    }
+    print(json.dumps(line))
+    return line
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize(
+    ("mode", "end", "outage_mode"),
+    [("bulk", "2024-01-07", "503"), ("item", "2024-01-02", "refuse")],
+    ids=["bulk-51840-rows-outage-503", "item-8640-rows-outage-refuse"],
+)
+async def test_a_storm_and_an_outage_lose_nothing_and_duplicate_nothing(
+    reliability_source: dict[str, Any],
+    rx: ReceiverProcess,
+    dead_letter_dir: Path,
+    mode: str,
+    end: str,
+    outage_mode: str,
+) -> None:
+    """R1: 20% 429 (Retry-After 1 s), 5% 503, 2% resets, 1% hangs past the client timeout,
+    and a 10 s outage that starts while the run is under way.
+
+    Bulk mode moves all 51,840 rows. Item mode moves one day (8,640 rows): every 429
+    makes its document wait the full Retry-After second, so under this storm item
+    mode runs near 400 documents/s and 51,840 rows would take two minutes on its own,
+    past this suite's budget. The item run's outage refuses connections (resets
+    them) instead of answering 503, so both outage modes are covered.
+    """
+    source = source_ids(reliability_source, "2024-01-01", end)
+    assert len(source) == (ROWS if mode == "bulk" else PER_DAY)
+    job = postgres_job(
+        reliability_source,
+        PG_PASSWORD_ENV,
+        rx.url,
+        mode,
+        name=f"rel-storm-{mode}",
+        sql=SQL,
+        chunk_size=5000,
+        concurrency=8 if mode == "bulk" else 32,
+        retry=PATIENT,
+    )
+    job = with_target(job, timeout=2.0)
+    outage_after = 3.0 if mode == "bulk" else 4.0
+    rx.set_faults(
+        **STORM,
+        outage_after_seconds=outage_after,
+        outage_seconds=10,
+        outage_mode=outage_mode,
+    )
+
+    held_at_outage: list[int] = []
+
+    async def watch_outage() -> None:
+        await until(lambda: rx.stats()["faults"]["outage"] > 0, 60, "the outage")
+        held_at_outage.append(await asyncio.to_thread(rx.count, "readings"))
+
+    watcher = asyncio.create_task(watch_outage())
+    began = time.monotonic()
+    summary = await transfer_range(job, "2024-01-01", end)
+    elapsed = time.monotonic() - began
+    await asyncio.wait_for(watcher, 5)
+    wait_idle(rx)  # a hung request completes its write after the client gave up on it
+
+    stored = rx.ids("readings")
+    dead = letters(summary)
+    rewritten = sum(1 for version in stored.values() if version > 1)
+    line = figures(
+        f"R1 storm {mode}",
+        rx,
+        summary,
+        rows=len(source),
+        stored=len(stored),
+        written_more_than_once=rewritten,
+        lost=len(source - set(stored) - {d["id"] for d in dead}),
+        stored_when_outage_began=held_at_outage[0],
+        wall_seconds=round(elapsed, 1),
+    )
+    assert summary.fatal == "" and summary.failed == [], summary.failed[:3]
+    assert set(stored) == source, "the target holds exactly the source's ids"
+    assert all(version >= 1 for version in stored.values())
+    assert dead == [] and not dead_letter_dir.exists()
+    assert line["lost"] == 0
+    # The storm and the outage really happened, in the middle of the run.
+    faults = line["faults"]
+    for kind in ("429", "503", "reset", "hang", "outage"):
+        assert faults.get(kind, 0) > 0, f"no {kind} was injected: {faults}"
+    assert 0 < held_at_outage[0] < len(source), "the outage began mid-run"
+    assert elapsed > outage_after + 10, "the run outlived the outage"
+    assert summary.total("retries") > 0
+    # Only a hung (or reset-after-write) request can make a second write of one id.
+    assert rewritten <= faults["hang"] * (job.target.bulk_docs if mode == "bulk" else 1)
+
+
+@pytest.mark.timeout(60)
+async def test_bulk_items_refused_are_retried_or_dead_lettered_with_the_target_s_reason(
+    reliability_source: dict[str, Any], rx: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """R1b: 10% of bulk items answered 429 (retried), 1% answered 400 (dead-lettered)."""
+    source = source_ids(reliability_source)
+    job = postgres_job(
+        reliability_source, PG_PASSWORD_ENV, rx.url, "bulk", name="rel-items", sql=SQL
+    )
+    job = with_target(job, timeout=5.0)
+    rx.set_faults(bulk_item_429=0.10, bulk_item_400=0.01, seed=42)
+
+    summary = await transfer_range(job, "2024-01-01", "2024-01-07")
+
+    stored = set(rx.ids("readings"))
+    dead = letters(summary)
+    dead_ids = {letter["id"] for letter in dead}
+    line = figures(
+        "R1b bulk items",
+        rx,
+        summary,
+        rows=len(source),
+        stored=len(stored),
+        lost=len(source - stored - dead_ids),
+    )
+    faults = line["faults"]
+    assert stored | dead_ids == source and not stored & dead_ids
+    assert len(dead) == len(dead_ids) == faults["bulk_item_400"] > 0
+    assert faults["bulk_item_429"] > 0 and summary.total("retries") >= faults["bulk_item_429"]
+    for letter in dead:
+        assert letter["status"] == 400 and letter["error"] == "HTTP 400"
+        assert letter["reason"] == (
+            "mapper_parsing_exception: failed to parse field [reading_id] of type [keyword] "
+            f"in document with id '{letter['id']}'"
+        )
+        assert letter["document"]["reading_id"] == int(letter["id"])
+    assert summary.total("dead") == len(dead) and summary.total("acked") == len(stored)
+    assert line["lost"] == 0 and not summary.ok and summary.fatal == ""
