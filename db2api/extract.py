@@ -114,7 +114,11 @@ def connect(job: Job, password: str | None) -> Connection:
                 f"export it, or name a Prefect Secret block in source.password_secret"
             )
         # Named in pg_stat_activity, so a DBA can see (and stop) what db2api reads.
-        extra = {"application_name": f"db2api {job.name}"} if source.dbtype == "PG" else {}
+        extra: dict[str, Any] = {}
+        if source.dbtype == "PG":
+            extra["application_name"] = f"db2api {job.name}"
+        elif source.dbtype == "SQLITE":
+            extra["check_same_thread"] = False  # pooled: used by one window thread at a time
         conn = DbParams(**params).connect(variable, **extra)
     except ETLHelperConnectionError as exc:
         detail = _first_line(str(exc.__context__ or exc))
@@ -129,6 +133,46 @@ def connect(job: Job, password: str | None) -> Connection:
         conn.commit()
         conn.cursor_factory = _server_cursor_class()
     return conn
+
+
+class ConnectionPool:
+    """Source connections kept open across the windows of a run.
+
+    Logging in costs milliseconds per window (SCRAM on PostgreSQL, a session on
+    Oracle); a run of hundreds of windows would spend seconds on it. A connection
+    is used by one window at a time and dropped if its window failed.
+    """
+
+    def __init__(self, job: Job, password: str | None) -> None:
+        self.job = job
+        self.password = password
+        self.opened = 0
+        self._idle: list[Connection] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        conn = connect(self.job, self.password)
+        with self._lock:
+            self.opened += 1
+        return conn
+
+    def give(self, conn: Connection, healthy: bool) -> None:
+        if healthy and not getattr(conn, "closed", False):
+            with self._lock:
+                self._idle.append(conn)
+                return
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 def _first_line(text: str) -> str:
@@ -151,16 +195,19 @@ def explain_extract_error(job: Job, exc: ETLHelperExtractError) -> SourceError:
 
 
 async def iter_window_chunks(
-    job: Job, window: Window, password: str | None = None, max_ready: int = 2
+    job: Job, window: Window, pool: ConnectionPool | None = None, max_ready: int = 2
 ) -> AsyncIterator[Chunk]:
     """Yield the window's chunks while the next ones are read in a thread."""
     queue: janus.Queue[Chunk | BaseException] = janus.Queue(maxsize=max_ready)
     builder = DocumentBuilder(job)
     parameters = bind_parameters(job, window)
+    own_pool = pool is None
+    source = pool or ConnectionPool(job, None)
 
     def produce() -> None:
         try:
-            conn = connect(job, password)
+            conn = source.take()
+            healthy = False
             try:
                 chunks = iter_chunks(
                     job.sql,
@@ -171,8 +218,9 @@ async def iter_window_chunks(
                 )
                 for number, rows in enumerate(chunks, start=1):
                     queue.sync_q.put(builder.build(number, rows))
+                healthy = True
             finally:
-                conn.close()
+                source.give(conn, healthy and not own_pool)
         except janus.SyncQueueShutDown:
             return  # the consumer stopped listening
         except ETLHelperExtractError as exc:

@@ -4,11 +4,15 @@ Additive increase, multiplicative decrease (as TCP does): every overload signal
 (429, 503, timeout) halves the limit, but at most once per round of requests that
 were already in flight, so one burst of 429s does not collapse it to 1; every
 success adds ``1/limit``, about one more slot per round of successes.
+
+Waiters queue in order and a released slot is handed to exactly one of them, so
+a request costs O(1) however many coroutines are waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,26 +29,54 @@ class Limiter:
         self.decreases = 0
         self._sent = 0  # sequence number of the latest request let through
         self._last_cut = 0  # requests sent before this number predate the last cut
-        self._ready = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def _take(self) -> int:
+        self.in_flight += 1
+        self._sent += 1
+        self.peak = max(self.peak, self.in_flight)
+        return self._sent
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < int(self.limit):
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1  # the slot is handed over, not raced for
+                waiter.set_result(None)
+
+    async def acquire(self) -> int:
+        if not self._waiters and self.in_flight < int(self.limit):
+            return self._take()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # woken and cancelled at once: give the slot back
+            else:
+                self._waiters.remove(waiter)
+            raise
+        self.in_flight -= 1  # _wake counted it; _take counts it again with a sequence
+        return self._take()
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[int]:
         """Hold one in-flight slot; yields the request's sequence number."""
-        async with self._ready:
-            await self._ready.wait_for(lambda: self.in_flight < int(self.limit))
-            self.in_flight += 1
-            self._sent += 1
-            sequence = self._sent
-            self.peak = max(self.peak, self.in_flight)
+        sequence = await self.acquire()
         try:
             yield sequence
         finally:
-            async with self._ready:
-                self.in_flight -= 1
-                self._ready.notify_all()
+            self.release()
 
     def succeeded(self) -> None:
-        self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+        if self.limit < self.maximum:
+            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            self._wake()
 
     def overloaded(self, sequence: int) -> None:
         if sequence <= self._last_cut:

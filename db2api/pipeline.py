@@ -60,7 +60,7 @@ async def run_window(
 
     try:
         async with asyncio.TaskGroup() as group:
-            async for chunk in iter_window_chunks(job, window, runtime.password):
+            async for chunk in iter_window_chunks(job, window, runtime.pool):
                 report.rows += chunk.rows
                 report.duplicates += chunk.duplicates
                 runtime.dead_letters.write(window.key, chunk.rejects)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from db2api.deadletters import DeadLetterFile
 from db2api.dryrun import DrySink
 from db2api.errors import JobError, TargetError
+from db2api.extract import ConnectionPool
 from db2api.http import open_session
 from db2api.job import Job, check_url, resolve
 from db2api.limiter import Limiter
@@ -29,7 +30,7 @@ from db2api.sinks import BulkSink, DocumentSink, ItemSink
 
 
 class Runtime:
-    __slots__ = ("dead_letters", "job", "limiter", "password", "sink", "url")
+    __slots__ = ("dead_letters", "job", "limiter", "password", "pool", "sink", "url")
 
     def __init__(
         self,
@@ -46,6 +47,7 @@ class Runtime:
         self.sink = sink
         self.limiter = limiter
         self.dead_letters = dead_letters
+        self.pool = ConnectionPool(job, password)
 
 
 async def read_secret(env: str | None, block: str | None, what: str) -> str | None:
@@ -159,9 +161,11 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         dead_letter_path(job, f"{label}-dry-run" if dry_run else label), job.name
     )
     if dry_run:
+        runtime = Runtime(job, url, password, DrySink(target), limiter, dead_letters)
         try:
-            yield Runtime(job, url, password, DrySink(target), limiter, dead_letters)
+            yield runtime
         finally:
+            runtime.pool.close()
             dead_letters.close()
         return
     kind = BulkSink if target.mode == "bulk" else ItemSink
@@ -169,7 +173,9 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         job.concurrency, target.timeout, target.verify_tls, headers, target.ca_file
     ) as session:
         sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
+        runtime = Runtime(job, url, password, sink, limiter, dead_letters)
         try:
-            yield Runtime(job, url, password, sink, limiter, dead_letters)
+            yield runtime
         finally:
+            runtime.pool.close()
             dead_letters.close()

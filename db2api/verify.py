@@ -72,7 +72,7 @@ async def count_in_window(runtime: Runtime, window: Window) -> int:
 
 
 async def _iter_ids(runtime: Runtime, window: Window) -> AsyncIterator[list[str]]:
-    async for chunk in iter_window_chunks(runtime.job, window, runtime.password):
+    async for chunk in iter_window_chunks(runtime.job, window, runtime.pool):
         yield [doc.id for doc in chunk.documents]
 
 

@@ -313,3 +313,22 @@ async def test_the_completeness_check_passes_when_the_target_holds_everything(
 
     assert summary.ok and all(not report.error for report in summary.windows)
     assert summary.total("acked") == len(target.ids("readings"))
+
+
+async def test_source_connections_are_reused_across_windows(
+    postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    from db2api.pipeline import run_window, run_windows
+    from db2api.runtime import open_runtime
+    from db2api.windows import split
+
+    job = postgres_job(postgres_source, PG_PASSWORD_ENV, target.url)
+    windows = split(START, END, job.window_length, job.timezone)
+    async with open_runtime(job, "pool") as runtime:
+        reports, fatal = await run_windows(
+            windows, lambda window: run_window(runtime, window), job.windows_in_flight
+        )
+        opened = runtime.pool.opened
+
+    assert not fatal and sum(r.rows for r in reports) == SOURCE_DAYS * PER_DAY
+    assert opened <= job.windows_in_flight < len(windows)

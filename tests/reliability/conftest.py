@@ -12,14 +12,17 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import pytest
 
 from db2api import demodata
+from db2api.job import Job
 from db2api.receiver import ReceiverProcess
 from tests.conftest import PG_PASSWORD_ENV
+from tests.support.jobs import postgres_job
 
 TABLE = "reliability_readings"
 START = date(2024, 1, 1)
@@ -38,6 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "reliability: fault-injection runs (storms, outages, crashes, lost databases)"
     )
+
+
+def reliability_job(params: dict[str, Any], url: str, mode: str, name: str, **changes: Any) -> Job:
+    """The test readings job over ``reliability_readings``."""
+    job = postgres_job(params, PG_PASSWORD_ENV, url, mode)
+    return replace(job, name=name, sql=SQL, **changes)
 
 
 def connect(params: dict[str, Any]) -> Any:
@@ -84,13 +93,18 @@ def reliability_source(postgres: dict[str, Any]) -> dict[str, Any]:
     return postgres
 
 
+def utc(moment: str) -> str:
+    """'2024-01-02' or '2024-01-01T03:00' (UTC) as PostgreSQL timestamptz text."""
+    return f"{moment}T00:00:00Z" if len(moment) == 10 else f"{moment}Z"
+
+
 def source_ids(params: dict[str, Any], start: str = "2024-01-01", end: str = "2024-01-07") -> set:
     conn = connect(params)
     try:
         with conn.cursor() as cur:
             cur.execute(
                 f"SELECT reading_id FROM {TABLE} WHERE measured_at >= %s AND measured_at < %s",
-                (f"{start}T00:00:00Z", f"{end}T00:00:00Z"),
+                (utc(start), utc(end)),
             )
             return {str(row[0]) for row in cur.fetchall()}
     finally:

@@ -36,11 +36,11 @@ def to_document(row: Row) -> dict[str, Any]:
     }
 
 
-def _reading_job(name: str, source: Source, sql: str, url: str, mode: str, **changes: Any) -> Job:
+def _reading_job(name: str, source: Source, query: str, url: str, mode: str, **changes: Any) -> Job:
     job = Job(
         name=name,
         source=source,
-        sql=sql,
+        sql=query,
         id="reading_id",
         transform=to_document,
         target=Target(url=url, index="readings", mode=mode, bulk_docs=500),  # type: ignore[arg-type]

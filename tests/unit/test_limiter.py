@@ -165,3 +165,49 @@ def test_success_at_the_maximum_stays_there():
 def test_a_maximum_below_one_is_refused(maximum):
     with pytest.raises(ValueError, match=rf"concurrency must be at least 1 \(got {maximum}\)"):
         Limiter(maximum)
+
+
+async def test_a_released_slot_goes_to_the_longest_waiting_request():
+    limiter = Limiter(1)
+    order: list[str] = []
+    first = await limiter.acquire()
+    assert first == 1
+
+    async def wait(name: str) -> None:
+        async with limiter.slot():
+            order.append(name)
+
+    tasks = [asyncio.create_task(wait(name)) for name in ("a", "b", "c")]
+    await asyncio.sleep(0)
+    limiter.release()
+    await asyncio.gather(*tasks)
+
+    assert order == ["a", "b", "c"] and limiter.in_flight == 0
+
+
+async def test_a_cancelled_waiter_does_not_leak_its_slot():
+    limiter = Limiter(1)
+    await limiter.acquire()
+    waiting = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    limiter.release()
+
+    assert limiter.in_flight == 0
+    assert await asyncio.wait_for(limiter.acquire(), 1) > 0 and limiter.in_flight == 1
+
+
+async def test_growing_the_limit_lets_waiters_in():
+    limiter = Limiter(4)
+    limiter.limit = 1.0
+    await limiter.acquire()
+    waiting = asyncio.create_task(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+
+    limiter.succeeded()  # 1 + 1/1 = 2 slots
+
+    await asyncio.wait_for(waiting, 1)
+    assert limiter.in_flight == 2

@@ -1,0 +1,892 @@
+"""Bad input, one row per mistake: the exact line the user sees, and nothing lost.
+
+Each case runs where the user would meet it: the command line (`db2api.cli.main`,
+its stderr/stdout captured at the file-descriptor level) for a bad range, job file
+or setting; the pipeline (`transfer_range`) for what only shows once rows move,
+reading the run's fatal error or the dead-letter file. Every case asserts the one
+line word for word, that it is one line without a traceback, and, where rows
+moved, that the target plus the dead letters hold exactly the source.
+
+PostgreSQL cases that must fail to log in use a user and database that are not the
+test role's (`reader_x`, `warehouse`): the test role's password is its own name,
+and a known password is masked wherever it appears, user names included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+import pytest
+
+from db2api import bulk
+from db2api.catalog import BUNDLED, job_names
+from db2api.cli import main
+from db2api.deadletters import iter_dead_letters
+from db2api.documents import Document
+from db2api.errors import Db2apiError
+from db2api.job import Job
+from db2api.pipeline import transfer_range
+from db2api.receiver import ReceiverProcess
+from db2api.report import RunSummary
+from tests.conftest import PG_PASSWORD_ENV, sqlite_ids
+from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
+from tests.support.tls import SelfSigned, self_signed
+
+pytestmark = pytest.mark.timeout(120)
+LONDON = ZoneInfo("Europe/London")
+DAY = ("2024-01-01", "2024-01-02")
+PG_JOB = '''
+from etlhelper import DbParams
+from db2api.job import Env, Job, Source, Target
+
+job = Job(
+    name={name!r},
+    source=Source(
+        db=DbParams(dbtype="PG", host={host}, port="5432", dbname="warehouse", user="reader_x"),
+        password_env={password_env!r},
+    ),
+    sql="""{sql}""",
+    id="reading_id",
+    target=Target(url="http://127.0.0.1:9", index="readings"),
+    window={window!r},
+    timezone={timezone!r},
+)
+'''
+GOOD_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
+
+
+@dataclass
+class Seen:
+    """What one case showed the user, and what became of the rows."""
+
+    message: str
+    output: str = ""  # everything else printed: must hold no traceback
+    exit: int | None = None
+    source: set[str] | None = None  # set when rows moved: stored + dead must equal it
+    stored: set[str] = field(default_factory=set)
+    dead: set[str] = field(default_factory=set)
+    dead_expected: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Ctx:
+    tmp: Path
+    jobs: Path
+    sqlite: Path
+    rx: ReceiverProcess
+    tls: ReceiverProcess
+    cert: SelfSigned
+    capfd: pytest.CaptureFixture[str]
+    request: pytest.FixtureRequest
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return {
+            "jobs": self.jobs,
+            "sqlite": self.sqlite,
+            "url": self.rx.url,
+            "tls_url": self.tls.url,
+            "bundled": BUNDLED,
+            "known": ", ".join(job_names()),
+        }
+
+
+@pytest.fixture(scope="module")
+def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> SelfSigned:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_receiver(
+    tls_pair: SelfSigned, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ReceiverProcess]:
+    data = tmp_path_factory.mktemp("tls-receiver") / "docs.sqlite"
+    with ReceiverProcess(data=data, tls=tls_pair.pair) as process:
+        yield process
+
+
+@pytest.fixture
+def ctx(
+    tmp_path: Path,
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    tls_receiver: ReceiverProcess,
+    tls_pair: SelfSigned,
+    dead_letter_dir: Path,
+    capfd: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Ctx:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    monkeypatch.setenv("DB2API_JOBS_PATH", str(jobs))  # restored after the test
+    monkeypatch.delenv("DB2API_NO_SUCH_PASSWORD", raising=False)
+    monkeypatch.delenv("WAREHOUSE_HOST", raising=False)
+    tls_receiver.reset()
+    return Ctx(tmp_path, jobs, sqlite_source, target, tls_receiver, tls_pair, capfd, request)
+
+
+# --- how each case runs -------------------------------------------------------------------
+
+
+def write_pg_job(ctx: Ctx, name: str, **fields: str) -> None:
+    values = {
+        "name": name,
+        "host": '"127.0.0.1"',
+        "password_env": PG_PASSWORD_ENV,
+        "sql": GOOD_SQL,
+        "window": "1d",
+        "timezone": "UTC",
+        **fields,
+    }
+    (ctx.jobs / f"{name}.py").write_text(PG_JOB.format(**values))
+
+
+def cli(ctx: Ctx, *args: str, line: str = "db2api") -> Seen:
+    """Run the command; the message is the last line starting with ``line``."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own usage errors
+        code = int(exc.code or 0)
+    out, err = ctx.capfd.readouterr()
+    said = [text for text in (out + err).splitlines() if text.startswith(line)]
+    return Seen(said[-1] if said else "(nothing)", out + err, code)
+
+
+def cli_flow(ctx: Ctx, *args: str, line: str = "db2api", **env: str) -> Seen:
+    """The command through a real flow run of the bundled demo job (one harness per session)."""
+    ctx.request.getfixturevalue("prefect_harness")
+    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("DB2API_DEMO_DB", str(ctx.sqlite))
+    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return cli(ctx, *args, line=line)
+
+
+def letters(summary: RunSummary) -> list[dict[str, Any]]:
+    path = Path(summary.dead_letter_file)
+    return list(iter_dead_letters(path)) if path.exists() else []
+
+
+def run(ctx: Ctx, job: Job, start: str = DAY[0], end: str = DAY[1]) -> tuple[RunSummary, Seen]:
+    """The pipeline; the message is the run's fatal error (or the raised one)."""
+    try:
+        summary = asyncio.run(transfer_range(job, start, end))
+    except Db2apiError as exc:
+        return RunSummary(job.name, start, end, job.target.mode), Seen(str(exc))
+    dead = letters(summary)
+    seen = Seen(summary.fatal, "\n".join(summary.lines() + summary.failed))
+    seen.dead = {str(letter["id"]) for letter in dead}
+    return summary, seen
+
+
+def rejected(ctx: Ctx, job: Job, bad_id: str, dead_expected: set[str], mode: str = "bulk") -> Seen:
+    """Run and read the dead letter of ``bad_id``: its reason is the message."""
+    job = replace(job, target=replace(job.target, mode=mode))
+    summary, seen = run(ctx, job)
+    [letter] = [d for d in letters(summary) if str(d["id"]) == bad_id]
+    seen.message = letter["reason"]
+    seen.source = sqlite_ids(ctx.sqlite, *DAY)
+    seen.stored = set(ctx.rx.ids("readings"))
+    seen.dead_expected = dead_expected
+    assert summary.fatal == "" and summary.total("dead") == len(dead_expected)
+    return seen
+
+
+def on_rows(ids: set[int], change: Callable[[dict[str, Any]], None]) -> Callable[..., Any]:
+    def transform(row: dict[str, Any]) -> dict[str, Any]:
+        document = to_document(row)
+        if row["reading_id"] in ids:
+            change(document)
+        return document
+
+    return transform
+
+
+def item_job(ctx: Ctx, **target: Any) -> Job:
+    """One request at a time, so the first request (document 1) is the one that fails."""
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, "item", concurrency=1, windows_in_flight=1)
+    return with_target(job, **target) if target else job
+
+
+def fatal_run(ctx: Ctx, job: Job, **faults: Any) -> Seen:
+    ctx.rx.set_faults(**faults)
+    _, seen = run(ctx, job)
+    assert seen.dead == set(), "a run-wide error is not a per-document dead letter"
+    return seen
+
+
+# --- the cases ----------------------------------------------------------------------------
+
+
+def reversed_range(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "good")
+    return cli(ctx, "run", "good", "--start", "2024-01-05", "--end", "2024-01-01")
+
+
+def empty_range(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "good")
+    return cli(ctx, "run", "good", "--start", "2024-01-05", "--end", "2024-01-05")
+
+
+def not_a_date(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "good")
+    return cli(ctx, "run", "good", "--start", "2024-13-01", "--end", "2024-02-01")
+
+
+def unknown_job(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "good")
+    return cli(ctx, "run", "nosuch", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def missing_job_file(ctx: Ctx) -> Seen:
+    return cli(ctx, "run", f"{ctx.jobs}/missing.py", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def syntax_error(ctx: Ctx) -> Seen:
+    (ctx.jobs / "broken.py").write_text("from db2api.job import Job\njob = Job(\n")
+    return cli(ctx, "run", "broken", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def no_job_defined(ctx: Ctx) -> Seen:
+    (ctx.jobs / "nojob.py").write_text("from db2api.job import Job\n\nJOB = None\n")
+    return cli(ctx, "run", "nojob", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def job_file_raises(ctx: Ctx) -> Seen:
+    (ctx.jobs / "crashes.py").write_text('import os\nHOST = os.environ["WAREHOUSE_HOST"]\n')
+    return cli(ctx, "run", "crashes", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def name_mismatch(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "other")
+    (ctx.jobs / "other.py").rename(ctx.jobs / "renamed.py")
+    return cli(ctx, "run", "renamed", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def sql_without_binds(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "nobinds", sql="SELECT * FROM readings")
+    return cli(ctx, "run", "nobinds", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def wrong_paramstyle(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "colon", sql="SELECT * FROM readings WHERE t >= :start AND t < :end")
+    return cli(ctx, "run", "colon", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def unknown_timezone(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "tz", timezone="Europe/Lodnon")
+    return cli(ctx, "run", "tz", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def bad_window_length(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "win", window="1 day")
+    return cli(ctx, "run", "win", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def missing_password_variable(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "nopw", password_env="DB2API_NO_SUCH_PASSWORD")
+    return cli(ctx, "run", "nopw", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def missing_setting_variable(ctx: Ctx) -> Seen:
+    write_pg_job(ctx, "envhost", host='Env("WAREHOUSE_HOST", help="the warehouse database host")')
+    return cli(ctx, "run", "envhost", "--start", "2024-01-01", "--end", "2024-01-02")
+
+
+def sql_syntax_error(ctx: Ctx) -> Seen:
+    sql = "SELEC reading_id FROM readings WHERE measured_at >= :start AND measured_at < :end"
+    job = replace(sqlite_job(str(ctx.sqlite), ctx.rx.url), name="bad-sql", sql=sql)
+    _, seen = run(ctx, job)
+    return seen
+
+
+def wrong_password(ctx: Ctx) -> Seen:
+    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("BAD_INPUT_PASSWORD", "not-the-password")
+    params = {"host": "127.0.0.1", "port": "5432", "dbname": "warehouse", "user": "reader_x"}
+    _, seen = run(ctx, postgres_job(params, "BAD_INPUT_PASSWORD", ctx.rx.url))
+    assert "not-the-password" not in seen.output
+    return seen
+
+
+def unreachable_database(ctx: Ctx) -> Seen:
+    params = {"host": "127.0.0.1", "port": "9", "dbname": "warehouse", "user": "reader_x"}
+    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("BAD_INPUT_PASSWORD", "not-the-password")
+    _, seen = run(ctx, postgres_job(params, "BAD_INPUT_PASSWORD", ctx.rx.url))
+    return seen
+
+
+def unreachable_api_cli(ctx: Ctx) -> Seen:
+    return cli_flow(
+        ctx,
+        "run",
+        "demo",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-02",
+        DB2API_DEMO_URL="http://127.0.0.1:9",
+    )
+
+
+def unauthorised_cli(ctx: Ctx) -> Seen:
+    ctx.rx.set_faults(require_auth="ApiKey the-right-key")
+    return cli_flow(
+        ctx,
+        "run",
+        "demo",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-02",
+        line="run failed:",
+        DB2API_DEMO_URL=ctx.rx.url,
+    )
+
+
+def wrong_api_key(ctx: Ctx) -> Seen:
+    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
+    monkeypatch.setenv("BAD_INPUT_API_KEY", "the-wrong-key")
+    job = item_job(ctx, auth_env="BAD_INPUT_API_KEY")
+    seen = fatal_run(ctx, job, require_auth="ApiKey the-right-key")
+    assert "the-wrong-key" not in seen.message + seen.output
+    return seen
+
+
+def forbidden(ctx: Ctx) -> Seen:
+    return fatal_run(ctx, sqlite_job(str(ctx.sqlite), ctx.rx.url), status_override=403)
+
+
+def no_such_index(ctx: Ctx) -> Seen:
+    return fatal_run(ctx, item_job(ctx), status_override=404)
+
+
+def not_json_bulk(ctx: Ctx) -> Seen:
+    return fatal_run(ctx, sqlite_job(str(ctx.sqlite), ctx.rx.url), non_json=True)
+
+
+def not_json_item(ctx: Ctx) -> Seen:
+    seen = fatal_run(ctx, item_job(ctx), non_json=True)
+    assert ctx.rx.ids("readings") == {}
+    return seen
+
+
+def tls_unverified(ctx: Ctx) -> Seen:
+    return fatal_run(ctx, sqlite_job(str(ctx.sqlite), ctx.tls.url))
+
+
+def ca_file_missing(ctx: Ctx) -> Seen:
+    job = with_target(sqlite_job(str(ctx.sqlite), ctx.tls.url), ca_file=f"{ctx.tmp}/no-ca.pem")
+    return fatal_run(ctx, job)
+
+
+def oversized_document(ctx: Ctx) -> Seen:
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=on_rows({7}, padded))
+    return rejected(ctx, with_target(job, bulk_bytes=4096), "7", {"7"})
+
+
+def padded(document: dict[str, Any]) -> None:
+    document["notes"] = "x" * 5000
+
+
+def nan_value(ctx: Ctx) -> Seen:
+    transform = on_rows({5}, lambda d: d.update(value=float("nan")))
+    return rejected(ctx, sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=transform), "5", {"5"})
+
+
+def infinity_nested(ctx: Ctx) -> Seen:
+    transform = on_rows({6}, lambda d: d.update(stats={"max": float("inf")}))
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=transform)
+    return rejected(ctx, job, "6", {"6"}, mode="item")
+
+
+def decimal_nan(ctx: Ctx) -> Seen:
+    transform = on_rows({8, 9}, lambda d: d.update(value=Decimal("NaN")))
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=transform)
+    return rejected(ctx, job, "8", {"8", "9"})
+
+
+def transform_raises(ctx: Ctx) -> Seen:
+    def picky(row: dict[str, Any]) -> dict[str, Any]:
+        if row["reading_id"] == 11:
+            raise ValueError("reading 11 is implausible")
+        return to_document(row)
+
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=picky)
+    return rejected(ctx, job, "11", {"11"})
+
+
+CONNECT_HINT = "check host, port, user and password, and that the database is up"
+CASES = [
+    pytest.param(
+        reversed_range,
+        "db2api: error: range is reversed: end 2024-01-01T00:00:00Z is before start "
+        "2024-01-05T00:00:00Z; swap --start and --end",
+        2,
+        id="reversed-range",
+    ),
+    pytest.param(
+        empty_range,
+        "db2api: error: range is empty: start and end are both 2024-01-05T00:00:00Z; the end "
+        "is exclusive, so use an end after the start",
+        2,
+        id="zero-length-range",
+    ),
+    pytest.param(
+        not_a_date,
+        "db2api run: error: argument --start: '2024-13-01' is not a date: write YYYY-MM-DD or "
+        "YYYY-MM-DDTHH:MM[:SS][+HH:MM]",
+        2,
+        id="not-a-date",
+    ),
+    pytest.param(
+        unknown_job,
+        "db2api: error: unknown job 'nosuch': known jobs are {known}; add nosuch.py defining "
+        "`job = Job(...)` to {bundled} or to a folder in DB2API_JOBS_PATH",
+        2,
+        id="unknown-job",
+    ),
+    pytest.param(
+        missing_job_file,
+        "db2api: error: job file {jobs}/missing.py does not exist",
+        2,
+        id="missing-job-file",
+    ),
+    pytest.param(
+        syntax_error,
+        "db2api: error: job file {jobs}/broken.py has a syntax error at line 2: "
+        "'(' was never closed",
+        2,
+        id="job-file-syntax-error",
+    ),
+    pytest.param(
+        no_job_defined,
+        "db2api: error: job file {jobs}/nojob.py defines no `job = Job(...)`",
+        2,
+        id="job-file-without-job",
+    ),
+    pytest.param(
+        job_file_raises,
+        "db2api: error: job file {jobs}/crashes.py failed to load at line 2: "
+        "KeyError: 'WAREHOUSE_HOST'",
+        2,
+        id="job-file-raises",
+    ),
+    pytest.param(
+        name_mismatch,
+        "db2api: error: job file {jobs}/renamed.py names its job 'other': rename the file to "
+        "other.py or the job to 'renamed', so runs and caches are filed under one name",
+        2,
+        id="job-name-not-file-name",
+    ),
+    pytest.param(
+        sql_without_binds,
+        "db2api: error: job file {jobs}/nobinds.py: job 'nobinds': SQL for PG must use the "
+        "binds %(start)s and %(end)s (paramstyle pyformat); missing %(start)s, %(end)s: write "
+        "e.g. WHERE t >= %(start)s AND t < %(end)s",
+        2,
+        id="sql-without-start-end-binds",
+    ),
+    pytest.param(
+        wrong_paramstyle,
+        "db2api: error: job file {jobs}/colon.py: job 'colon': SQL for PG must use the binds "
+        "%(start)s and %(end)s (paramstyle pyformat); missing %(start)s, %(end)s (it uses "
+        ":start, which is another database's style): write e.g. WHERE t >= %(start)s AND "
+        "t < %(end)s",
+        2,
+        id="colon-binds-in-postgresql-sql",
+    ),
+    pytest.param(
+        unknown_timezone,
+        "db2api: error: job file {jobs}/tz.py: job 'tz': unknown timezone 'Europe/Lodnon': use "
+        "an IANA name such as 'UTC' or 'Europe/London'",
+        2,
+        id="unknown-timezone",
+    ),
+    pytest.param(
+        bad_window_length,
+        "db2api: error: job file {jobs}/win.py: job 'win': window length '1 day' is not "
+        "understood: write a number and a unit, e.g. '1d', '6h', '15m'",
+        2,
+        id="window-length-not-understood",
+    ),
+    pytest.param(
+        missing_password_variable,
+        "db2api: error: environment variable DB2API_NO_SUCH_PASSWORD (the source password for "
+        "job 'nopw') is not set: export it, or store it in a Prefect Secret block and name "
+        "that block in the job",
+        2,
+        id="missing-password-variable",
+    ),
+    pytest.param(
+        missing_setting_variable,
+        "db2api: error: environment variable WAREHOUSE_HOST is not set (the warehouse database "
+        "host): export it before running job 'envhost'",
+        2,
+        id="missing-setting-variable",
+    ),
+    pytest.param(
+        sql_syntax_error,
+        "SQL failed on SQLITE {sqlite} (job 'bad-sql'): near \"SELEC\": syntax error. This "
+        "source needs paramstyle named with binds :start and :end. SQL: SELEC reading_id FROM "
+        "readings WHERE measured_at >= :start AND measured_at < :end",
+        None,
+        id="sql-syntax-error",
+    ),
+    pytest.param(
+        wrong_password,
+        "cannot connect to PG reader_x@127.0.0.1:5432/warehouse (job 'test-postgres'): "
+        'connection to server at "127.0.0.1", port 5432 failed: FATAL: password '
+        f'authentication failed for user "reader_x"; {CONNECT_HINT}',
+        None,
+        id="wrong-password",
+    ),
+    pytest.param(
+        unreachable_database,
+        "cannot connect to PG reader_x@127.0.0.1:9/warehouse (job 'test-postgres'): "
+        f'connection to server at "127.0.0.1", port 9 failed: Connection refused; {CONNECT_HINT}',
+        None,
+        id="unreachable-database",
+    ),
+    pytest.param(
+        unreachable_api_cli,
+        "db2api: error: cannot reach target http://127.0.0.1:9 for job 'demo': connection "
+        "refused; check that it is running and that target.url is right",
+        2,
+        id="unreachable-api",
+    ),
+    pytest.param(
+        unauthorised_cli,
+        "run failed: HTTP 401 from POST {url}/_bulk (security_exception: missing "
+        "authentication credentials for REST request [/_bulk]): the target refused the "
+        "credentials: check target.auth_env (no credentials were sent)",
+        1,
+        id="401-no-credentials",
+    ),
+    pytest.param(
+        wrong_api_key,
+        "HTTP 401 from PUT {url}/readings/_doc/1 (security_exception: unable to authenticate "
+        "with provided credentials for REST request [/readings/_doc/1]): the target refused "
+        "the credentials: check the API key in BAD_INPUT_API_KEY",
+        None,
+        id="401-wrong-api-key",
+    ),
+    pytest.param(
+        forbidden,
+        "HTTP 403 from POST {url}/_bulk (security_exception: status 403 forced by "
+        "status_override): the credentials may not write here: check the API key's privileges",
+        None,
+        id="403",
+    ),
+    pytest.param(
+        no_such_index,
+        "HTTP 404 from PUT {url}/readings/_doc/1 (index_not_found_exception: status 404 forced "
+        "by status_override): no such path or index: check target.url and target.index / "
+        "target.path",
+        None,
+        id="404-index",
+    ),
+    pytest.param(
+        not_json_bulk,
+        "target answered POST {url}/_bulk with something that is not JSON "
+        "('<html>proxy</html>'): check that target.url points at an "
+        "Elasticsearch/OpenSearch-compatible API",
+        None,
+        id="non-json-bulk",
+    ),
+    pytest.param(
+        not_json_item,
+        "target answered PUT {url}/readings/_doc/1 with something that is not JSON "
+        "('<html>proxy</html>'): check that target.url points at an "
+        "Elasticsearch/OpenSearch-compatible API",
+        None,
+        id="non-json-item",
+    ),
+    pytest.param(
+        tls_unverified,
+        "TLS to {tls_url} failed: certificate verify failed: self-signed certificate: set "
+        "target.ca_file to the PEM certificate of the CA that signed it (or install that CA "
+        "in the system store); verify_tls=False turns the check off if you accept the risk",
+        None,
+        id="tls-self-signed",
+    ),
+    pytest.param(
+        ca_file_missing,
+        "job 'test-sqlite': target.ca_file {tmp}/no-ca.pem cannot be read (No such file or "
+        "directory): give the path of the PEM certificate of the CA that signed the "
+        "target's certificate",
+        None,
+        id="tls-ca-file-missing",
+    ),
+    pytest.param(
+        oversized_document,
+        "document needs {size_7} bytes in a _bulk body, over target.bulk_bytes (4096): raise "
+        "the cap or slim the document in the transform",
+        None,
+        id="document-over-bulk-byte-cap",
+    ),
+    pytest.param(
+        nan_value,
+        "field value is NaN or Infinity, which JSON cannot carry: map it to null or a string "
+        "in the transform",
+        None,
+        id="nan",
+    ),
+    pytest.param(
+        infinity_nested,
+        "field stats.max is NaN or Infinity, which JSON cannot carry: map it to null or a "
+        "string in the transform",
+        None,
+        id="infinity-nested-item-mode",
+    ),
+    pytest.param(
+        decimal_nan,
+        "field value is NaN or Infinity, which JSON cannot carry: map it to null or a string "
+        "in the transform",
+        None,
+        id="decimal-nan",
+    ),
+    pytest.param(
+        transform_raises,
+        "transform raised ValueError('reading 11 is implausible')",
+        None,
+        id="transform-raises-on-one-row",
+    ),
+]
+
+
+def bulk_size(ctx: Ctx, reading_id: int, change: Callable[[dict[str, Any]], None]) -> int:
+    with sqlite3.connect(ctx.sqlite) as conn:
+        conn.row_factory = sqlite3.Row
+        row = dict(
+            conn.execute("SELECT * FROM readings WHERE reading_id = ?", (reading_id,)).fetchone()
+        )
+    document = to_document(row)
+    change(document)
+    doc = Document(str(reading_id), orjson.dumps(document))
+    return bulk.entry_size(bulk.action_line("readings", doc.id), doc)
+
+
+@pytest.mark.parametrize(("case", "expected", "exit_code"), CASES)
+def test_bad_input_gets_one_clear_line_and_loses_nothing(
+    ctx: Ctx, case: Callable[[Ctx], Seen], expected: str, exit_code: int | None
+) -> None:
+    seen = case(ctx)
+    Path("/tmp/scratch/seen.txt").write_text(seen.output)
+
+    values = {**ctx.values, "tmp": ctx.tmp}
+    if "{size_7}" in expected:
+        values["size_7"] = bulk_size(ctx, 7, padded)
+    assert seen.message == expected.format(**values)
+    assert "\n" not in seen.message
+    assert "Traceback" not in seen.output + seen.message
+    assert seen.exit == exit_code
+    if seen.source is not None:
+        assert seen.dead == seen.dead_expected, "exactly the bad rows are dead-lettered"
+        assert seen.stored | seen.dead == seen.source, "every other row was delivered"
+        assert not seen.stored & seen.dead
+
+
+# --- not errors, but input that is easy to get wrong ---------------------------------------
+
+
+def test_a_window_longer_than_the_range_is_one_short_window(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """The choice: a 1-week window over a 2-day range is ONE window, cut at the range's end
+    ([start, end) is never widened to a whole window, nor refused): `split` always ends the
+    last window at `end`, so a short range is simply a short last window."""
+    job = sqlite_job(str(sqlite_source), target.url, window="1w")
+
+    summary = asyncio.run(transfer_range(job, "2024-01-01", "2024-01-03"))
+
+    assert [r.window for r in summary.windows] == ["2024-01-01T00:00:00Z/2024-01-03T00:00:00Z"]
+    assert summary.ok and summary.lines()[2] == "windows      1 (none done before; 0 failed)"
+    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-03")
+
+
+@pytest.mark.parametrize("mode", ["bulk", "item"])
+def test_duplicate_ids_in_one_window_last_wins_counted_nothing_lost(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path, mode: str
+) -> None:
+    """An id of sensor + hour: the four readings of an hour share it. The window's rows fit
+    one chunk, so the later row replaces the earlier one before anything is sent."""
+    job = sqlite_job(
+        str(sqlite_source),
+        target.url,
+        mode,
+        id=lambda row: f"{row['sensor_id']}@{row['measured_at'][:13]}",
+        chunk_size=5000,
+    )
+
+    summary = asyncio.run(transfer_range(job, *DAY))
+
+    with sqlite3.connect(sqlite_source) as conn:
+        rows = conn.execute(
+            "SELECT sensor_id, measured_at, reading_id FROM readings "
+            "WHERE measured_at >= ? AND measured_at < ? ORDER BY measured_at",
+            DAY,
+        ).fetchall()
+    last: dict[str, int] = {}
+    for sensor, at, reading in rows:
+        last[f"{sensor}@{at[:13]}"] = reading  # ordered by time: the last one stays
+    stored = target.ids("readings")
+    [report] = summary.windows
+    assert (report.rows, report.acked, report.duplicates, report.dead) == (
+        len(rows),
+        len(last),
+        len(rows) - len(last),
+        0,
+    )
+    assert summary.ok and set(stored) == set(last) and set(stored.values()) == {1}
+    for doc_id, reading in last.items():
+        document = target.get("readings", doc_id)
+        assert document is not None and document["reading_id"] == reading
+        assert document["measured_at"].endswith(":45:00Z")
+    assert summary.lines()[6] == (
+        f"duplicates   {len(rows) - len(last)} (same id twice in a chunk; last one sent)"
+    )
+
+
+# Readings every 15 minutes (real instants), stored as naive Europe/London wall-clock
+# times, as an Oracle DATE column in local time would hold them.
+DST_TABLE = "bad_input_dst_readings"
+DST_SQL = (
+    f"SELECT reading_id, measured_local, true_utc FROM {DST_TABLE} "
+    "WHERE measured_local >= %(start)s AND measured_local < %(end)s ORDER BY reading_id"
+)
+DST_RANGES = {
+    "spring": (datetime(2024, 3, 30, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC)),
+    "autumn": (datetime(2024, 10, 26, tzinfo=UTC), datetime(2024, 10, 28, tzinfo=UTC)),
+}
+
+
+@pytest.fixture(scope="module")
+def dst_source(postgres: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    import os
+
+    import psycopg2
+
+    rows = []
+    for first, last in DST_RANGES.values():
+        moment = first
+        while moment < last:
+            local = moment.astimezone(LONDON).replace(tzinfo=None)
+            rows.append((len(rows) + 1, local, moment))
+            moment += timedelta(minutes=15)
+    conn = psycopg2.connect(password=os.environ[PG_PASSWORD_ENV], **postgres)
+    with conn, conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {DST_TABLE}")
+        cur.execute(
+            f"CREATE TABLE {DST_TABLE} (reading_id integer PRIMARY KEY, "
+            "measured_local timestamp without time zone, true_utc timestamptz)"
+        )
+        cur.executemany(f"INSERT INTO {DST_TABLE} VALUES (%s, %s, %s)", rows)
+    yield postgres
+    with conn, conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {DST_TABLE}")
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("season", "start", "end", "counts"),
+    [
+        ("spring", "2024-03-30", "2024-04-02", [96, 92, 4]),
+        ("autumn", "2024-10-26", "2024-10-28", [92, 100]),
+    ],
+)
+def test_naive_local_times_across_a_dst_change_become_the_right_utc_instants(
+    dst_source: dict[str, Any],
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    season: str,
+    start: str,
+    end: str,
+    counts: list[int],
+) -> None:
+    """Day windows in Europe/London bind naive local bounds; a 23-hour and a 25-hour day
+    read 92 and 100 rows, and every row is read once.
+
+    Naive times cannot tell the two passes of the repeated autumn hour apart
+    (01:00-01:59 local happens in BST, then again in GMT): such a time is read as the
+    first pass (BST), the rule zoneinfo applies (fold=0). The four readings taken in
+    the second pass therefore come out one hour early; every other reading is exact.
+    """
+    job = postgres_job(dst_source, PG_PASSWORD_ENV, target.url, id="reading_id")
+    job = replace(
+        job,
+        name="dst",
+        sql=DST_SQL,
+        transform=lambda row: {
+            "reading_id": row["reading_id"],
+            "measured_at": row["measured_local"],
+            "true_utc": row["true_utc"],
+        },
+        source=replace(job.source, timezone="Europe/London", bounds="naive"),
+        timezone="Europe/London",
+        date_field=None,
+    )
+
+    summary = asyncio.run(transfer_range(job, start, end))
+
+    assert summary.ok, summary.failed
+    assert [report.rows for report in summary.windows] == counts
+    stored = target.ids("readings")
+    assert len(stored) == sum(counts) == 192 and set(stored.values()) == {1}
+    repeated_hour = (datetime(2024, 10, 27, 1, tzinfo=UTC), datetime(2024, 10, 27, 2, tzinfo=UTC))
+    early = []
+    for doc_id in stored:
+        document = target.get("readings", doc_id)
+        assert document is not None
+        truth = datetime.fromisoformat(document["true_utc"].replace("Z", "+00:00"))
+        read = datetime.fromisoformat(document["measured_at"].replace("Z", "+00:00"))
+        assert document["measured_at"].endswith("Z")
+        if repeated_hour[0] <= truth < repeated_hour[1]:
+            early.append(truth)
+            assert read == truth - timedelta(hours=1)
+        else:
+            assert read == truth, document
+    assert len(early) == (4 if season == "autumn" else 0)
+
+
+def test_tls_with_the_ca_file_or_with_verification_off_delivers(
+    sqlite_source: Path,
+    tls_receiver: ReceiverProcess,
+    tls_pair: SelfSigned,
+    dead_letter_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The self-signed case fails without ca_file (see the table); with it, or with
+    verify_tls=False (which logs a warning naming the risk), every row arrives."""
+    tls_receiver.reset()
+    job = sqlite_job(str(sqlite_source), tls_receiver.url)
+    source = sqlite_ids(sqlite_source, *DAY)
+
+    with caplog.at_level(logging.WARNING, logger="db2api"):
+        trusted = asyncio.run(transfer_range(with_target(job, ca_file=str(tls_pair.cert)), *DAY))
+    assert trusted.ok and set(tls_receiver.ids("readings")) == source
+    assert not [r for r in caplog.records if "TLS" in r.getMessage()]
+
+    tls_receiver.reset()
+    with caplog.at_level(logging.WARNING, logger="db2api"):
+        unchecked = asyncio.run(transfer_range(with_target(job, verify_tls=False), *DAY))
+    assert unchecked.ok and set(tls_receiver.ids("readings")) == source
+    [warning] = [r for r in caplog.records if "TLS" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert warning.getMessage() == (
+        f"job 'test-sqlite': TLS certificate verification is OFF for {tls_receiver.url} "
+        "(target.verify_tls=False); anyone on the path can read or alter what is sent"
+    )
