@@ -18,6 +18,7 @@ import os
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,10 @@ class ConnectionPool:
         self.opened = 0
         self._idle: list[Connection] = []
         self._lock = threading.Lock()
+        # Window readers reuse threads too: starting one per window waits on the GIL.
+        self.threads = ThreadPoolExecutor(
+            max_workers=job.windows_in_flight + 1, thread_name_prefix=f"db2api-read-{job.name}"
+        )
 
     def take(self) -> Connection:
         with self._lock:
@@ -168,6 +173,7 @@ class ConnectionPool:
             conn.close()
 
     def close(self) -> None:
+        self.threads.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             idle, self._idle = self._idle, []
         for conn in idle:
@@ -229,8 +235,7 @@ async def iter_window_chunks(
             _offer(queue, exc)
         queue.shutdown()
 
-    thread = threading.Thread(target=produce, name=f"extract {job.name} {window}", daemon=True)
-    thread.start()
+    reader = asyncio.get_running_loop().run_in_executor(source.threads, produce)
     try:
         while True:
             try:
@@ -247,7 +252,11 @@ async def iter_window_chunks(
             yield item
     finally:
         queue.shutdown(immediate=True)
-        await asyncio.to_thread(thread.join, 30)
+        # Wait for the reader to let go of its connection (a long fetch finishes first).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(reader), 30)
+        if own_pool:
+            source.close()
         await queue.aclose()
 
 

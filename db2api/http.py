@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from db2api.errors import TargetError
+
 
 @dataclass(frozen=True)
 class Request:
@@ -51,13 +53,22 @@ async def send(session: aiohttp.ClientSession, request: Request) -> Response:
             body = await response.read()
             return Response(response.status, body, dict(response.headers))
     except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
-        raise TransportError("tls", f"TLS failed: {exc}") from exc
+        raise TransportError("tls", _tls_reason(exc)) from exc
     except TimeoutError as exc:
         raise TransportError("timeout", "no answer within the timeout") from exc
     except aiohttp.ClientConnectorError as exc:
         raise TransportError("connection", f"cannot connect: {exc.os_error or exc}") from exc
     except (aiohttp.ClientError, ConnectionError) as exc:
         raise TransportError("connection", f"{type(exc).__name__}: {exc}") from exc
+
+
+def _tls_reason(exc: Exception) -> str:
+    """OpenSSL's own words, e.g. "certificate verify failed: self-signed certificate"."""
+    cause = getattr(exc, "certificate_error", None) or exc
+    detail = getattr(cause, "verify_message", None)
+    if isinstance(cause, ssl.SSLCertVerificationError) and detail:
+        return f"certificate verify failed: {detail}"
+    return f"{type(cause).__name__}: {cause}"
 
 
 def open_session(
@@ -72,7 +83,14 @@ def open_session(
     if not verify_tls:
         tls = False
     elif ca_file:
-        tls = ssl.create_default_context(cafile=ca_file)
+        try:
+            tls = ssl.create_default_context(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise TargetError(
+                f"target.ca_file {ca_file} cannot be read ({why}): give the path of the PEM "
+                "certificate of the CA that signed the target's certificate"
+            ) from None
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ssl=tls)
     return aiohttp.ClientSession(
         connector=connector,

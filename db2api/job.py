@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -154,7 +155,7 @@ class Job:
     def window_length(self) -> timedelta:
         return parse_length(self.window)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Changes when what a window sends changes, so its cache entry goes stale."""
         target = self.target

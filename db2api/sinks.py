@@ -99,8 +99,9 @@ class Sink:
                 self.statuses[exc.kind] += 1
                 if exc.kind == "tls":
                     raise TargetError(
-                        f"{exc} at {self.base_url}: install the target's CA certificate in the "
-                        "system store, or set verify_tls=False in the job if you accept the risk"
+                        f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the PEM "
+                        "certificate of the CA that signed it (or install that CA in the system "
+                        "store); verify_tls=False turns the check off if you accept the risk"
                     ) from None
                 if exc.kind == "timeout":
                     self.limiter.overloaded(sequence)

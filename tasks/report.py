@@ -59,6 +59,8 @@ class Progress:
         self.artifact = artifact
         self.logger: logging.Logger = logger
         self.started = time.monotonic()
+        self.interval = 2.0
+        self.next_update = self.started + self.interval
 
     @classmethod
     async def start(cls, job: str, total: int, logger: Any) -> Progress:
@@ -69,8 +71,10 @@ class Progress:
 
     async def update(self, report: WindowReport) -> None:
         self.done += 1
-        elapsed = time.monotonic() - self.started
-        remaining = elapsed / self.done * (self.total - self.done)
+        now = time.monotonic()
+        remaining = (now - self.started) / self.done * (self.total - self.done)
         self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
-        if self.artifact is not None:
+        # At most one API call per interval: a 365-window run must not pay one per window.
+        if self.artifact is not None and (self.done == self.total or now >= self.next_update):
+            self.next_update = now + self.interval
             await aupdate_progress_artifact(self.artifact, progress=100.0 * self.done / self.total)
