@@ -66,8 +66,9 @@ def server_process(
     port = port or free_port()
     log = log or home / "server.log"
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
-    env.update(QUIET, PREFECT_HOME=str(home), **(extra_env or {}))
     url = f"http://127.0.0.1:{port}/api"
+    # The UI asks the server where its API is; without this it says port 4200.
+    env.update(QUIET, PREFECT_HOME=str(home), PREFECT_UI_API_URL=url, **(extra_env or {}))
     with log.open("ab") as output:
         process = subprocess.Popen(
             [

@@ -270,12 +270,10 @@ async def submit(page: Any, journal: list[str], attempts: int = 5) -> tuple[str,
 
 
 def loopback_only(api_url: str, blocked: list[str]) -> Callable[[Any], Awaitable[None]]:
-    """Abort every request that leaves the machine; point the UI at the stack's API.
+    """Abort every request that leaves the machine (the UI calls an analytics host).
 
-    The stack's server listens on a free port, but its ``/ui-settings`` advertise the
-    default ``127.0.0.1:4200`` (``prefect server start --port`` does not change
-    ``PREFECT_UI_API_URL``): without the rewrite the page would show "Unable to
-    connect", or talk to whatever other server owns port 4200.
+    The UI must find the stack's API on its own: ``server_process`` sets
+    ``PREFECT_UI_API_URL``, so ``/ui-settings`` names the free port, not 4200.
     """
 
     async def handle(route: Any) -> None:
@@ -286,8 +284,8 @@ def loopback_only(api_url: str, blocked: list[str]) -> Callable[[Any], Awaitable
         elif url.path == "/ui-settings":
             response = await route.fetch()
             settings = await response.json()
-            settings["api_url"] = api_url
-            await route.fulfill(response=response, json=settings)
+            assert settings["api_url"] == api_url, f"the UI was sent to {settings['api_url']}"
+            await route.fulfill(response=response)
         else:
             await route.continue_()
 
