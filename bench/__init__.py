@@ -9,9 +9,13 @@ Modules:
 - ``data``: the PostgreSQL tables and SQLite file, built once and reused
 - ``jobs``: the db2api jobs and the recipe's transform, built in code
 - ``recipe``: etlhelper's "database to API" recipe, both methods
-- ``contestant``: ``python -m bench.contestant NAME``, one measurement, one JSON line
+- ``halves``: extract-only and upload-only (the physical limit), the default cursor
 - ``flowrun``: the Prefect flow contestants, in-process against a local server
+- ``contestant``: ``python -m bench.contestant NAME``, one measurement, one JSON line
+- ``measure``: peak RSS, CPU and wall time of a contestant
 - ``plan``: which contestants run, at which latency, with how many documents
 - ``runner``: the receiver, the Prefect server and the subprocesses, always cleaned up
-- ``report``: the table, the targets and their ratios, ``bench/RESULTS.md``
+- ``provenance``: which code was measured (others edit it while benchmarks run)
+- ``targets``: P1-P5 as ratios of this run's numbers, met or not
+- ``report``: the table, the targets and the machine, ``bench/RESULTS.md``
 """

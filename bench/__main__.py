@@ -19,7 +19,8 @@ from types import FrameType
 
 from bench.data import ensure_data
 from bench.plan import full_plan, select
-from bench.report import load, markdown, now
+from bench.provenance import git_state
+from bench.report import RunInfo, markdown
 from bench.runner import Bench
 from bench.settings import FULL, QUICK, RESULTS_FILE
 from bench.targets import evaluate
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     mode += f" (--only {options.only})" if options.only else ""
     mode += f" (--rows {sizes.rows:,})" if options.rows else ""
     signal.signal(signal.SIGTERM, _interrupt)
-    started, load_at_start, began = now(), load(), time.perf_counter()
+    info, began = RunInfo(mode), time.perf_counter()
     try:
         ensure_data(say)
         say(f"bench: {mode} run, {len(runs)} runs; contestant logs in .db2api/bench/logs/")
@@ -82,11 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nbench: interrupted; every process it started has been stopped", file=sys.stderr)
         return 130
-    seconds = time.perf_counter() - began
-    text = markdown(results, evaluate(results), started, load_at_start, mode, seconds)
+    info.seconds, info.git_at_end = time.perf_counter() - began, git_state()
+    text = markdown(results, evaluate(results), info)
     print("\n" + text)
     options.output.write_text(text)
-    say(f"bench: {len(runs)} runs in {seconds:.0f} s; written to {options.output}")
+    say(f"bench: {len(runs)} runs in {info.seconds:.0f} s; written to {options.output}")
     return 0 if all(result.ok for result in results) else 1
 
 

@@ -19,9 +19,11 @@ import asyncio
 import importlib
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from bench.measure import Args, Measurement, check_summary, status_mib, timed
@@ -105,8 +107,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM from the orchestrator unwinds like Ctrl-C, so temporary files go too."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
     # Everything goes to loopback: never through a proxy from the environment.
     for variable in ("NO_PROXY", "no_proxy"):
         os.environ[variable] = "127.0.0.1,localhost"

@@ -2,8 +2,9 @@
 
 Order matters on a noisy 2-core machine: the runs a target compares are kept
 close together (P1's halves and the bulk run first, P2's pair back to back at
-10 ms, P5's pair last), and the Prefect server only runs during the flow
-contestants, so its background work does not load the others.
+10 ms, P4's plain run right before the flow, P5's pair last), and the Prefect
+server only runs during the flow contestants, so its background work does not
+load the others.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def full_plan(sizes: Sizes) -> list[Run]:
         Run("gather@10", "recipe-gather", 10, sizes.per_item_slow),
         Run("seq@10", "recipe-seq", 10, sizes.sequential_slow),
         Run("bulk@10", "db2api-bulk", 10, n),
+        Run("plain@0", "db2api-bulk", 0, n),  # P4's baseline, right next to the flow
         Run("flow@0", "flow-bulk", 0, n),
         Run("plain-tiny", "plain-tiny", 0, sizes.tiny_windows),
         Run("flow-tiny", "flow-tiny", 0, sizes.tiny_windows),

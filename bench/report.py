@@ -11,12 +11,14 @@ import os
 import platform
 import shlex
 import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from bench.plan import DESCRIPTIONS
+from bench.provenance import git_state
 from bench.runner import Result
 from bench.targets import Verdict
 
@@ -74,14 +76,46 @@ def load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def machine(started: datetime, load_at_start: str) -> list[str]:
+@dataclass
+class RunInfo:
+    """When, how and on which code a benchmark run happened."""
+
+    mode: str
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    load_at_start: str = field(default_factory=load)
+    git_at_start: str = field(default_factory=git_state)
+    git_at_end: str = ""
+    seconds: float = 0.0
+
+
+def machine(info: RunInfo) -> list[str]:
+    code = f"- code: {info.git_at_start}"
+    if info.git_at_end != info.git_at_start:
+        code += f" at the start; {info.git_at_end} at the end"
     return [
-        f"- date: {started:%Y-%m-%d %H:%M} UTC",
+        f"- date: {info.started:%Y-%m-%d %H:%M} UTC",
         f"- command: `{shlex.join([Path(sys.executable).name, '-m', 'bench', *sys.argv[1:]])}`",
+        code,
         f"- CPU: {cpu_model()}; RAM: {ram()}",
         f"- Python {platform.python_version()}, PostgreSQL {postgres_version()}",
         f"- packages: {versions()}",
-        f"- load average (1/5/15 min): {load_at_start} at the start, {load()} at the end",
+        f"- load average (1/5/15 min): {info.load_at_start} at the start, {load()} at the end",
+    ]
+
+
+def code_changes(results: list[Result]) -> list[str]:
+    """Say which runs measured which version when the sources changed mid-run."""
+    versions = list(dict.fromkeys(result.code for result in results))
+    if len(versions) < 2:
+        return []
+    groups = [
+        f"{version}: {', '.join(r.run.key for r in results if r.code == version)}"
+        for version in versions
+    ]
+    return [
+        "**The measured sources (db2api/, flows/, tasks/) changed during this run**; a ratio "
+        "between runs of different versions compares code, not only methods. Source digest "
+        "per run: " + "; ".join(groups) + "."
     ]
 
 
@@ -107,15 +141,20 @@ def settings(results: list[Result]) -> list[str]:
         "- target: the bundled receiver (SQLite store in a temp dir), emptied before every "
         "run; 0 ms or 10 ms added per request",
         "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "
-        "interpreter start-up and imports (and, for upload-only, building the documents)",
+        "interpreter start-up and imports (and, for upload-only, building the documents); "
+        "load is the 1-minute load average when the run started",
+        "- db2api jobs set `date_field`, as the demo does, so bulk mode also checks each "
+        "window's count at the target (`_count` over the window); upload-only holds every "
+        "document at once, so its RSS is not a claim",
     ]
     return lines
 
 
 def results_table(results: list[Result]) -> list[str]:
     lines = [
-        "| run | contestant | latency | documents | seconds | docs/s | peak RSS MiB | CPU s |",
-        "|---|---|---|--:|--:|--:|--:|--:|",
+        "| run | contestant | latency | documents | seconds | docs/s | peak RSS MiB | CPU s "
+        "| load |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
         run = result.run
@@ -123,14 +162,14 @@ def results_table(results: list[Result]) -> list[str]:
         if not result.ok:
             lines.append(
                 f"| {run.key} | {what} | {run.latency} | {run.docs:,} | failed: "
-                f"{result.error.replace('|', '/')} | | | |"
+                f"{result.error.replace('|', '/')} | | | | {result.load:.1f} |"
             )
             continue
         data = result.data
         lines.append(
             f"| {run.key} | {what} | {run.latency} | {data['docs']:,} | {data['seconds']:.2f} "
             f"| {data['docs_per_s']:,.0f} | {data['peak_rss_mib']:.1f} "
-            f"| {data['cpu_seconds']:.1f} |"
+            f"| {data['cpu_seconds']:.1f} | {result.load:.1f} |"
         )
     return lines
 
@@ -141,22 +180,16 @@ def verdict_table(verdicts: list[Verdict]) -> list[str]:
     return lines
 
 
-def markdown(
-    results: list[Result],
-    verdicts: list[Verdict],
-    started: datetime,
-    load_at_start: str,
-    mode: str,
-    seconds: float,
-) -> str:
+def markdown(results: list[Result], verdicts: list[Verdict], info: RunInfo) -> str:
     met = sum(1 for v in verdicts if v.met)
     measured = sum(1 for v in verdicts if v.met is not None)
     parts = [
         "# db2api benchmark results",
-        f"{mode} run, {seconds / 60:.1f} min in total. Targets met: {met} of {measured} "
-        "measured. Ratios between contestants of this one run are the claims; absolute "
-        "numbers move with the load of this shared machine.",
-        "## Machine\n\n" + "\n".join(machine(started, load_at_start)),
+        f"{info.mode} run, {info.seconds / 60:.1f} min in total. Targets met: {met} of "
+        f"{measured} measured. Ratios between contestants of this one run are the claims; "
+        "absolute numbers move with the load of this shared machine.",
+        *code_changes(results),
+        "## Machine\n\n" + "\n".join(machine(info)),
         "## Settings\n\n" + "\n".join(settings(results)),
         "## Results\n\n" + "\n".join(results_table(results)),
         "## Targets\n\n" + "\n".join(verdict_table(verdicts)),
@@ -164,7 +197,3 @@ def markdown(
         "`python -m bench --help` lists the options.",
     ]
     return "\n\n".join(parts) + "\n"
-
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.plan import Run
+from bench.provenance import source_digest
 from bench.settings import INDEX, ROOT, WORK
 from db2api.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
 
 CONTESTANT_TIMEOUT = 30 * 60  # seconds; a hung contestant must not hang the benchmark
+CHILD_GRACE = 10  # seconds a stopped contestant gets to clean up (the flow drains its events)
 LOGS = WORK / "logs"
 PREFECT_HOME = WORK / "prefect"  # kept between runs: the server starts faster on a migrated db
 
@@ -38,6 +40,8 @@ class Result:
     data: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     log: Path | None = None
+    load: float = 0.0  # 1-minute load average when the run started: how noisy it was
+    code: str = ""  # digest of the measured sources when the run started
 
     @property
     def ok(self) -> bool:
@@ -106,7 +110,7 @@ class Bench:
         if prefect_url:
             command += ["--prefect-url", prefect_url]
         log = LOGS / f"{run.key.replace('@', '-')}.log"
-        result = Result(run, log=log)
+        result = Result(run, log=log, load=os.getloadavg()[0], code=source_digest())
         with log.open("wb") as stderr:
             stdout, code = run_child(command, stderr, self.env())
         result.data, result.error = parse_result(stdout, code, log)
@@ -127,17 +131,30 @@ class Bench:
 
 
 def run_child(command: list[str], stderr: Any, env: dict[str, str]) -> tuple[str, int]:
-    """Run one contestant; kill it if this process is interrupted or it hangs."""
+    """Run one contestant; stop it if this process is interrupted or it hangs."""
     child = subprocess.Popen(
         command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr
     )
     try:
         stdout, _ = child.communicate(timeout=CONTESTANT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stop_child(child)
+        return f'{{"contestant": "?", "error": "timed out after {CONTESTANT_TIMEOUT} s"}}', -1
     except BaseException:
-        child.kill()
-        child.wait()
+        stop_child(child)
         raise
     return stdout.decode(errors="replace"), child.returncode
+
+
+def stop_child(child: subprocess.Popen[bytes]) -> None:
+    """SIGTERM first, so the contestant's own clean-up runs; SIGKILL if it lingers."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(CHILD_GRACE)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def parse_result(stdout: str, code: int, log: Path) -> tuple[dict[str, Any], str]:

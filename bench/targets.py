@@ -124,9 +124,9 @@ def p3_flat(get: Lookup) -> Verdict:
 
 
 def p4_flow(get: Lookup) -> Verdict:
-    flow, plain = get("flow@0"), get("bulk@0")
+    flow, plain = get("flow@0"), get("plain@0")
     if flow.data["docs"] != plain.data["docs"]:
-        raise Missing("flow@0 and bulk@0 moved different document counts")
+        raise Missing("flow@0 and plain@0 moved different document counts")
     ratio = flow.get("seconds") / plain.get("seconds")
     return Verdict(
         "P4",

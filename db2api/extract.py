@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import os
 import threading
 import uuid
@@ -235,7 +236,10 @@ async def iter_window_chunks(
             _offer(queue, exc)
         queue.shutdown()
 
-    reader = asyncio.get_running_loop().run_in_executor(source.threads, produce)
+    # The reader runs in this task's context, so its log records (etlhelper's too)
+    # belong to the Prefect task run that reads the window.
+    context = contextvars.copy_context()
+    reader = asyncio.get_running_loop().run_in_executor(source.threads, context.run, produce)
     try:
         while True:
             try:

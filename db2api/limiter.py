@@ -54,7 +54,7 @@ class Limiter:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release()  # woken and cancelled at once: give the slot back
-            else:
+            elif waiter in self._waiters:  # _wake drops cancelled waiters itself
                 self._waiters.remove(waiter)
             raise
         self.in_flight -= 1  # _wake counted it; _take counts it again with a sequence

@@ -67,11 +67,17 @@ async def run_window(
                 report.dead += len(chunk.rejects)
                 await slots.acquire()
                 group.create_task(deliver(chunk))
+        await verify_window(runtime, window, report)
+        report.seconds = time.perf_counter() - started
+        report.check()
     except BaseExceptionGroup as group_error:
-        raise first_error(group_error) from None
-    await verify_window(runtime, window, report)
-    report.seconds = time.perf_counter() - started
-    report.check()
+        error = first_error(group_error)
+        error.partial_report = report  # type: ignore[attr-defined]
+        raise error from None
+    except Exception as error:
+        # The failed window's figures so far, for the run summary (not for accounting).
+        error.partial_report = report  # type: ignore[attr-defined]
+        raise
     return report
 
 
@@ -111,7 +117,12 @@ async def run_windows(
                 report = exc.report if isinstance(exc.report, WindowReport) else None
                 reports[window] = report or WindowReport(window.key, error=str(exc))
             except Exception as exc:
-                reports[window] = WindowReport(window.key, error=f"{type(exc).__name__}: {exc}")
+                # What the window had read before it failed, when the error carries it.
+                report = getattr(exc, "partial_report", None)
+                if not isinstance(report, WindowReport):
+                    report = WindowReport(window.key)
+                report.error = f"{type(exc).__name__}: {exc}"
+                reports[window] = report
                 if is_fatal(exc) and not fatal:
                     fatal = str(exc)
             if on_done is not None:

@@ -145,6 +145,20 @@ def _error_text(response: Response) -> str:
     return " ".join(response.text[:300].split())
 
 
+def _is_html(response: Response) -> bool:
+    kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    return kind.lower().startswith("text/html")
+
+
+def _not_the_api(request: Request, response: Response) -> TargetError:
+    snippet = response.body[:80].decode("utf-8", "replace").replace("\n", " ")
+    return TargetError(
+        f"target answered {request.method} {request.url} with an HTML page, not an API "
+        f"response ({snippet!r}): check that target.url points at the API itself, not at a "
+        "proxy or login page"
+    )
+
+
 def oversize_letter(target: Target, doc: Document) -> DeadLetter:
     size = bulk.entry_size(bulk.action_line(target.index, doc.id), doc)
     return DeadLetter(
@@ -214,6 +228,8 @@ class ItemSink(Sink):
             if response is not None:
                 verdict = classify(response.status)
                 if verdict is Verdict.ACK:
+                    if _is_html(response):  # a proxy or login page, not the API
+                        raise _not_the_api(request, response)
                     outcome.acked += 1
                     return
                 if verdict is Verdict.FATAL:

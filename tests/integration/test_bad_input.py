@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -164,14 +167,30 @@ def cli(ctx: Ctx, *args: str, line: str = "db2api") -> Seen:
 
 
 def cli_flow(ctx: Ctx, *args: str, line: str = "db2api", **env: str) -> Seen:
-    """The command through a real flow run of the bundled demo job (one harness per session)."""
+    """`db2api` in its own process, through a real flow run of the bundled demo job, against
+    the session's Prefect test server (in-process, Prefect's console handler would keep
+    writing to the previous test's captured stream)."""
     ctx.request.getfixturevalue("prefect_harness")
-    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
-    monkeypatch.setenv("DB2API_DEMO_DB", str(ctx.sqlite))
-    monkeypatch.setenv("DB2API_DEMO_MODE", "bulk")
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return cli(ctx, *args, line=line)
+    from prefect.settings import PREFECT_API_URL
+
+    environ = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "DB2API_DEMO_DB": str(ctx.sqlite),
+        "DB2API_DEMO_MODE": "bulk",
+        **env,
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "db2api"), *args],
+        env=environ,
+        cwd=ctx.tmp,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    output = result.stdout + result.stderr
+    said = [text for text in output.splitlines() if text.startswith(line)]
+    return Seen(said[-1] if said else "(nothing)", output, result.returncode)
 
 
 def letters(summary: RunSummary) -> list[dict[str, Any]]:
@@ -579,8 +598,8 @@ CASES = [
     pytest.param(
         wrong_api_key,
         "HTTP 401 from PUT {url}/readings/_doc/1 (security_exception: unable to authenticate "
-        "with provided credentials for REST request [/readings/_doc/1]): the target refused "
-        "the credentials: check the API key in BAD_INPUT_API_KEY",
+        "with provided authentication credentials for REST request [/readings/_doc/1]): the "
+        "target refused the credentials: check the API key in BAD_INPUT_API_KEY",
         None,
         id="401-wrong-api-key",
     ),
@@ -609,9 +628,9 @@ CASES = [
     ),
     pytest.param(
         not_json_item,
-        "target answered PUT {url}/readings/_doc/1 with something that is not JSON "
-        "('<html>proxy</html>'): check that target.url points at an "
-        "Elasticsearch/OpenSearch-compatible API",
+        "target answered PUT {url}/readings/_doc/1 with an HTML page, not an API response "
+        "('<html>proxy</html>'): check that target.url points at the API itself, not at a "
+        "proxy or login page",
         None,
         id="non-json-item",
     ),
@@ -625,9 +644,8 @@ CASES = [
     ),
     pytest.param(
         ca_file_missing,
-        "job 'test-sqlite': target.ca_file {tmp}/no-ca.pem cannot be read (No such file or "
-        "directory): give the path of the PEM certificate of the CA that signed the "
-        "target's certificate",
+        "target.ca_file {tmp}/no-ca.pem cannot be read (No such file or directory): give the "
+        "path of the PEM certificate of the CA that signed the target's certificate",
         None,
         id="tls-ca-file-missing",
     ),
@@ -685,7 +703,6 @@ def test_bad_input_gets_one_clear_line_and_loses_nothing(
     ctx: Ctx, case: Callable[[Ctx], Seen], expected: str, exit_code: int | None
 ) -> None:
     seen = case(ctx)
-    Path("/tmp/scratch/seen.txt").write_text(seen.output)
 
     values = {**ctx.values, "tmp": ctx.tmp}
     if "{size_7}" in expected:
@@ -714,7 +731,7 @@ def test_a_window_longer_than_the_range_is_one_short_window(
     summary = asyncio.run(transfer_range(job, "2024-01-01", "2024-01-03"))
 
     assert [r.window for r in summary.windows] == ["2024-01-01T00:00:00Z/2024-01-03T00:00:00Z"]
-    assert summary.ok and summary.lines()[2] == "windows      1 (none done before; 0 failed)"
+    assert summary.ok and "windows      1 (none done before; 0 failed)" in summary.lines()
     assert set(target.ids("readings")) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-03")
 
 
@@ -756,8 +773,9 @@ def test_duplicate_ids_in_one_window_last_wins_counted_nothing_lost(
         document = target.get("readings", doc_id)
         assert document is not None and document["reading_id"] == reading
         assert document["measured_at"].endswith(":45:00Z")
-    assert summary.lines()[6] == (
+    assert (
         f"duplicates   {len(rows) - len(last)} (same id twice in a chunk; last one sent)"
+        in summary.lines()
     )
 
 
@@ -776,8 +794,6 @@ DST_RANGES = {
 
 @pytest.fixture(scope="module")
 def dst_source(postgres: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    import os
-
     import psycopg2
 
     rows = []
@@ -862,12 +878,33 @@ def test_naive_local_times_across_a_dst_change_become_the_right_utc_instants(
     assert len(early) == (4 if season == "autumn" else 0)
 
 
+class Records(logging.Handler):
+    """Collects what one logger emits (the root's handlers belong to Prefect and pytest)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def db2api_log() -> Iterator[Records]:
+    logger, handler = logging.getLogger("db2api"), Records()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_tls_with_the_ca_file_or_with_verification_off_delivers(
     sqlite_source: Path,
     tls_receiver: ReceiverProcess,
     tls_pair: SelfSigned,
     dead_letter_dir: Path,
-    caplog: pytest.LogCaptureFixture,
+    db2api_log: Records,
 ) -> None:
     """The self-signed case fails without ca_file (see the table); with it, or with
     verify_tls=False (which logs a warning naming the risk), every row arrives."""
@@ -875,16 +912,16 @@ def test_tls_with_the_ca_file_or_with_verification_off_delivers(
     job = sqlite_job(str(sqlite_source), tls_receiver.url)
     source = sqlite_ids(sqlite_source, *DAY)
 
-    with caplog.at_level(logging.WARNING, logger="db2api"):
-        trusted = asyncio.run(transfer_range(with_target(job, ca_file=str(tls_pair.cert)), *DAY))
+    trusted = asyncio.run(transfer_range(with_target(job, ca_file=str(tls_pair.cert)), *DAY))
+
     assert trusted.ok and set(tls_receiver.ids("readings")) == source
-    assert not [r for r in caplog.records if "TLS" in r.getMessage()]
+    assert not [r for r in db2api_log.records if "TLS" in r.getMessage()]
 
     tls_receiver.reset()
-    with caplog.at_level(logging.WARNING, logger="db2api"):
-        unchecked = asyncio.run(transfer_range(with_target(job, verify_tls=False), *DAY))
+    unchecked = asyncio.run(transfer_range(with_target(job, verify_tls=False), *DAY))
+
     assert unchecked.ok and set(tls_receiver.ids("readings")) == source
-    [warning] = [r for r in caplog.records if "TLS" in r.getMessage()]
+    [warning] = [r for r in db2api_log.records if "TLS" in r.getMessage()]
     assert warning.levelno == logging.WARNING
     assert warning.getMessage() == (
         f"job 'test-sqlite': TLS certificate verification is OFF for {tls_receiver.url} "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import date
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ import pytest
 
 from db2api.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
-from db2api.runner import run_transfer
 from tests.conftest import PG_PASSWORD_ENV
 
 pytestmark = pytest.mark.e2e
@@ -40,22 +40,36 @@ def test_a_server_on_postgresql_keeps_the_run_history_there(
     sqlite_source: Path,
     target: ReceiverProcess,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import psycopg2
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    monkeypatch.setenv("DB2API_DEMO_DB", str(sqlite_source))
-    monkeypatch.setenv("DB2API_DEMO_URL", target.url)
-    monkeypatch.setenv("DB2API_DEAD_LETTER_DIR", str(tmp_path / "dead-letters"))
     env = {"PREFECT_SERVER_DATABASE_CONNECTION_URL": history_db}
-    with (
-        server_process(tmp_path / "home", extra_env=env) as url,
-        temporary_settings(updates={PREFECT_API_URL: url}),
-    ):
-        summary = run_transfer("demo", date(2024, 1, 1), date(2024, 1, 3), echo=False)
+    with server_process(tmp_path / "home", extra_env=env) as url:
+        # A separate process, as a user would run it: `db2api run` against that server.
+        run = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "db2api"),
+                "run",
+                "demo",
+                "--start",
+                "2024-01-01",
+                "--end",
+                "2024-01-03",
+            ],
+            env={
+                **os.environ,
+                "PREFECT_API_URL": url,
+                "DB2API_DEMO_DB": str(sqlite_source),
+                "DB2API_DEMO_URL": target.url,
+                "DB2API_DEAD_LETTER_DIR": str(tmp_path / "dead-letters"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
-    assert summary is not None and summary.ok
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "acknowledged 1152 documents" in run.stdout
     assert not (tmp_path / "home" / "prefect.db").exists(), "no SQLite history on the side"
     conn = psycopg2.connect(
         password=os.environ[PG_PASSWORD_ENV], **{**postgres, "dbname": HISTORY_DB}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -177,6 +178,9 @@ async def test_a_killed_run_resumes_skipping_done_windows_and_redoing_the_interr
     stored = rx.ids("readings")
     (_, killed_states), (_, resumed_states) = await window_states(url)
     rewritten = {i for i, version in stored.items() if version > 1}
+    text = log.read_text()
+    retries = re.search(r"^retries\s+(\d+)$", text, re.M)
+    stats = rx.stats()
     figures = {
         "test": "R2 crash and resume",
         "windows": 6,
@@ -184,7 +188,9 @@ async def test_a_killed_run_resumes_skipping_done_windows_and_redoing_the_interr
         "interrupted_window_docs_at_kill": interrupted,
         "killed_run_window_states": dict(killed_states),
         "resumed_run_window_states": dict(resumed_states),
-        "requests": rx.stats()["requests"],
+        "requests": stats["requests"],
+        "faults": {kind: n for kind, n in stats["faults"].items() if n},
+        "retries_resumed_run": int(retries.group(1)) if retries else None,
         "written_again": len(rewritten),
         "lost": len(source - set(stored)),
     }
@@ -196,7 +202,6 @@ async def test_a_killed_run_resumes_skipping_done_windows_and_redoing_the_interr
     # The interrupted window was sent again: what it had delivered is now at version 2.
     assert rewritten == {i for i in at_kill if window_of(i) == done}
     assert all(stored[i] == 1 for i in stored if window_of(i) > done)
-    text = log.read_text()
     assert f"windows      6 ({done} done before, skipped; 0 failed)" in text
     assert "Traceback" not in text
     assert await watermark(url) == datetime(2024, 1, 7, tzinfo=UTC)

@@ -136,8 +136,16 @@ def test_a_real_null_next_to_finite_floats_is_not_rejected():
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (Decimal("NaN"), "Decimal value NaN has no JSON form"),
-        (Decimal("-Infinity"), "Decimal value -Infinity has no JSON form"),
+        (
+            Decimal("NaN"),
+            "field v is NaN or Infinity, which JSON cannot carry: "
+            "map it to null or a string in the transform",
+        ),
+        (
+            Decimal("-Infinity"),
+            "field v is NaN or Infinity, which JSON cannot carry: "
+            "map it to null or a string in the transform",
+        ),
         (object(), "cannot encode as JSON: Type is not JSON serializable: object"),
         (
             timedelta(seconds=5),

@@ -1,0 +1,436 @@
+"""Secrets stay secret, TLS is checked, the receiver stays local, SQL takes binds.
+
+The main test runs three failing jobs the way a user would (`db2api run` in its own
+process) with every logger at DEBUG, against the session's Prefect test server, and
+then reads back everything a run leaves behind: stdout, stderr, the logs the server
+keeps for the run, its artifacts, its flow and task state messages and the
+dead-letter files. No secret may appear in any of it, in plain text or as the
+base64 of an HTTP Basic header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from aiohttp import web
+
+from db2api.cli import main
+from db2api.errors import JobError
+from db2api.job import Env, Target
+from db2api.pipeline import transfer_range
+from db2api.receiver import ReceiverProcess
+from tests.conftest import PG_PASSWORD_ENV
+from tests.support.jobs import postgres_job, sqlite_job, with_target
+from tests.support.tls import SelfSigned, self_signed
+
+pytestmark = pytest.mark.timeout(180)
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PG_SECRET = "Pg-Secret-7f3a9c21-source"
+API_KEY = "ApiKey-Secret-4b8e19d0-target"
+BASIC = "svc-writer:Basic-Secret-91c2e6aa"
+SECRETS = {
+    "database password": PG_SECRET,
+    "API key": API_KEY,
+    "Basic credential": BASIC,
+    "Basic password": BASIC.split(":", 1)[1],
+    "Basic header": base64.b64encode(BASIC.encode()).decode(),
+}
+JOB_FILE = '''
+import logging
+import sys
+
+from etlhelper import DbParams
+from db2api.job import Job, Source, Target
+
+# etlhelper at DEBUG logs the SQL, its parameters and the connection. Its records come
+# from the reader thread, outside any Prefect run context, so Prefect neither shows
+# nor stores them: print them to stderr. Added once (the file loads twice per run), on
+# the first load, before db2api installs its log scrubbing on every handler.
+etl_log = logging.getLogger("etlhelper")
+etl_log.setLevel(logging.DEBUG)
+if not any(h.get_name() == "job-debug" for h in etl_log.handlers):
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("job-debug")
+    handler.setFormatter(logging.Formatter("etlhelper %(levelname)s %(message)s"))
+    etl_log.addHandler(handler)
+
+
+def to_document(row):
+    return {{key: (str(value) if key == "measured_at" else value) for key, value in row.items()}}
+
+
+job = Job(
+    name={name!r},
+    source=Source(db=DbParams(**{db!r}), password_env={password_env!r}),
+    sql="""{sql}""",
+    id="reading_id",
+    transform=to_document,
+    target=Target(
+        url={url!r}, index="readings", mode={mode!r}, auth_env="DB2API_SEC_AUTH",
+        auth_scheme={scheme!r}, timeout=10,
+    ),
+    concurrency=4,
+)
+'''
+SQLITE_SQL = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
+PG_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
+
+
+class EchoTarget:
+    """A careless API: every write is refused with 400, and the error text echoes the
+    request's Authorization header and the document it was sent."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = (await request.read()).decode()[:200]
+        reason = (
+            f"cannot index {body} (request headers: Authorization: "
+            f"{request.headers.get('Authorization')})"
+        )
+        error = {"type": "mapper_parsing_exception", "reason": reason}
+        return web.json_response({"error": error, "status": 400}, status=400)
+
+    async def _start(self) -> int:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        return int(self.runner.addresses[0][1])
+
+    def __enter__(self) -> EchoTarget:
+        self.thread.start()
+        port = asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.runner is not None:
+            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def echo_target() -> Iterator[EchoTarget]:
+    with EchoTarget() as echo:
+        yield echo
+
+
+def write_job(folder: Path, name: str, **values: Any) -> None:
+    (folder / f"{name}.py").write_text(JOB_FILE.format(name=name, **values))
+
+
+async def everything_the_server_keeps(prefix: str) -> dict[str, str]:
+    """Per run: its logs, artifacts and state messages (flow and tasks), as text."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+        FlowRunFilterName,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+
+    kept: dict[str, str] = {}
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(name=FlowRunFilterName(like_=prefix))
+        )
+        for run in runs:
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id]))
+            )
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+            )
+            tasks = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+            )
+            parts = [f"{log.level} {log.name}: {log.message}" for log in logs]
+            parts += [f"artifact {a.key}: {a.description} {a.data}" for a in artifacts]
+            parts += [f"flow state: {run.state.message if run.state else ''}"]
+            parts += [f"task {t.name}: {t.state.message if t.state else ''}" for t in tasks]
+            parts += [f"parameters: {run.parameters}"]
+            kept[run.name] = "\n".join(parts)
+    return kept
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
+    postgres_source: dict[str, Any],
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    echo_target: EchoTarget,
+    tmp_path: Path,
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    jobs, dead = tmp_path / "jobs", tmp_path / "dead-letters"
+    jobs.mkdir()
+    pg_db = {"dbtype": "PG", **postgres_source}
+    # 1. The database refuses the (distinctive) password.
+    write_job(
+        jobs,
+        "sec-source",
+        db=pg_db,
+        password_env="DB2API_SEC_PG_PASSWORD",
+        sql=PG_SQL,
+        url=target.url,
+        mode="bulk",
+        scheme="ApiKey",
+    )
+    # 2. The database lets us in; the target refuses the (distinctive) API key: 401.
+    write_job(
+        jobs,
+        "sec-target",
+        db=pg_db,
+        password_env=PG_PASSWORD_ENV,
+        sql=PG_SQL,
+        url=target.url,
+        mode="item",
+        scheme="ApiKey",
+    )
+    # 3. The target refuses each document with 400, echoing the Basic credential.
+    write_job(
+        jobs,
+        "sec-echo",
+        db={"dbtype": "SQLITE", "filename": str(sqlite_source)},
+        password_env=None,
+        sql=SQLITE_SQL,
+        url=echo_target.url,
+        mode="item",
+        scheme="Basic",
+    )
+    target.set_faults(require_auth="ApiKey the-right-key")
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "etlhelper,db2api,aiohttp",
+        "DB2API_JOBS_PATH": str(jobs),
+        "DB2API_DEAD_LETTER_DIR": str(dead),
+        "DB2API_SEC_PG_PASSWORD": PG_SECRET,
+    }
+    runs = {
+        "sec-source": {**env, "DB2API_SEC_AUTH": API_KEY},
+        "sec-target": {**env, "DB2API_SEC_AUTH": API_KEY},
+        "sec-echo": {**env, "DB2API_SEC_AUTH": BASIC},
+    }
+    processes = {
+        name: subprocess.Popen(
+            [str(BIN / "db2api"), "run", name, "--start", "2024-01-01", "--end", "2024-01-02"],
+            cwd=tmp_path,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, run_env in runs.items()
+    }
+    output: dict[str, str] = {}
+    try:
+        for name, process in processes.items():
+            out, err = process.communicate(timeout=120)
+            output[name] = f"exit {process.returncode}\n{out}\n{err}"
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+    kept = await everything_the_server_keeps("sec-")
+    letters = {str(path): path.read_text() for path in dead.rglob("*") if path.is_file()}
+    everything = {**output, **kept, **letters}
+
+    # The runs really failed in the three ways, at DEBUG, and left these traces.
+    assert "password authentication failed" in output["sec-source"]
+    assert "HTTP 401 from PUT" in output["sec-target"]
+    assert all(text.startswith("exit 1") for text in output.values()), output
+    assert len(kept) == 3 and all(re.search(r"^10 prefect", t, re.M) for t in kept.values())
+    for name in ("sec-target", "sec-echo"):  # etlhelper's DEBUG lines were there to leak
+        assert "etlhelper DEBUG Fetching:" in output[name]
+        assert "against:" in output[name] and "readings WHERE measured_at" in output[name]
+    # The connection etlhelper logs shows its DSN with the password masked.
+    assert re.search(r"dsn: '[^']*password=(xxx|\*\*\*) ", output["sec-target"])
+    assert len(letters) == 1 and "Authorization: ***" in next(iter(letters.values()))
+    assert "cannot index" in next(iter(letters.values()))
+    leaks = [
+        f"{what} in {where}"
+        for where, text in everything.items()
+        for what, secret in SECRETS.items()
+        if secret in text
+    ]
+    assert leaks == []
+
+
+def test_a_target_url_with_credentials_is_refused_without_repeating_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    monkeypatch.setenv("DB2API_JOBS_PATH", str(jobs))
+    url = "https://elastic:Url-Secret-55d1@x@search.example.org:9200"
+    write_job(
+        jobs,
+        "creds",
+        db={"dbtype": "SQLITE", "filename": "x.sqlite"},
+        password_env=None,
+        sql=SQLITE_SQL,
+        url=url,
+        mode="bulk",
+        scheme="ApiKey",
+    )
+
+    code = main(["run", "creds", "--start", "2024-01-01", "--end", "2024-01-02"])
+
+    out, err = capfd.readouterr()
+    assert code == 2
+    assert err.strip() == (
+        f"db2api: error: job file {jobs}/creds.py: job 'creds': target URL contains "
+        "credentials; move them to target.auth_env or target.auth_secret so they stay out of logs"
+    )
+    assert "Url-Secret-55d1" not in out + err and "elastic" not in out + err
+
+
+def test_credentials_in_a_url_from_the_environment_are_refused_when_the_run_starts(
+    sqlite_source: Path, monkeypatch: pytest.MonkeyPatch, dead_letter_dir: Path
+) -> None:
+    monkeypatch.setenv("DB2API_SEC_URL", "http://elastic:Env-Url-Secret-0c3e@127.0.0.1:9")
+    job = with_target(
+        sqlite_job(str(sqlite_source), "http://127.0.0.1:9"), url=Env("DB2API_SEC_URL")
+    )
+
+    with pytest.raises(JobError) as caught:
+        asyncio.run(transfer_range(job, "2024-01-01", "2024-01-02"))
+
+    assert str(caught.value) == (
+        "job 'test-sqlite': target URL contains credentials; move them to target.auth_env "
+        "or target.auth_secret so they stay out of logs"
+    )
+
+
+@pytest.fixture(scope="module")
+def self_signed_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReceiverProcess]:
+    pair: SelfSigned = self_signed(tmp_path_factory.mktemp("tls"))
+    with ReceiverProcess(tls=pair.pair) as process:
+        yield process
+
+
+def test_tls_verification_is_on_by_default(
+    sqlite_source: Path, self_signed_receiver: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    assert Target(url="https://x", index="i").verify_tls is True
+    job = sqlite_job(str(sqlite_source), self_signed_receiver.url)
+    assert job.target.verify_tls and job.target.ca_file is None
+
+    summary = asyncio.run(transfer_range(job, "2024-01-01", "2024-01-02"))
+
+    assert summary.fatal.startswith(
+        f"TLS to {self_signed_receiver.url} failed: certificate verify failed: "
+        "self-signed certificate: set target.ca_file"
+    )
+    assert self_signed_receiver.ids("readings") == {}
+
+
+def test_the_receiver_listens_on_loopback_only_by_default(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "db2api.receiver", "--port", "0", "--data", str(tmp_path / "r.db")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline().strip()
+        match = re.fullmatch(r"listening on http://127\.0\.0\.1:(\d+)", first)
+        assert match, first
+        listening = [
+            c.laddr
+            for c in psutil.Process(process.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
+        assert [(a.ip, a.port) for a in listening] == [("127.0.0.1", int(match.group(1)))]
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def etlhelper_debug() -> Iterator[Records]:
+    logger, handler = logging.getLogger("etlhelper"), Records()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@pytest.mark.parametrize("dbtype", ["PG", "SQLITE"])
+def test_window_bounds_reach_the_database_only_as_bind_parameters(
+    request: pytest.FixtureRequest,
+    sqlite_source: Path,
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    etlhelper_debug: Records,
+    dbtype: str,
+) -> None:
+    """etlhelper logs, at DEBUG, the SQL it executes and the parameters apart from it:
+    the SQL keeps its placeholders, the bounds travel as parameters."""
+    if dbtype == "PG":
+        params = request.getfixturevalue("postgres_source")
+        job = postgres_job(params, PG_PASSWORD_ENV, target.url)
+        binds = ("%(start)s", "%(end)s")
+    else:
+        job = sqlite_job(str(sqlite_source), target.url)
+        binds = (":start", ":end")
+
+    summary = asyncio.run(transfer_range(job, "2024-01-01", "2024-01-02"))
+
+    assert summary.ok
+    [fetching] = [m for m in etlhelper_debug.messages if m.startswith("Fetching:")]
+    sql, _, rest = fetching.partition("with parameters:")
+    parameters, _, _ = rest.partition("against:")
+    assert all(bind in sql for bind in binds)
+    assert "2024" not in sql
+    assert "2024" in parameters and "'start'" in parameters and "'end'" in parameters
