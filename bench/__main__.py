@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
-from bench.data import ensure_data
+from bench.data import DataError, ensure_data
 from bench.plan import full_plan, select
 from bench.provenance import git_state
 from bench.report import RunInfo, markdown
@@ -83,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nbench: interrupted; every process it started has been stopped", file=sys.stderr)
         return 130
+    except DataError as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)
+        return 2
     info.seconds, info.git_at_end = time.perf_counter() - began, git_state()
     text = markdown(results, evaluate(results), info)
     print("\n" + text)

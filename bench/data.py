@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,9 @@ from datetime import timedelta
 import psycopg2
 
 from bench.settings import (
+    KNOWN_PG_PASSWORDS,
     PG_PARAMS,
+    PG_PASSWORD_ENV,
     ROWS,
     SQLITE_FILE,
     START,
@@ -76,6 +79,32 @@ def iter_tiny() -> Iterator[Row]:
     """One reading per day at noon: 365 windows of one row each."""
     for day in range(365):
         yield reading(day, day * 86400 + 43200)
+
+
+class DataError(Exception):
+    """The benchmark's database cannot be reached: the message names the fix."""
+
+
+def choose_pg_password() -> None:
+    """Keep DB2API_TEST_PG_PASSWORD if set, else use the known password that logs in.
+
+    Contestants inherit the environment, so they all use the password chosen here.
+    """
+    given = os.environ.get(PG_PASSWORD_ENV)
+    last = ""
+    for candidate in [given] if given is not None else KNOWN_PG_PASSWORDS:
+        try:
+            psycopg2.connect(password=candidate, connect_timeout=10, **PG_PARAMS).close()
+        except psycopg2.OperationalError as exc:
+            last = str(exc).strip().splitlines()[0]
+            continue
+        os.environ[PG_PASSWORD_ENV] = candidate
+        return
+    raise DataError(
+        f"cannot log in to PostgreSQL at {PG_PARAMS['host']}:{PG_PARAMS['port']} as "
+        f"{PG_PARAMS['user']} ({last}): set {PG_PASSWORD_ENV}, or run "
+        "`sudo bash .ci/setup-postgres`"
+    )
 
 
 def pg_connect() -> psycopg2.extensions.connection:
@@ -158,6 +187,7 @@ def ensure_sqlite() -> bool:
 
 def ensure_data(say: Callable[[str], None] = print) -> None:
     """Build whatever is missing; say what was built and how long it took."""
+    choose_pg_password()
     for what, build in (
         (
             f"PostgreSQL {TABLE} ({ROWS:,} rows)",

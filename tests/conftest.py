@@ -42,6 +42,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.pop("PREFECT_API_URL", None)
 
 
+@pytest.fixture(autouse=True)
+def fresh_scrubber() -> Iterator[None]:
+    """Secrets registered by one test (the process-wide scrubber) do not mask the next's text."""
+    from db2api.scrub import SCRUBBER
+
+    kept = SCRUBBER._secrets
+    yield
+    SCRUBBER._secrets = kept
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     """One temporary Prefect server for every flow run in the session (~10 s to start)."""
@@ -93,7 +103,7 @@ def postgres() -> Iterator[dict[str, Any]]:
     """Connection parameters of the test database, with its password in the environment."""
     import psycopg2
 
-    os.environ.setdefault(PG_PASSWORD_ENV, "db2api")
+    os.environ.setdefault(PG_PASSWORD_ENV, "db2api-test-pw")
     try:
         conn = psycopg2.connect(
             password=os.environ[PG_PASSWORD_ENV], connect_timeout=5, **PG_PARAMS
