@@ -45,13 +45,18 @@ class TransportError(Exception):
         return (type(self), (self.kind, str(self)))
 
 
+KEPT = ("Retry-After", "Content-Type")
+
+
 async def send(session: aiohttp.ClientSession, request: Request) -> Response:
     try:
         async with session.request(
             request.method, request.url, data=request.body, headers=request.headers
         ) as response:
             body = await response.read()
-            return Response(response.status, body, dict(response.headers))
+            # Only the headers db2api reads: copying them all costs per document.
+            kept = {name: value for name in KEPT if (value := response.headers.get(name))}
+            return Response(response.status, body, kept)
     except (aiohttp.ClientSSLError, ssl.SSLError) as exc:
         raise TransportError("tls", _tls_reason(exc)) from exc
     except TimeoutError as exc:

@@ -136,7 +136,10 @@ class Job:
     window: str | timedelta = "1d"
     timezone: str = "UTC"
     chunk_size: int = 5000
-    concurrency: int = 8
+    # Requests in flight for the whole run. Default: 8 _bulk requests (each carries up
+    # to bulk_docs documents), or 64 single-document requests in item mode, where
+    # throughput is latency-bound. The adaptive limit lowers it when the target pushes back.
+    concurrency: int | None = None
     # Consecutive windows overlap, so one window's last upload and the next one's
     # query run at the same time.
     windows_in_flight: int = 2
@@ -149,6 +152,9 @@ class Job:
     version: str = "1"
 
     def __post_init__(self) -> None:
+        if self.concurrency is None:
+            default = 64 if getattr(self.target, "mode", "bulk") == "item" else 8
+            object.__setattr__(self, "concurrency", default)
         check(self)
 
     @property

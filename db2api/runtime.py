@@ -151,7 +151,8 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         )
     if not dry_run:
         await preflight(url, job.name)
-    limiter = Limiter(job.concurrency)
+    concurrency = job.concurrency or 8  # set by Job itself; `or` for type checkers
+    limiter = Limiter(concurrency)
     hint = (
         f"the API key in {target.auth_env or 'Secret ' + repr(target.auth_secret)}"
         if token is not None
@@ -170,7 +171,7 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         return
     kind = BulkSink if target.mode == "bulk" else ItemSink
     async with open_session(
-        job.concurrency, target.timeout, target.verify_tls, headers, target.ca_file
+        concurrency, target.timeout, target.verify_tls, headers, target.ca_file
     ) as session:
         sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
         runtime = Runtime(job, url, password, sink, limiter, dead_letters)

@@ -44,7 +44,6 @@ job = Job(
     ),
     window="1d",
     chunk_size=5000,
-    concurrency=8,
     date_field="measured_at",
     # A nightly run with no watermark yet starts here (the demo data is January 2024).
     first_start=date(2024, 1, 1),
