@@ -106,7 +106,12 @@ def machine(info: RunInfo) -> list[str]:
 def code_changes(results: list[Result]) -> list[str]:
     """Say which runs measured which version when the sources changed mid-run."""
     versions = list(dict.fromkeys(result.code for result in results))
-    if len(versions) < 2:
+    if len(versions) == 1:
+        return [
+            f"The measured sources (db2api/, flows/, tasks/) did not change during the run "
+            f"(digest {versions[0]})."
+        ]
+    if not versions:
         return []
     groups = [
         f"{version}: {', '.join(r.run.key for r in results if r.code == version)}"
@@ -119,20 +124,30 @@ def code_changes(results: list[Result]) -> list[str]:
     ]
 
 
-def settings(results: list[Result]) -> list[str]:
-    limits: dict[str, Any] = {}
+def limits_of(results: list[Result], contestant: str) -> dict[str, Any]:
+    """The job settings a db2api contestant reported (empty if it did not run)."""
     for result in results:
         extra = result.data.get("extra", {})
-        if result.run.contestant in ("db2api-bulk", "db2api-item") and "chunk_size" in extra:
-            limits = extra
-            break
+        if result.run.contestant == contestant and "chunk_size" in extra:
+            return dict(extra)
+    return {}
+
+
+def settings(results: list[Result]) -> list[str]:
+    bulk, item = limits_of(results, "db2api-bulk"), limits_of(results, "db2api-item")
+    limits = bulk or item
     lines = []
     if limits:
+        concurrency = " / ".join(
+            f"{found['concurrency']} ({mode})"
+            for mode, found in (("bulk", bulk), ("item", item))
+            if found
+        )
         lines.append(
             f"- db2api (project defaults): window {limits['window']} (P3: one window longer "
-            f"than the range), chunk_size {limits['chunk_size']}, concurrency "
-            f"{limits['concurrency']}, windows_in_flight {limits['windows_in_flight']}, "
-            f"bulk caps {limits['bulk_docs']} docs / {limits['bulk_bytes'] / 2**20:.0f} MiB"
+            f"than the range), chunk_size {limits['chunk_size']}, concurrency {concurrency}, "
+            f"windows_in_flight {limits['windows_in_flight']}, bulk caps "
+            f"{limits['bulk_docs']} docs / {limits['bulk_bytes'] / 2**20:.0f} MiB"
         )
     lines += [
         "- recipe: one query over the range, etlhelper default cursor, 5,000-row chunks; "
@@ -142,7 +157,8 @@ def settings(results: list[Result]) -> list[str]:
         "run; 0 ms or 10 ms added per request",
         "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "
         "interpreter start-up and imports (and, for upload-only, building the documents); "
-        "load is the 1-minute load average when the run started",
+        "CPU s is the contestant's own (all threads), receiver CPU s the receiver's during the "
+        "run; load is the 1-minute load average when the run started",
         "- db2api jobs set `date_field`, as the demo does, so bulk mode also checks each "
         "window's count at the target (`_count` over the window); upload-only holds every "
         "document at once, so its RSS is not a claim",
@@ -153,8 +169,8 @@ def settings(results: list[Result]) -> list[str]:
 def results_table(results: list[Result]) -> list[str]:
     lines = [
         "| run | contestant | latency | documents | seconds | docs/s | peak RSS MiB | CPU s "
-        "| load |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|",
+        "| receiver CPU s | load |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
         run = result.run
@@ -162,16 +178,20 @@ def results_table(results: list[Result]) -> list[str]:
         if not result.ok:
             lines.append(
                 f"| {run.key} | {what} | {run.latency} | {run.docs:,} | failed: "
-                f"{result.error.replace('|', '/')} | | | | {result.load:.1f} |"
+                f"{result.error.replace('|', '/')} | | | | | {result.load:.1f} |"
             )
             continue
         data = result.data
         lines.append(
             f"| {run.key} | {what} | {run.latency} | {data['docs']:,} | {data['seconds']:.2f} "
             f"| {data['docs_per_s']:,.0f} | {data['peak_rss_mib']:.1f} "
-            f"| {data['cpu_seconds']:.1f} | {result.load:.1f} |"
+            f"| {data['cpu_seconds']:.1f} | {receiver_cpu(result)} | {result.load:.1f} |"
         )
     return lines
+
+
+def receiver_cpu(result: Result) -> str:
+    return f"{result.data['receiver_cpu_seconds']:.1f}" if result.run.sends else "-"
 
 
 def verdict_table(verdicts: list[Verdict]) -> list[str]:
