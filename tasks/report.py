@@ -60,7 +60,7 @@ class Progress:
         self.logger: logging.Logger = logger
         self.started = time.monotonic()
         self.interval = 2.0
-        self.next_update = self.started + self.interval
+        self.next_update = self.started  # the first window is logged at once
 
     @classmethod
     async def start(cls, job: str, total: int, logger: Any) -> Progress:
@@ -70,11 +70,18 @@ class Progress:
         return cls(total, artifact, logger)
 
     async def update(self, report: WindowReport) -> None:
+        """Log and publish progress, at most once per interval (failures always).
+
+        A year of daily windows must not cost 365 log lines and API calls; the
+        table artifact at the end has every window.
+        """
         self.done += 1
         now = time.monotonic()
+        last = self.done == self.total
+        if not (last or now >= self.next_update or report.error):
+            return
+        self.next_update = now + self.interval
         remaining = (now - self.started) / self.done * (self.total - self.done)
         self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
-        # At most one API call per interval: a 365-window run must not pay one per window.
-        if self.artifact is not None and (self.done == self.total or now >= self.next_update):
-            self.next_update = now + self.interval
+        if self.artifact is not None:
             await aupdate_progress_artifact(self.artifact, progress=100.0 * self.done / self.total)
