@@ -50,6 +50,7 @@ SECRETS = {
 }
 JOB_FILE = '''
 import logging
+import os
 import sys
 
 from etlhelper import DbParams
@@ -60,8 +61,10 @@ from db2api.job import Job, Source, Target
 # nor stores them: print them to stderr. Added once (the file loads twice per run), on
 # the first load, before db2api installs its log scrubbing on every handler.
 etl_log = logging.getLogger("etlhelper")
-etl_log.setLevel(logging.DEBUG)
-if not any(h.get_name() == "job-debug" for h in etl_log.handlers):
+if os.environ.get("DB2API_SEC_DEBUG_TO_STDERR") and not any(
+    h.get_name() == "job-debug" for h in etl_log.handlers
+):
+    etl_log.setLevel(logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("job-debug")
     handler.setFormatter(logging.Formatter("etlhelper %(levelname)s %(message)s"))
@@ -232,6 +235,9 @@ async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
         "DB2API_JOBS_PATH": str(jobs),
         "DB2API_DEAD_LETTER_DIR": str(dead),
         "DB2API_SEC_PG_PASSWORD": PG_SECRET,
+        # Only the `db2api run` subprocesses turn etlhelper's DEBUG output on, not
+        # whatever else happens to load these job files.
+        "DB2API_SEC_DEBUG_TO_STDERR": "1",
     }
     runs = {
         "sec-source": {**env, "DB2API_SEC_AUTH": API_KEY},
