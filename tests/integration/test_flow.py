@@ -134,3 +134,37 @@ async def test_bad_input_fails_the_run_with_one_clear_line(
     assert state.is_failed() and str(state.message).startswith(message) and summary is None
     assert "\n" not in str(state.message)
     assert demo_env.stats()["requests"] == 0
+
+
+async def test_a_dry_run_builds_everything_sends_nothing_and_caches_nothing(
+    demo_env: ReceiverProcess, sqlite_source: Path
+) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 3), dry_run=True)
+
+    assert state.is_completed()
+    assert state.message == f"dry run: {2 * PER_DAY} documents would be sent, 0 rejected"
+    assert demo_env.stats()["requests"] == 0 and not demo_env.ids("readings")
+    assert summary is not None and summary.total("bytes") > 0 and summary.total("requests") > 0
+    sample = summary.windows[0].samples[0]
+    assert sample["id"] == "S001:2024-01-01 00:00:00"
+    assert sample["document"]["measured_at"] == "2024-01-01T00:00:00Z"
+    async with get_client() as client:
+        [artifact] = [
+            a
+            for a in await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["demo-summary"]))
+            )
+            if a.flow_run_id == state.state_details.flow_run_id
+        ]
+    assert "Sample documents (dry run: nothing was sent)" in str(artifact.data)
+
+    # Nothing was cached: a real run afterwards sends both windows.
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 3))
+    assert state.is_completed() and summary is not None
+    assert [w.cached for w in summary.windows] == [False, False]
+    assert set(demo_env.ids("readings")) == sqlite_ids(
+        sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID
+    )
