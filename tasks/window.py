@@ -46,6 +46,21 @@ async def is_source_lost(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=is_source_lost,
 )
 async def transfer_window(runtime: Runtime, window: Window) -> WindowReport:
+    return await _transfer(runtime, window)
+
+
+@task(
+    name="dry-run-window",
+    task_run_name="dry run {window}",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+)
+async def dry_run_window(runtime: Runtime, window: Window) -> WindowReport:
+    """The same window through the dry-run sink: never read from or written to the cache."""
+    return await _transfer(runtime, window)
+
+
+async def _transfer(runtime: Runtime, window: Window) -> WindowReport:
     sink = runtime.sink
     report = await run_window(runtime, window, upload=lambda chunk: upload_chunk(sink, chunk))
     if report.dead:
@@ -58,9 +73,6 @@ async def transfer_window(runtime: Runtime, window: Window) -> WindowReport:
     return report
 
 
-dry_window = transfer_window.with_options(
-    name="dry-run-window", cache_key_fn=None, cache_policy=NO_CACHE, persist_result=False, retries=0
-)
 refreshed_window = transfer_window.with_options(refresh_cache=True)
 
 
@@ -72,7 +84,7 @@ async def run_window_task(
     ``force`` reads and sends the window even if it is done (and caches it anew);
     a dry run never reads from or writes to the cache.
     """
-    runner = dry_window if dry_run else refreshed_window if force else transfer_window
+    runner = dry_run_window if dry_run else refreshed_window if force else transfer_window
     state = await runner(runtime, window, return_state=True)
     if not state.is_completed():
         error = await state.aresult(raise_on_failure=False)
