@@ -172,6 +172,8 @@ def _decode(raw: bytes) -> Any:
 
 def _is_free(port: int) -> bool:
     with socket.socket() as probe:
+        # As the receiver binds: a port in TIME_WAIT from a previous run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
