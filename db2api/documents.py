@@ -53,7 +53,7 @@ class Chunk:
     for futures, which would cost a visit per document.
     """
 
-    __slots__ = ("documents", "duplicates", "number", "rejects", "rows")
+    __slots__ = ("documents", "duplicates", "number", "prepared", "rejects", "rows")
 
     def __init__(
         self,
@@ -68,6 +68,9 @@ class Chunk:
         self.documents = documents
         self.rejects = rejects
         self.duplicates = duplicates
+        # Request bodies built ahead by the reader thread (bulk mode), so the event
+        # loop only sends them.
+        self.prepared: list[Any] | None = None
 
     def __repr__(self) -> str:
         return f"Chunk(#{self.number}, {self.rows} rows, {len(self.documents)} documents)"

@@ -14,7 +14,7 @@ from db2api import bulk
 from db2api.documents import Document
 from db2api.job import Target
 from db2api.scrub import SCRUBBER
-from db2api.sinks import Outcome, oversize_letter
+from db2api.sinks import Outcome, Prepared, oversize_letter
 
 SAMPLES = 3
 LONGEST = 120
@@ -39,13 +39,16 @@ class DrySink:
     def __init__(self, target: Target) -> None:
         self.target = target
 
-    async def send(self, documents: Sequence[Document]) -> Outcome:
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
         target = self.target
         if target.mode == "bulk":
-            for item in bulk.iter_batches(
-                documents, target.index, target.bulk_docs, target.bulk_bytes
-            ):
+            batches = prepared
+            if batches is None:
+                batches = list(
+                    bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes)
+                )
+            for item in batches:
                 if isinstance(item, Document):
                     outcome.dead.append(oversize_letter(target, item))
                     continue

@@ -28,6 +28,7 @@ import janus
 from etlhelper import DbParams, iter_chunks
 from etlhelper.exceptions import ETLHelperConnectionError, ETLHelperExtractError
 
+from db2api import bulk
 from db2api.documents import Chunk, DocumentBuilder
 from db2api.errors import Db2apiError, SourceError, SourceLost
 from db2api.job import BINDS, Job, resolve
@@ -207,6 +208,18 @@ async def iter_window_chunks(
     """Yield the window's chunks while the next ones are read in a thread."""
     queue: janus.Queue[Chunk | BaseException] = janus.Queue(maxsize=max_ready)
     builder = DocumentBuilder(job)
+    target = job.target
+
+    def build(number: int, rows: Any) -> Chunk:
+        chunk = builder.build(number, rows)
+        if target.mode == "bulk":
+            chunk.prepared = list(
+                bulk.iter_batches(
+                    chunk.documents, target.index, target.bulk_docs, target.bulk_bytes
+                )
+            )
+        return chunk
+
     parameters = bind_parameters(job, window)
     own_pool = pool is None
     source = pool or ConnectionPool(job, None)
@@ -224,7 +237,7 @@ async def iter_window_chunks(
                     chunk_size=job.chunk_size,
                 )
                 for number, rows in enumerate(chunks, start=1):
-                    queue.sync_q.put(builder.build(number, rows))
+                    queue.sync_q.put(build(number, rows))
                 healthy = True
             finally:
                 source.give(conn, healthy and not own_pool)

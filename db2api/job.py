@@ -140,9 +140,10 @@ class Job:
     # to bulk_docs documents), or 64 single-document requests in item mode, where
     # throughput is latency-bound. The adaptive limit lowers it when the target pushes back.
     concurrency: int | None = None
-    # Consecutive windows overlap, so one window's last upload and the next one's
-    # query run at the same time.
-    windows_in_flight: int = 2
+    # Windows worked on at once (each with its own query and source connection), so
+    # one window's query, tail and completeness check overlap the others' uploads.
+    # Measured on 1M rows in daily windows: 2 -> 39k docs/s, 4 -> 52k, 6 -> 58k.
+    windows_in_flight: int = 4
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     date_field: str | None = None
     first_start: date | None = None

@@ -40,7 +40,7 @@ async def run_window(
     chunks_in_flight: int = 2,
 ) -> WindowReport:
     job = runtime.job
-    send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents))
+    send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents, chunk.prepared))
     report = WindowReport(window=window.key)
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)

@@ -53,10 +53,13 @@ class Outcome:
         self.bytes = 0
 
 
+Prepared = list[bulk.Batch | Document] | None  # bulk bodies built ahead, in order
+
+
 class DocumentSink(Protocol):
     """Where a window's documents go: the target, or nowhere in a dry run."""
 
-    async def send(self, documents: Sequence[Document]) -> Outcome: ...
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome: ...
 
 
 class Sink:
@@ -84,7 +87,7 @@ class Sink:
         self.statuses: Counter[str] = Counter()
         self.retries = 0
 
-    async def send(self, documents: Sequence[Document]) -> Outcome:
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         raise NotImplementedError
 
     async def _request(
@@ -210,7 +213,7 @@ class ItemSink(Sink):
     def url_for(self, doc_id: str) -> str:
         return self._template.replace("{id}", quote(doc_id, safe=""))
 
-    async def send(self, documents: Sequence[Document]) -> Outcome:
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
         pending: Iterator[Document] = iter(documents)
 
@@ -265,11 +268,15 @@ class BulkSink(Sink):
     def url(self) -> str:
         return f"{self.base_url}/_bulk"
 
-    async def send(self, documents: Sequence[Document]) -> Outcome:
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
         target = self.target
         batches: list[bulk.Batch] = []
-        for item in bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes):
+        if prepared is None:
+            prepared = list(
+                bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes)
+            )
+        for item in prepared:
             if isinstance(item, Document):
                 outcome.dead.append(oversize_letter(target, item))
             else:

@@ -34,4 +34,4 @@ async def is_worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=is_worth_retrying,
 )
 async def upload_chunk(sink: DocumentSink, chunk: Chunk) -> Outcome:
-    return await sink.send(chunk.documents)
+    return await sink.send(chunk.documents, chunk.prepared)

@@ -208,7 +208,7 @@ async def test_a_misconfigured_target_stops_the_run_with_one_line(
     message: str,
 ) -> None:
     target.set_faults(**faults)
-    job = sqlite_job(str(sqlite_source), target.url)
+    job = sqlite_job(str(sqlite_source), target.url, windows_in_flight=2)
 
     summary = await transfer_range(job, START, END)
 
@@ -322,7 +322,7 @@ async def test_source_connections_are_reused_across_windows(
     from db2api.runtime import open_runtime
     from db2api.windows import split
 
-    job = postgres_job(postgres_source, PG_PASSWORD_ENV, target.url)
+    job = postgres_job(postgres_source, PG_PASSWORD_ENV, target.url, windows_in_flight=2)
     windows = split(START, END, job.window_length, job.timezone)
     async with open_runtime(job, "pool") as runtime:
         reports, fatal = await run_windows(
