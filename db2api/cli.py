@@ -122,7 +122,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from db2api.receiver.__main__ import main as receiver_main
 
-    return receiver_main(args.receiver_args)
+    return receiver_main(args.receiver_args, prog="db2api receiver")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -206,7 +206,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    # The receiver has its own parser: its options (``--help`` included) go to it
+    # untouched; argparse's REMAINDER alone drops a leading option.
+    args, unknown = root.parse_known_args(argv)
+    if getattr(args, "func", None) is cmd_receiver:
+        args.receiver_args = [*unknown, *args.receiver_args]
+    elif unknown:
+        root.error(f"unrecognized arguments: {' '.join(unknown)}")
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
