@@ -153,7 +153,9 @@ def _error_text(response: Response) -> str:
 
 
 def _is_html(response: Response) -> bool:
-    kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    kind = response.headers.get("Content-Type")  # the spelling http.send keeps; runs per document
+    if kind is None:
+        kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
     return kind.lower().startswith("text/html")
 
 

@@ -183,7 +183,7 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
             400, "mapper_parsing_exception", es.rule_reason(st.faults.reject_field, doc_id)
         )
     op = WriteOp("create" if create else "index", index, doc_id, body.decode())
-    (result,) = await st.db(st.store.write, [op])
+    result = await st.write_one(op)
     if result.status == 409:
         reason = f"[{doc_id}]: version conflict, document already exists"
         return error_response(409, "version_conflict_engine_exception", reason)

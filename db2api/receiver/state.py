@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from db2api.receiver.faults import Faults
-from db2api.receiver.store import Store
+from db2api.receiver.store import Store, WriteOp, WriteResult
 
 T = TypeVar("T")
+SHORT_SLEEP = 1.0  # seconds; longer sleeps (hangs) end early on shutdown
 FAULT_COUNTERS = (
     "429",
     "503",
@@ -65,6 +66,8 @@ class ReceiverState:
         self.clock = clock
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="receiver-sqlite")
         self.stopping = asyncio.Event()
+        self._queued: list[tuple[WriteOp, asyncio.Future[WriteResult]]] = []
+        self._committing = False
         self.set_faults(faults)
 
     def set_faults(self, faults: Faults) -> None:
@@ -76,8 +79,46 @@ class ReceiverState:
     async def db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
+    async def write_one(self, op: WriteOp) -> WriteResult:
+        """Group commit: single-document writes that arrive together share a transaction.
+
+        One thread hand-off and one SQLite transaction per request made the receiver,
+        not the client, the limit of item-mode runs. Each request still gets its
+        answer only after its own write is committed.
+        """
+        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        self._queued.append((op, future))
+        if not self._committing:
+            self._committing = True
+            asyncio.get_running_loop().create_task(self._commit_queued())
+        return await future
+
+    async def _commit_queued(self) -> None:
+        try:
+            while self._queued:
+                batch, self._queued = self._queued, []
+                try:
+                    results = await self.db(self.store.write, [op for op, _ in batch])
+                except Exception as exc:  # the whole transaction rolled back: all of them failed
+                    results, failure = [], exc
+                else:
+                    failure = None
+                for index, (_, future) in enumerate(batch):
+                    if future.done():
+                        continue
+                    if failure is not None:
+                        future.set_exception(failure)
+                    else:
+                        future.set_result(results[index])
+        finally:
+            self._committing = False
+
     async def sleep(self, seconds: float) -> None:
         """Sleep that ends early on shutdown, so a hanging request never delays exit."""
-        if seconds > 0 and not self.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), seconds)
+        if seconds <= 0 or self.stopping.is_set():
+            return
+        if seconds <= SHORT_SLEEP:  # added latency: cheap, and over before shutdown notices
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)

@@ -103,6 +103,32 @@ async def test_put_creates_then_updates_and_get_returns_the_document(rx: Receive
     assert rx.get("orders", "1") == {"total": 6} and rx.get("orders", "nope") is None
 
 
+async def test_concurrent_puts_each_committed_once_with_their_own_answer(
+    rx: ReceiverProcess,
+) -> None:
+    """Single-document writes that arrive together share a commit; answers stay per request."""
+    rx.set_faults(latency_ms=5)  # hold requests so that many overlap
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def put(doc_id: str, n: int) -> tuple[int, dict[str, Any]]:
+            async with session.put(doc_url(rx, "burst", doc_id), json={"n": n}) as resp:
+                return resp.status, await resp.json()
+
+        answers = await asyncio.gather(
+            *(put(f"d{i}", i) for i in range(300)), *(put("same", i) for i in range(20))
+        )
+    assert rx.stats()["peak_in_flight"] > 1
+    distinct = answers[:300]
+    assert [status for status, _ in distinct] == [201] * 300
+    assert [body["_id"] for _, body in distinct] == [f"d{i}" for i in range(300)]
+    same = answers[300:]
+    assert sorted(body["_version"] for _, body in same) == list(range(1, 21))
+    assert Counter(body["result"] for _, body in same) == {"created": 1, "updated": 19}
+    stored = rx.ids("burst")
+    assert len(stored) == 301 and stored["same"] == 20
+    assert rx.get("burst", "d299") == {"n": 299}
+
+
 async def test_ids_with_slashes_colons_spaces_and_unicode(rx: ReceiverProcess) -> None:
     ids = ["a/b", "x:y", "with space", "ünï/cødé 😀", "100%", "q?x=1#f"]
     for doc_id in ids:
