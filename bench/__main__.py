@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         ensure_data(say)
         say(f"bench: {mode} run, {len(runs)} runs; contestant logs in .db2api/bench/logs/")
         with ExitStack() as stack:
-            results = Bench(stack, say).run_all(runs)
+            results = Bench(stack, say, fresh_prefect=not options.quick).run_all(runs)
     except KeyboardInterrupt:
         print("\nbench: interrupted; every process it started has been stopped", file=sys.stderr)
         return 130

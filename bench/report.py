@@ -155,6 +155,8 @@ def settings(results: list[Result]) -> list[str]:
         "`TCPConnector(limit=concurrency)`",
         "- target: the bundled receiver (SQLite store in a temp dir), emptied before every "
         "run; 0 ms or 10 ms added per request",
+        "- before every run the bench waits (up to 2 min) until the receiver and the Prefect "
+        "server are idle: after a flow run the server works through its events for a while",
         "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "
         "interpreter start-up and imports (and, for upload-only, building the documents); "
         "CPU s is the contestant's own (all threads), receiver CPU s the receiver's during the "
