@@ -130,6 +130,48 @@ async def test_a_backfill_submitted_twice_runs_once(
     assert set(target.ids("readings")) >= ids_between(stack, 8 * DAY, 6 * DAY)
 
 
+async def test_retry_failed_resubmits_only_the_failed_part(
+    stack: Stack, worker: Path, target: ReceiverProcess
+) -> None:
+    """A part whose run failed (dead letters) is submitted again with --retry-failed, once."""
+
+    def backfill(days: int, *extra: str) -> tuple[str, list[str]]:
+        out = stack.run(
+            str(BIN / "db2api"),
+            "backfill",
+            "demo",
+            "--start",
+            (today() - 5 * DAY).isoformat(),
+            "--end",
+            (today() - (5 - days) * DAY).isoformat(),
+            "--per",
+            "day",
+            "--force",
+            *extra,
+        ).stdout
+        return out, re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", out)
+
+    target.set_faults(reject_field="sensor_id", reject_value="S001")
+    _, (failed_id,) = backfill(1)
+    assert await wait_final([failed_id]) == ["FAILED"]
+    target.set_faults()  # the target was fixed
+
+    plain, plain_ids = backfill(2)
+    assert "2 parts: 1 new flow runs, 1 already there" in plain
+    assert plain_ids[0] == failed_id, "without --retry-failed the failed run is found, not redone"
+    assert await wait_final(plain_ids[1:]) == ["COMPLETED"]
+
+    retried, retry_ids = backfill(2, "--retry-failed")
+    assert "2 parts: 1 new flow runs, 1 already there" in retried
+    assert retry_ids[0] != failed_id and retry_ids[1] == plain_ids[1]
+    assert await wait_final(retry_ids[:1]) == ["COMPLETED"]
+
+    again, again_ids = backfill(2, "--retry-failed")
+    assert "2 parts: 0 new flow runs, 2 already there" in again
+    assert again_ids == retry_ids, "the retry is found again, not submitted twice"
+    assert set(target.ids("readings")) >= ids_between(stack, 5 * DAY, 3 * DAY)
+
+
 async def test_a_failed_run_notifies_the_webhook(
     stack: Stack, worker: Path, target: ReceiverProcess, webhook: asyncio.Queue[Any]
 ) -> None:
