@@ -18,7 +18,7 @@ from typing import Any
 
 from db2api.errors import Db2apiError, RangeError
 from db2api.job import Job
-from db2api.windows import Window, short, split, zone
+from db2api.windows import Window, iso, span, split, zone
 
 PER = ("day", "week", "month", "year")
 FAILED = frozenset({"FAILED", "CRASHED", "CANCELLED"})
@@ -38,11 +38,7 @@ class Part:
 
     @property
     def label(self) -> str:
-        return f"{short(self.start)}→{short(self.end)}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return span(self.start, self.end)
 
 
 def part_key(per: str, job: Job) -> Callable[[Window], Hashable]:
@@ -90,7 +86,7 @@ def split_parts(
 
 
 def idempotency_key(job: Job, part: Part, force: bool) -> str:
-    return f"db2api-backfill/{job.name}/{_iso(part.start)}/{_iso(part.end)}" + (
+    return f"db2api-backfill/{job.name}/{iso(part.start)}/{iso(part.end)}" + (
         "/force" if force else ""
     )
 

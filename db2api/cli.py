@@ -99,7 +99,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
 
     from db2api.catalog import load_job
     from db2api.prefect_server import local_prefect
-    from db2api.windows import to_moment, zone
+    from db2api.windows import iso, to_moment, zone
     from tasks.watermark import clear_watermark, read_watermark, write_watermark
 
     job = load_job(args.job)
@@ -109,7 +109,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
         elif args.clear:
             asyncio.run(clear_watermark(job.name))
         value = asyncio.run(read_watermark(job.name))
-    print(f"{job.name}: {value:%Y-%m-%dT%H:%M:%SZ}" if value else f"{job.name}: no watermark")
+    print(f"{job.name}: {iso(value)}" if value else f"{job.name}: no watermark")
     return 0
 
 

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from db2api.errors import RangeError
 from db2api.job import Job
 from db2api.report import WindowReport
-from db2api.windows import Window, iter_windows, parse_length, short, split, to_moment, zone
+from db2api.windows import Window, iso, iter_windows, parse_length, span, split, to_moment, zone
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Plan:
 
     @property
     def label(self) -> str:
-        return f"{short(self.start)}→{short(self.end)}"
+        return span(self.start, self.end)
 
 
 def today_start(job: Job, now: datetime | None = None) -> datetime:
@@ -57,7 +57,7 @@ def plan(
             windows = split(start, end, step, job.timezone)
         elif hi <= lo:
             raise RangeError(
-                f"start {_iso(lo)} is not before today's start {_iso(hi)} ({job.timezone}): "
+                f"start {iso(lo)} is not before today's start {iso(hi)} ({job.timezone}): "
                 "give an end too, or an earlier start"
             )
         else:
@@ -77,10 +77,6 @@ def plan(
     if watermark is not None:
         refresh = frozenset(w for w in windows if w.start < watermark)
     return Plan(lo, max(hi, lo), windows, from_watermark=True, refresh=refresh)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def is_complete(report: WindowReport) -> bool:

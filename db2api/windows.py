@@ -38,10 +38,10 @@ class Window:
     @property
     def key(self) -> str:
         """A stable text form used in cache keys, dead letters and file names."""
-        return f"{_iso(self.start)}/{_iso(self.end)}"
+        return f"{iso(self.start)}/{iso(self.end)}"
 
     def __str__(self) -> str:
-        return f"[{_iso(self.start)}, {_iso(self.end)})"
+        return f"[{iso(self.start)}, {iso(self.end)})"
 
 
 def iso(moment: datetime) -> str:
@@ -49,13 +49,15 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_iso = iso
-
-
 def short(moment: datetime) -> str:
     """A compact UTC label for run names: the date alone when it is midnight."""
     text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
     return text[:10] if text.endswith("T00:00Z") else text
+
+
+def span(start: datetime, end: datetime) -> str:
+    """``start→end`` in run names: a backfill part and the run it becomes say the same."""
+    return f"{short(start)}→{short(end)}"
 
 
 def zone(name: str) -> tzinfo:
@@ -133,11 +135,11 @@ def split(
     lo, hi = to_moment(start, tz), to_moment(end, tz)
     if hi < lo:
         raise RangeError(
-            f"range is reversed: end {_iso(hi)} is before start {_iso(lo)}; swap --start and --end"
+            f"range is reversed: end {iso(hi)} is before start {iso(lo)}; swap --start and --end"
         )
     if hi == lo:
         raise RangeError(
-            f"range is empty: start and end are both {_iso(lo)}; the end is exclusive, "
+            f"range is empty: start and end are both {iso(lo)}; the end is exclusive, "
             "so use an end after the start"
         )
     return list(iter_windows(lo, hi, step, tz))

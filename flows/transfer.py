@@ -24,6 +24,7 @@ from db2api.report import RunSummary, summarise
 from db2api.runtime import open_runtime
 from db2api.scrub import install_log_scrubbing
 from db2api.watermark import advance, plan
+from db2api.windows import iso, short
 from tasks.report import Progress, publish_summary
 from tasks.watermark import read_watermark, write_watermark
 from tasks.window import run_window_task
@@ -86,7 +87,7 @@ async def transfer(
     kind = " (dry run)" if dry_run else " (backfill)" if "backfill" in flow_run.tags else ""
     await rename_run(f"{spec.name} {work.label}{kind}")
     if not work.windows:
-        message = f"nothing to do: the watermark is already at {work.label.split('→')[0]}"
+        message = f"nothing to do: the watermark is already at {short(work.start)}"
         logger.info(message)
         return Completed(message=message, data={"summary": None})
     try:
@@ -110,7 +111,7 @@ async def transfer(
         moved = advance(watermark, work.windows, reports)
         if moved != watermark:
             await write_watermark(spec.name, moved)
-            logger.info(f"watermark of {spec.name} moved to {moved:%Y-%m-%dT%H:%M:%SZ}")
+            logger.info(f"watermark of {spec.name} moved to {iso(moved)}")
     logger.info(summary.headline())
     await publish_summary(summary)
     return final_state(summary)

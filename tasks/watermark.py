@@ -6,6 +6,8 @@ from datetime import datetime
 
 from prefect.variables import Variable
 
+from db2api.windows import iso
+
 
 def variable_name(job: str) -> str:
     return f"db2api-watermark-{job}"
@@ -21,8 +23,9 @@ async def read_watermark(job: str) -> datetime | None:
 async def write_watermark(job: str, moment: datetime | None) -> None:
     if moment is None:
         return
-    text = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    await Variable.aset(variable_name(job), text, overwrite=True, tags=["db2api", "watermark"])
+    await Variable.aset(
+        variable_name(job), iso(moment), overwrite=True, tags=["db2api", "watermark"]
+    )
 
 
 async def clear_watermark(job: str) -> bool:
