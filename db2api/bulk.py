@@ -15,6 +15,7 @@ import orjson
 
 from db2api.documents import Document
 from db2api.errors import TargetError
+from db2api.job import Target
 
 
 def action_line(index: str, doc_id: str) -> bytes:
@@ -31,6 +32,19 @@ class Batch:
 
     documents: list[Document]
     body: bytes
+
+
+def body(index: str, documents: Sequence[Document]) -> bytes:
+    """The NDJSON body for ``documents`` (used when only some of a batch are sent again)."""
+    parts: list[bytes] = []
+    for document in documents:
+        parts += (action_line(index, document.id), b"\n", document.body, b"\n")
+    return b"".join(parts)
+
+
+def prepare(documents: Sequence[Document], target: Target) -> list[Batch | Document]:
+    """A chunk's batches within the target's caps: built once, by whoever comes first."""
+    return list(iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes))
 
 
 def iter_batches(

@@ -43,12 +43,7 @@ class DrySink:
         outcome = Outcome()
         target = self.target
         if target.mode == "bulk":
-            batches = prepared
-            if batches is None:
-                batches = list(
-                    bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes)
-                )
-            for item in batches:
+            for item in prepared if prepared is not None else bulk.prepare(documents, target):
                 if isinstance(item, Document):
                     outcome.dead.append(oversize_letter(target, item))
                     continue

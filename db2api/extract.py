@@ -213,11 +213,7 @@ async def iter_window_chunks(
     def build(number: int, rows: Any) -> Chunk:
         chunk = builder.build(number, rows)
         if target.mode == "bulk":
-            chunk.prepared = list(
-                bulk.iter_batches(
-                    chunk.documents, target.index, target.bulk_docs, target.bulk_bytes
-                )
-            )
+            chunk.prepared = bulk.prepare(chunk.documents, target)
         return chunk
 
     parameters = bind_parameters(job, window)

@@ -274,11 +274,7 @@ class BulkSink(Sink):
         outcome = Outcome()
         target = self.target
         batches: list[bulk.Batch] = []
-        if prepared is None:
-            prepared = list(
-                bulk.iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes)
-            )
-        for item in prepared:
+        for item in prepared if prepared is not None else bulk.prepare(documents, target):
             if isinstance(item, Document):
                 outcome.dead.append(oversize_letter(target, item))
             else:
@@ -291,12 +287,6 @@ class BulkSink(Sink):
 
         await _run_workers(min(self.limiter.maximum, len(batches)), work)
         return outcome
-
-    def _body(self, documents: list[Document]) -> bytes:
-        parts: list[bytes] = []
-        for doc in documents:
-            parts += (bulk.action_line(self.target.index, doc.id), b"\n", doc.body, b"\n")
-        return b"".join(parts)
 
     async def _deliver(self, batch: bulk.Batch, outcome: Outcome) -> None:
         first, attempts = time.monotonic(), 0
@@ -337,7 +327,7 @@ class BulkSink(Sink):
             outcome.retries += len(retry)
             self.retries += len(retry)
             await asyncio.sleep(delay)
-            pending, body = retry, self._body(retry)
+            pending, body = retry, bulk.body(self.target.index, retry)
 
     def _sort(
         self,

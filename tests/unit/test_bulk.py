@@ -5,7 +5,15 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from db2api.bulk import Batch, ItemResult, action_line, entry_size, iter_batches, parse_response
+from db2api.bulk import (
+    Batch,
+    ItemResult,
+    action_line,
+    body,
+    entry_size,
+    iter_batches,
+    parse_response,
+)
 from db2api.documents import Document
 from db2api.errors import TargetError
 
@@ -34,6 +42,16 @@ def test_entry_size_counts_both_newlines():
 
     assert action == b'{"index":{"_index":"readings","_id":"1"}}'
     assert entry_size(action, document) == len(action) + 20 + 2
+
+
+def test_a_retry_body_is_built_as_the_batch_was():
+    documents = [doc(str(i), 12 + i) for i in range(4)]
+    (batch,) = iter_batches(documents, INDEX, 10, 10_000)
+
+    assert body(INDEX, documents) == batch.body
+    assert body(INDEX, documents[1:3]) == b"".join(
+        action_line(INDEX, d.id) + b"\n" + d.body + b"\n" for d in documents[1:3]
+    )
 
 
 @pytest.mark.parametrize(
