@@ -12,7 +12,7 @@ import base64
 import os
 import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -161,22 +161,18 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
     dead_letters = DeadLetterFile(
         dead_letter_path(job, f"{label}-dry-run" if dry_run else label), job.name
     )
-    if dry_run:
-        runtime = Runtime(job, url, password, DrySink(target), limiter, dead_letters)
-        try:
-            yield runtime
-        finally:
-            runtime.pool.close()
-            dead_letters.close()
-        return
-    kind = BulkSink if target.mode == "bulk" else ItemSink
-    async with open_session(
-        concurrency, target.timeout, target.verify_tls, headers, target.ca_file
-    ) as session:
-        sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
+    async with AsyncExitStack() as stack:
+        stack.callback(dead_letters.close)
+        sink: DocumentSink
+        if dry_run:
+            sink = DrySink(target)
+        else:
+            session = open_session(
+                concurrency, target.timeout, target.verify_tls, headers, target.ca_file
+            )
+            await stack.enter_async_context(session)
+            kind = BulkSink if target.mode == "bulk" else ItemSink
+            sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
         runtime = Runtime(job, url, password, sink, limiter, dead_letters)
-        try:
-            yield runtime
-        finally:
-            runtime.pool.close()
-            dead_letters.close()
+        stack.callback(runtime.pool.close)
+        yield runtime
