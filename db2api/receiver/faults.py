@@ -199,7 +199,7 @@ def decide_request(faults: Faults, rng: random.Random, since_set: float) -> Requ
 
 def decide_items(faults: Faults, rng: random.Random, count: int) -> list[ItemFault]:
     """One decision per bulk item; no draws at all when item faults are off (the hot path)."""
-    if faults.bulk_item_429 == 0 and faults.bulk_item_400 == 0 and faults.bulk_item_lost == 0:
+    if all(getattr(faults, rate) == 0 for rate in ITEM_RATES):
         return [ItemFault.NONE] * count
     too_many = faults.bulk_item_429
     bad = too_many + faults.bulk_item_400

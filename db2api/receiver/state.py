@@ -97,19 +97,17 @@ class ReceiverState:
         try:
             while self._queued:
                 batch, self._queued = self._queued, []
+                futures = [future for _, future in batch]
                 try:
                     results = await self.db(self.store.write, [op for op, _ in batch])
                 except Exception as exc:  # the whole transaction rolled back: all of them failed
-                    results, failure = [], exc
-                else:
-                    failure = None
-                for index, (_, future) in enumerate(batch):
-                    if future.done():
-                        continue
-                    if failure is not None:
-                        future.set_exception(failure)
-                    else:
-                        future.set_result(results[index])
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for future, result in zip(futures, results, strict=True):
+                    if not future.done():  # its request may have been cancelled meanwhile
+                        future.set_result(result)
         finally:
             self._committing = False
 

@@ -154,17 +154,22 @@ class Store:
             by_index.setdefault(op.index, set()).add(op.id)
         versions: dict[tuple[str, str], int | None] = {}
         for index, id_set in by_index.items():
-            ids = list(id_set)
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
-                    (index, *chunk),
-                )
-                for doc_id, version in rows:
-                    versions[(index, doc_id)] = version
+            for doc_id, version in self._stored_versions(index, list(id_set)).items():
+                versions[(index, doc_id)] = version
         return versions
+
+    def _stored_versions(self, index: str, ids: Sequence[str]) -> dict[str, int]:
+        """Versions of those ``ids`` that exist, a few indexed look-ups; caller holds the lock."""
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
+                (index, *chunk),
+            )
+            found.update(rows)
+        return found
 
     def get(self, index: str, doc_id: str) -> tuple[int, str] | None:
         """(version, raw JSON body) or ``None``."""
@@ -176,17 +181,8 @@ class Store:
 
     def versions_of(self, index: str, ids: Sequence[str]) -> dict[str, int]:
         """The stored versions of those ``ids`` that exist (for ``_mget``)."""
-        found: dict[str, int] = {}
         with self._lock:
-            for start in range(0, len(ids), 500):
-                chunk = list(ids[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
-                    (index, *chunk),
-                )
-                found.update(rows)
-        return found
+            return self._stored_versions(index, ids)
 
     def index_exists(self, index: str) -> bool:
         with self._lock:
