@@ -15,7 +15,6 @@ db2api-bulk --url http://127.0.0.1:9200 --docs 1000000``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import json
 import os
@@ -24,9 +23,8 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
-from bench.measure import Args, Measurement, check_summary, status_mib, timed
+from bench.measure import Args, Measurement, status_mib, timed, timed_transfer
 from bench.settings import pg_password
 
 Contestant = Callable[[Args], Measurement]
@@ -38,7 +36,6 @@ def pipeline(
     """db2api's plain-function pipeline: ``transfer_range`` over the first ``docs`` rows."""
     from bench.jobs import ONE_WINDOW, WINDOW, limits, pg_job, sqlite_job
     from bench.settings import START, range_end
-    from db2api.pipeline import transfer_range
 
     window = ONE_WINDOW if one_window else WINDOW
     job = (
@@ -46,15 +43,8 @@ def pipeline(
         if source == "sqlite"
         else pg_job(args.url, mode, window=window)  # type: ignore[arg-type]
     )
-    summary: Any = None
-
-    def work() -> int:
-        nonlocal summary
-        summary = asyncio.run(transfer_range(job, START, range_end(args.docs), label="bench"))
-        return int(summary.total("acked"))
-
-    measurement = timed(work)
-    measurement.extra = {**check_summary(summary, args.docs), **limits(job)}
+    measurement = timed_transfer(job, START, range_end(args.docs), args.docs)
+    measurement.extra.update(limits(job))
     return measurement
 
 

@@ -18,9 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.jobs import pg_job
-from bench.measure import Args, BenchError, Measurement, Stopwatch, check_summary, timed
+from bench.measure import (
+    Args,
+    BenchError,
+    Measurement,
+    Stopwatch,
+    check_summary,
+    timed_transfer,
+)
 from bench.settings import START, TABLE, TINY_TABLE, range_end
-from db2api.pipeline import transfer_range
 
 URL_ENV = "BENCH_TARGET_URL"
 JOB_FILE = '''"""Written by the benchmark (bench/flowrun.py) for one flow run; safe to delete."""
@@ -82,13 +88,4 @@ def flow_tiny(args: Args) -> Measurement:
 def plain_tiny(args: Args) -> Measurement:
     """P5's baseline: the same windows through ``transfer_range``."""
     job = pg_job(args.url, table=TINY_TABLE)
-    summary: Any = None
-
-    def work() -> int:
-        nonlocal summary
-        summary = asyncio.run(transfer_range(job, START, tiny_end(args.docs), label="bench"))
-        return int(summary.total("acked"))
-
-    measurement = timed(work)
-    measurement.extra = check_summary(summary, args.docs)
-    return measurement
+    return timed_transfer(job, START, tiny_end(args.docs), args.docs)

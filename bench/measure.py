@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from db2api.job import Job
     from db2api.report import RunSummary
 
 
@@ -76,6 +79,25 @@ def timed(work: Callable[[], int]) -> Measurement:
     with Stopwatch() as watch:
         docs = work()
     return Measurement(docs, watch.seconds, watch.cpu)
+
+
+def timed_transfer(job: Job, start: datetime, end: datetime, expected: int) -> Measurement:
+    """Time db2api's plain-function pipeline over ``[start, end)``, checked for losses."""
+    import asyncio
+
+    from db2api.pipeline import transfer_range  # imported here: recipe runs never load it
+
+    summary: RunSummary | None = None
+
+    def work() -> int:
+        nonlocal summary
+        summary = asyncio.run(transfer_range(job, start, end, label="bench"))
+        return int(summary.total("acked"))
+
+    measurement = timed(work)
+    assert summary is not None
+    measurement.extra = check_summary(summary, expected)
+    return measurement
 
 
 def check_summary(summary: RunSummary, expected: int) -> dict[str, Any]:
