@@ -166,6 +166,11 @@ def cli(ctx: Ctx, *args: str, line: str = "db2api") -> Seen:
     return Seen(said[-1] if said else "(nothing)", out + err, code)
 
 
+def cli_run(ctx: Ctx, job: str) -> Seen:
+    """`db2api run JOB` over one day of 2024: the range every job-file case uses."""
+    return cli(ctx, "run", job, "--start", "2024-01-01", "--end", "2024-01-02")
+
+
 def cli_flow(ctx: Ctx, *args: str, line: str = "db2api", **env: str) -> Seen:
     """`db2api` in its own process, through a real flow run of the bundled demo job, against
     the session's Prefect test server (in-process, Prefect's console handler would keep
@@ -266,62 +271,62 @@ def not_a_date(ctx: Ctx) -> Seen:
 
 def unknown_job(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "good")
-    return cli(ctx, "run", "nosuch", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "nosuch")
 
 
 def missing_job_file(ctx: Ctx) -> Seen:
-    return cli(ctx, "run", f"{ctx.jobs}/missing.py", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, f"{ctx.jobs}/missing.py")
 
 
 def syntax_error(ctx: Ctx) -> Seen:
     (ctx.jobs / "broken.py").write_text("from db2api.job import Job\njob = Job(\n")
-    return cli(ctx, "run", "broken", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "broken")
 
 
 def no_job_defined(ctx: Ctx) -> Seen:
     (ctx.jobs / "nojob.py").write_text("from db2api.job import Job\n\nJOB = None\n")
-    return cli(ctx, "run", "nojob", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "nojob")
 
 
 def job_file_raises(ctx: Ctx) -> Seen:
     (ctx.jobs / "crashes.py").write_text('import os\nHOST = os.environ["WAREHOUSE_HOST"]\n')
-    return cli(ctx, "run", "crashes", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "crashes")
 
 
 def name_mismatch(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "other")
     (ctx.jobs / "other.py").rename(ctx.jobs / "renamed.py")
-    return cli(ctx, "run", "renamed", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "renamed")
 
 
 def sql_without_binds(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "nobinds", sql="SELECT * FROM readings")
-    return cli(ctx, "run", "nobinds", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "nobinds")
 
 
 def wrong_paramstyle(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "colon", sql="SELECT * FROM readings WHERE t >= :start AND t < :end")
-    return cli(ctx, "run", "colon", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "colon")
 
 
 def unknown_timezone(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "tz", timezone="Europe/Lodnon")
-    return cli(ctx, "run", "tz", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "tz")
 
 
 def bad_window_length(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "win", window="1 day")
-    return cli(ctx, "run", "win", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "win")
 
 
 def missing_password_variable(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "nopw", password_env="DB2API_NO_SUCH_PASSWORD")
-    return cli(ctx, "run", "nopw", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "nopw")
 
 
 def missing_setting_variable(ctx: Ctx) -> Seen:
     write_pg_job(ctx, "envhost", host='Env("WAREHOUSE_HOST", help="the warehouse database host")')
-    return cli(ctx, "run", "envhost", "--start", "2024-01-01", "--end", "2024-01-02")
+    return cli_run(ctx, "envhost")
 
 
 def sql_syntax_error(ctx: Ctx) -> Seen:
