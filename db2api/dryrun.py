@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from db2api import bulk
 from db2api.documents import Document
 from db2api.job import Target
 from db2api.scrub import SCRUBBER
-from db2api.sinks import Outcome, Prepared, oversize_letter
+from db2api.targets import Outcome, Prepared, TargetKind
 
 SAMPLES = 3
 LONGEST = 120
@@ -36,23 +35,12 @@ def elide(value: Any) -> Any:
 class DrySink:
     """Builds what would be sent, sends nothing."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, kind: TargetKind) -> None:
         self.target = target
+        self.kind = kind
 
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
-        outcome = Outcome()
-        target = self.target
-        if target.mode == "bulk":
-            for item in prepared if prepared is not None else bulk.prepare(documents, target):
-                if isinstance(item, Document):
-                    outcome.dead.append(oversize_letter(target, item))
-                    continue
-                outcome.requests += 1
-                outcome.bytes += len(item.body)
-                outcome.acked += len(item.documents)
-        else:
-            outcome.requests = outcome.acked = len(documents)
-            outcome.bytes = sum(len(doc.body) for doc in documents)
+        outcome = self.kind.dry_run(documents, prepared, self.target)
         outcome.samples = [
             {"id": doc.id, "document": elide(doc.decoded())} for doc in documents[:SAMPLES]
         ]

@@ -5,9 +5,9 @@ documents there; the event loop only uploads. The queue holds at most
 ``max_ready`` chunks: when uploads fall behind, the thread waits (backpressure),
 so memory stays bounded whatever the window's size.
 
-On PostgreSQL etlhelper's default cursor loads the whole result at ``execute``;
-a server-side (named) cursor streams it instead. etlhelper recognises connections
-by class name, so the named cursor goes in through ``conn.cursor_factory``.
+What differs between databases (binds, bounds, cursors, session settings) is
+the source kind's (``db2api.sources``); what a chunk becomes before it is sent is
+the target kind's (``db2api.targets``).
 """
 
 from __future__ import annotations
@@ -17,21 +17,19 @@ import contextlib
 import contextvars
 import os
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import janus
 from etlhelper import DbParams, iter_chunks
 from etlhelper.exceptions import ETLHelperConnectionError, ETLHelperExtractError
 
-from db2api import bulk
 from db2api.documents import Chunk, DocumentBuilder
 from db2api.errors import Db2apiError, SourceError, SourceLost
-from db2api.job import BINDS, Job, resolve
+from db2api.job import Job, resolve
+from db2api.targets import kind_of
 from db2api.windows import Window, zone
 
 Connection = Any
@@ -53,57 +51,27 @@ def lazy_dict_row_factory(cursor: Any) -> Callable[[tuple[Any, ...]], dict[str, 
     return create_row
 
 
-def _server_cursor_class() -> type:
-    import psycopg2.extensions
-
-    class ServerCursor(psycopg2.extensions.cursor):
-        """A named cursor: rows stay on the server until ``fetchmany`` asks."""
-
-        def __init__(self, conn: Any, name: str | None = None, **kwargs: Any) -> None:
-            super().__init__(conn, name or f"db2api_{uuid.uuid4().hex}", **kwargs)
-            self.itersize = 5000
-
-        def close(self) -> None:
-            # iter_chunks commits before its context manager closes the cursor, and
-            # the commit already closed a named cursor on the server.
-            with contextlib.suppress(psycopg2.Error):
-                super().close()
-
-    return ServerCursor
-
-
 def bind_parameters(job: Job, window: Window) -> dict[str, Any] | tuple[Any, ...]:
     """The window's bounds in the form the source's column type compares with."""
     tz = zone(job.source.timezone)
     style = job.source.bound_style
+    kind = job.source.kind
 
     def bound(moment: datetime) -> Any:
         if style == "aware":
             return moment
-        local = moment.astimezone(tz).replace(tzinfo=None)
-        return local.strftime("%Y-%m-%d %H:%M:%S") if style == "text" else local
+        return kind.bound(moment.astimezone(tz).replace(tzinfo=None), style)  # type: ignore[arg-type]
 
-    start, end = bound(window.start), bound(window.end)
-    if BINDS[job.source.dbtype][0] == "qmark":
-        return (start, end)
-    return {"start": start, "end": end}
+    return kind.bind(bound(window.start), bound(window.end))
 
 
 def connect(job: Job, password: str | None) -> Connection:
     """Open the source connection, translating driver errors into one line."""
     source = job.source
+    kind = source.kind
     params = {key: resolve(value, job.name) for key, value in source.db.items()}
     where = source.describe(job.name)
-    if source.dbtype == "SQLITE" and not Path(params["filename"]).exists():
-        raise SourceError(
-            f"SQLite file {params['filename']} does not exist (job {job.name!r}): "
-            "check source filename, or build the demo database with `db2api demo --build-only`"
-        )
-    if source.dbtype == "ORACLE":
-        import oracledb
-
-        oracledb.defaults.arraysize = max(oracledb.defaults.arraysize, job.chunk_size)
-        oracledb.defaults.prefetchrows = max(oracledb.defaults.prefetchrows, job.chunk_size)
+    kind.before_connect(params, job.chunk_size, job.name)
     variable = source.password_env
     try:
         if password is not None and not variable:
@@ -116,25 +84,14 @@ def connect(job: Job, password: str | None) -> Connection:
                 f"password environment variable {variable} is not set (job {job.name!r}): "
                 f"export it, or name a Prefect Secret block in source.password_secret"
             )
-        # Named in pg_stat_activity, so a DBA can see (and stop) what db2api reads.
-        extra: dict[str, Any] = {}
-        if source.dbtype == "PG":
-            extra["application_name"] = f"db2api {job.name}"
-        elif source.dbtype == "SQLITE":
-            extra["check_same_thread"] = False  # pooled: used by one window thread at a time
-        conn = DbParams(**params).connect(variable, **extra)
+        conn = DbParams(**params).connect(variable, **kind.connect_options(job.name))
     except ETLHelperConnectionError as exc:
         detail = _first_line(str(exc.__context__ or exc))
         raise SourceError(
             f"cannot connect to {where} (job {job.name!r}): {detail}; check host, port, "
             "user and password, and that the database is up"
         ) from None
-    if source.dbtype == "PG":
-        # timestamptz values then arrive in UTC and are written with "Z".
-        with conn.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
-        conn.commit()
-        conn.cursor_factory = _server_cursor_class()
+    kind.after_connect(conn)
     return conn
 
 
@@ -193,7 +150,8 @@ def _first_line(text: str) -> str:
 
 
 def explain_extract_error(job: Job, exc: ETLHelperExtractError) -> SourceError:
-    style, start, end = BINDS[job.source.dbtype]
+    kind = job.source.kind
+    style, start, end = kind.paramstyle, kind.start_bind, kind.end_bind
     detail = _first_line(str(exc.__context__ or exc))
     sql = " ".join(job.sql.split())
     return SourceError(
@@ -209,11 +167,11 @@ async def iter_window_chunks(
     queue: janus.Queue[Chunk | BaseException] = janus.Queue(maxsize=max_ready)
     builder = DocumentBuilder(job)
     target = job.target
+    kind = kind_of(target)
 
     def build(number: int, rows: Any) -> Chunk:
         chunk = builder.build(number, rows)
-        if target.mode == "bulk":
-            chunk.prepared = bulk.prepare(chunk.documents, target)
+        chunk.prepared = kind.prepare(chunk.documents, target)
         return chunk
 
     parameters = bind_parameters(job, window)

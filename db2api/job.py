@@ -16,28 +16,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from etlhelper import DbParams
 
 from db2api.errors import JobError
 from db2api.retry import RetryPolicy
+from db2api.sources import SOURCES, SourceKind
 from db2api.windows import parse_length, zone
 
 Row = dict[str, Any]
 Transform = Callable[[Row], Mapping[str, Any]]
 IdSpec = str | Sequence[str] | Callable[[Row], Any]
-Mode = Literal["item", "bulk"]
+Mode = Literal["bulk", "item", "batch"]
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
-
-# How each source expects the window bounds in SQL: (paramstyle, start, end).
-BINDS: dict[str, tuple[str, str, str]] = {
-    "SQLITE": ("named", ":start", ":end"),
-    "ORACLE": ("named", ":start", ":end"),
-    "PG": ("pyformat", "%(start)s", "%(end)s"),
-    "MSSQL": ("qmark", "?", "?"),
-}
 
 
 @dataclass(frozen=True)
@@ -84,29 +77,30 @@ class Source:
         return str(self.db["dbtype"]).upper()
 
     @property
+    def kind(self) -> SourceKind:
+        return SOURCES[self.dbtype]
+
+    @property
     def bound_style(self) -> str:
-        if self.bounds:
-            return self.bounds
-        return {"PG": "aware", "SQLITE": "text"}.get(self.dbtype, "naive")
+        return self.bounds or self.kind.default_bounds
 
     def describe(self, job: str) -> str:
         """Where the source is, without any secret, for error messages."""
         params = {k: resolve(v, job) for k, v in self.db.items() if k != "dbtype"}
-        if "filename" in params:
-            return f"{self.dbtype} {params['filename']}"
-        return (
-            f"{self.dbtype} {params.get('user')}@{params.get('host')}:{params.get('port')}"
-            f"/{params.get('dbname')}"
-        )
+        return self.kind.describe(params)
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where documents go, and how.
+    """Where documents go, and how: ``mode`` names the target kind (``db2api.targets``).
 
-    ``item`` mode sends one request per document (``method`` + ``path``, where
-    ``{index}`` and ``{id}`` are filled in); ``bulk`` mode posts Elasticsearch /
-    OpenSearch ``_bulk`` NDJSON capped by ``bulk_docs`` and ``bulk_bytes``.
+    ``bulk``: Elasticsearch / OpenSearch ``_bulk`` NDJSON capped by ``bulk_docs`` and
+    ``bulk_bytes``, with ``op_type`` ``index`` (overwrite) or ``create`` (write once,
+    data streams). ``item``: a plain HTTP API, one request per document (``method`` +
+    ``path``, where ``{index}`` and ``{id}`` are filled in). ``batch``: a plain HTTP
+    API taking a JSON array of up to ``bulk_docs`` documents per request at ``path``
+    (wrapped as ``{batch_wrap: [...]}`` if set; per-document results read from the
+    response field ``batch_items`` if set).
     """
 
     url: Setting
@@ -116,6 +110,9 @@ class Target:
     path: str = "/{index}/_doc/{id}"
     bulk_docs: int = 1000
     bulk_bytes: int = 5 * 1024 * 1024
+    op_type: Literal["index", "create"] = "index"
+    batch_wrap: str | None = None
+    batch_items: str | None = None
     auth_env: str | None = None
     auth_secret: str | None = None
     auth_scheme: str = "ApiKey"
@@ -153,10 +150,11 @@ class Job:
     version: str = "1"
 
     def __post_init__(self) -> None:
-        if self.concurrency is None:
-            default = 64 if getattr(self.target, "mode", "bulk") == "item" else 8
-            object.__setattr__(self, "concurrency", default)
         check(self)
+        if self.concurrency is None:
+            from db2api.targets import kind_of
+
+            object.__setattr__(self, "concurrency", kind_of(self.target).default_concurrency)
 
     @property
     def window_length(self) -> timedelta:
@@ -165,17 +163,15 @@ class Job:
     @cached_property
     def fingerprint(self) -> str:
         """Changes when what a window sends changes, so its cache entry goes stale."""
-        target = self.target
+        from db2api.targets import kind_of
+
         parts = [
             self.version,
             " ".join(self.sql.split()),
             _code(self.transform),
             _code(self.id) if callable(self.id) else repr(self.id),
-            repr(target.url),
-            target.index,
-            target.mode,
-            target.method,
-            target.path,
+            repr(self.target.url),
+            *kind_of(self.target).fingerprint(self.target),
             self.source.timezone,
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
@@ -194,15 +190,13 @@ def _code(fn: object) -> str:
 def check(job: Job) -> None:
     """Refuse a job that cannot work, naming the field and the fix."""
 
-    def fail(message: str) -> None:
-        raise JobError(f"job {job.name!r}: {message}")
-
+    fail = _failer(job)
     if not isinstance(job.name, str) or not _NAME.match(job.name):
         raise JobError(
             f"job name {job.name!r} is not valid: use lower-case letters, digits, '-' or '_'"
         )
-    if job.source.dbtype not in BINDS:
-        fail(f"source dbtype {job.source.dbtype!r} is not supported: use one of {sorted(BINDS)}")
+    if job.source.dbtype not in SOURCES:
+        fail(f"source dbtype {job.source.dbtype!r} is not supported: use one of {sorted(SOURCES)}")
     if job.source.password_env and job.source.password_secret:
         fail("set source.password_env or source.password_secret, not both")
     check_binds(job)
@@ -214,6 +208,8 @@ def check(job: Job) -> None:
         fail("transform must be a function taking a row dict and returning a document dict")
     for name in ("chunk_size", "concurrency", "windows_in_flight"):
         value = getattr(job, name)
+        if name == "concurrency" and value is None:
+            continue  # the target kind's default
         if not isinstance(value, int) or value < 1:
             fail(f"{name} must be a whole number of at least 1 (got {value!r})")
     try:
@@ -227,46 +223,30 @@ def check(job: Job) -> None:
     check_target(job)
 
 
+def _failer(job: Job) -> Callable[[str], NoReturn]:
+    def fail(message: str) -> NoReturn:
+        raise JobError(f"job {job.name!r}: {message}")
+
+    return fail
+
+
 def check_binds(job: Job) -> None:
-    style, start, end = BINDS[job.source.dbtype]
-    sql = job.sql
-    if style == "qmark":
-        if sql.count("?") != 2:
-            raise JobError(
-                f"job {job.name!r}: SQL for {job.source.dbtype} needs exactly two '?' binds, "
-                "start then end, e.g. WHERE t >= ? AND t < ?"
-            )
-        return
-    missing = [bind for bind in (start, end) if bind not in sql]
-    if not missing:
-        return
-    other = {":start": "%(start)s", "%(start)s": ":start"}[start]
-    hint = f" (it uses {other}, which is another database's style)" if other in sql else ""
-    raise JobError(
-        f"job {job.name!r}: SQL for {job.source.dbtype} must use the binds {start} and {end} "
-        f"(paramstyle {style}); missing {', '.join(missing)}{hint}: write e.g. "
-        f"WHERE t >= {start} AND t < {end}"
-    )
+    job.source.kind.check_sql(job.sql, _failer(job))
 
 
 def check_target(job: Job) -> None:
+    from db2api.targets import KINDS
+
     target = job.target
-    if target.mode not in ("item", "bulk"):
-        raise JobError(
-            f"job {job.name!r}: target mode must be 'item' or 'bulk' (got {target.mode!r})"
+    fail = _failer(job)
+    if target.mode not in KINDS:
+        fail(
+            f"target mode must be one of {', '.join(repr(name) for name in KINDS)} "
+            f"(got {target.mode!r})"
         )
     if target.auth_env and target.auth_secret:
-        raise JobError(f"job {job.name!r}: set target.auth_env or target.auth_secret, not both")
-    if target.bulk_docs < 1 or target.bulk_bytes < 1024:
-        raise JobError(
-            f"job {job.name!r}: bulk_docs must be >= 1 and bulk_bytes >= 1024 "
-            f"(got {target.bulk_docs}, {target.bulk_bytes})"
-        )
-    if target.mode == "item" and "{id}" not in target.path and target.method.upper() == "PUT":
-        raise JobError(
-            f"job {job.name!r}: item path {target.path!r} has no {{id}}; a PUT without the id "
-            "cannot be idempotent: add {id} to the path"
-        )
+        fail("set target.auth_env or target.auth_secret, not both")
+    KINDS[target.mode].check(target, fail)
     if isinstance(target.url, str):
         check_url(target.url, job.name)
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 from db2api.documents import Chunk
+from db2api.dryrun import DrySink
 from db2api.errors import (
     JobError,
     SourceError,
@@ -26,8 +27,7 @@ from db2api.extract import iter_window_chunks
 from db2api.job import Job
 from db2api.report import RunSummary, WindowReport, summarise
 from db2api.runtime import Runtime, open_runtime
-from db2api.sinks import Outcome
-from db2api.verify import verify_window
+from db2api.targets import Outcome
 from db2api.windows import Window, split
 
 Upload = Callable[[Chunk], Awaitable[Outcome]]
@@ -50,6 +50,7 @@ async def run_window(
             outcome = await send(chunk)
             runtime.dead_letters.write(window.key, outcome.dead)
             report.acked += outcome.acked
+            report.present += outcome.present
             report.dead += len(outcome.dead)
             report.retries += outcome.retries
             report.requests += outcome.requests
@@ -67,7 +68,8 @@ async def run_window(
                 report.dead += len(chunk.rejects)
                 await slots.acquire()
                 group.create_task(deliver(chunk))
-        await verify_window(runtime, window, report)
+        if not isinstance(runtime.sink, DrySink):
+            await runtime.kind.verify(runtime, window, report)
         report.seconds = time.perf_counter() - started
         report.check()
     except BaseExceptionGroup as group_error:

@@ -15,6 +15,7 @@ class WindowReport:
     window: str
     rows: int = 0
     acked: int = 0
+    present: int = 0  # of the acked: already at the target (op_type create)
     dead: int = 0
     duplicates: int = 0
     retries: int = 0
@@ -100,6 +101,11 @@ class RunSummary:
             + f"{self.total('acked')} documents in {self.total('requests')} requests, "
             f"{self.total('bytes'):,} bytes",
             f"dead letters {dead}" + (f"  -> {self.dead_letter_file}" if dead else ""),
+            *(
+                [f"already present {self.total('present')} (create: the id was there already)"]
+                if self.total("present")
+                else []
+            ),
             f"duplicates   {self.total('duplicates')} (same id twice in a chunk; last one sent)",
             f"retries      {self.total('retries')}",
             f"time         {self.seconds:.1f} s, {self.docs_per_second:,.0f} docs/s",
@@ -117,12 +123,13 @@ class RunSummary:
 
     def markdown(self) -> str:
         head = (
-            "| window | rows | acked | dead letters | duplicates | retries | seconds | docs/s "
-            "| note |"
+            "| window | rows | acked | already present | dead letters | duplicates | retries "
+            "| seconds | docs/s | note |"
         )
-        rule = "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         rows = [
-            f"| {r.window} | {r.rows} | {r.acked} | {r.dead} | {r.duplicates} | {r.retries} "
+            f"| {r.window} | {r.rows} | {r.acked} | {r.present} | {r.dead} | {r.duplicates} "
+            f"| {r.retries} "
             f"| {r.seconds:.2f} | {r.docs_per_second:,.0f} | "
             f"{'cached' if r.cached else ''}{r.error} |"
             for r in self.windows

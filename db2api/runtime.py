@@ -26,11 +26,11 @@ from db2api.job import Job, check_url, resolve
 from db2api.limiter import Limiter
 from db2api.log import run_logger
 from db2api.scrub import SCRUBBER
-from db2api.sinks import BulkSink, DocumentSink, ItemSink
+from db2api.targets import DocumentSink, TargetKind, kind_of
 
 
 class Runtime:
-    __slots__ = ("dead_letters", "job", "limiter", "password", "pool", "sink", "url")
+    __slots__ = ("dead_letters", "job", "kind", "limiter", "password", "pool", "sink", "url")
 
     def __init__(
         self,
@@ -48,6 +48,7 @@ class Runtime:
         self.limiter = limiter
         self.dead_letters = dead_letters
         self.pool = ConnectionPool(job, password)
+        self.kind: TargetKind = kind_of(job.target)
 
 
 async def read_secret(env: str | None, block: str | None, what: str) -> str | None:
@@ -165,14 +166,13 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         stack.callback(dead_letters.close)
         sink: DocumentSink
         if dry_run:
-            sink = DrySink(target)
+            sink = DrySink(target, kind_of(target))
         else:
             session = open_session(
                 concurrency, target.timeout, target.verify_tls, headers, target.ca_file
             )
             await stack.enter_async_context(session)
-            kind = BulkSink if target.mode == "bulk" else ItemSink
-            sink = kind(session, url, target, job.retry, limiter, auth_hint=hint)
+            sink = kind_of(target).sink(session, url, target, job.retry, limiter, hint)
         runtime = Runtime(job, url, password, sink, limiter, dead_letters)
         stack.callback(runtime.pool.close)
         yield runtime

@@ -15,7 +15,7 @@ from prefect.cache_policies import NO_CACHE
 
 from db2api.documents import Chunk
 from db2api.errors import Db2apiError
-from db2api.sinks import DocumentSink, Outcome
+from db2api.targets import DocumentSink, Outcome
 
 
 async def is_worth_retrying(task: Any, task_run: Any, state: Any) -> bool:

@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from db2api import bulk
 from db2api.catalog import BUNDLED, job_names
 from db2api.cli import main
 from db2api.deadletters import iter_dead_letters
@@ -41,6 +40,7 @@ from db2api.job import Job
 from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
 from db2api.report import RunSummary
+from db2api.targets import es_bulk as bulk
 from tests.conftest import PG_PASSWORD_ENV, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
 from tests.support.tls import SelfSigned, self_signed
@@ -656,7 +656,7 @@ CASES = [
     ),
     pytest.param(
         oversized_document,
-        "document needs {size_7} bytes in a _bulk body, over target.bulk_bytes (4096): raise "
+        "document needs {size_7} bytes in a request body, over target.bulk_bytes (4096): raise "
         "the cap or slim the document in the transform",
         None,
         id="document-over-bulk-byte-cap",

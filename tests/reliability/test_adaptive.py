@@ -15,7 +15,7 @@ from db2api.documents import Document
 from db2api.receiver import ReceiverProcess
 from db2api.retry import RetryPolicy
 from db2api.runtime import open_runtime
-from db2api.sinks import Outcome
+from db2api.targets import Outcome
 from tests.reliability.conftest import reliability_job
 
 pytestmark = pytest.mark.reliability

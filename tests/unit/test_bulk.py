@@ -5,7 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from db2api.bulk import (
+from db2api.documents import Document
+from db2api.errors import TargetError
+from db2api.targets.es_bulk import (
     Batch,
     ItemResult,
     action_line,
@@ -14,8 +16,6 @@ from db2api.bulk import (
     iter_batches,
     parse_response,
 )
-from db2api.documents import Document
-from db2api.errors import TargetError
 
 INDEX = "readings"
 URL = "http://127.0.0.1:9200/_bulk"
@@ -177,11 +177,36 @@ def test_parse_response_maps_mixed_statuses_in_order():
 
 
 @pytest.mark.parametrize(
+    "item",
+    ["text", {}, {"index": 7}, {"index": {"status": "abc"}}, {"index": {"status": True}}],
+)
+def test_an_item_without_a_readable_status_stops_the_run_in_one_line(item):
+    with pytest.raises(TargetError) as caught:
+        parse_response(bulk_body(item), 1, URL)
+
+    assert str(caught.value) == (
+        f"target's _bulk response at {URL} has an item without a valid status "
+        f"({item!r:.80}): check that target.url points at an Elasticsearch/OpenSearch-"
+        "compatible API"
+    )
+
+
+def test_items_decide_even_when_the_flag_says_no_errors():
+    body = orjson.dumps(
+        {
+            "errors": False,
+            "items": [
+                {"index": {"_id": "1", "status": 400, "error": {"type": "t", "reason": "r"}}}
+            ],
+        }
+    )
+
+    assert parse_response(body, 1, URL) == [ItemResult(400, "t", "r")]
+
+
+@pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ("text", ItemResult(500, "malformed_item", "unreadable bulk item 'text'")),
-        ({}, ItemResult(500, "malformed_item", "unreadable bulk item {}")),
-        ({"index": 7}, ItemResult(500, "malformed_item", "unreadable bulk item {'index': 7}")),
         ({"index": {"status": 409, "error": {}}}, ItemResult(409, "", "")),
         (
             {"index": {"status": 400, "error": {"reason": "bad", "caused_by": {"type": "t"}}}},

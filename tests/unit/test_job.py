@@ -167,7 +167,7 @@ def test_valid_jobs_are_accepted(name):
         ),
         (
             {"target": make_target(mode="stream")},
-            "job 'unit': target mode must be 'item' or 'bulk' (got 'stream')",
+            "job 'unit': target mode must be one of 'bulk', 'item', 'batch' (got 'stream')",
         ),
         (
             {"target": make_target(auth_env="API_KEY", auth_secret="api-key")},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -20,16 +21,17 @@ from db2api.http import Request, Response, TransportError, send
 from db2api.log import run_logger
 from db2api.report import WindowReport
 from db2api.retry import Verdict, classify
-from db2api.runtime import Runtime
-from db2api.sinks import BulkSink
+from db2api.targets.elasticsearch import BulkSink
 from db2api.windows import Window, iso
+
+if TYPE_CHECKING:
+    from db2api.runtime import Runtime
 
 SHOWN = 20
 
 
 def applies(runtime: Runtime) -> bool:
-    job = runtime.job
-    return bool(job.date_field) and isinstance(runtime.sink, BulkSink)
+    return bool(runtime.job.date_field) and isinstance(runtime.sink, BulkSink)
 
 
 async def _call(runtime: Runtime, method: str, path: str, body: object) -> dict[str, object]:

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import orjson
 
 from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.job import Target
+
+if TYPE_CHECKING:
+    from db2api.job import Target
+
+OpType = Literal["index", "create"]
 
 
-def action_line(index: str, doc_id: str) -> bytes:
-    return orjson.dumps({"index": {"_index": index, "_id": doc_id}})
+def action_line(index: str, doc_id: str, op_type: OpType = "index") -> bytes:
+    """``index`` overwrites; ``create`` refuses an id that exists (data streams need it)."""
+    return orjson.dumps({op_type: {"_index": index, "_id": doc_id}})
 
 
 def entry_size(action: bytes, document: Document) -> int:
@@ -34,21 +40,27 @@ class Batch:
     body: bytes
 
 
-def body(index: str, documents: Sequence[Document]) -> bytes:
+def body(index: str, documents: Sequence[Document], op_type: OpType = "index") -> bytes:
     """The NDJSON body for ``documents`` (used when only some of a batch are sent again)."""
     parts: list[bytes] = []
     for document in documents:
-        parts += (action_line(index, document.id), b"\n", document.body, b"\n")
+        parts += (action_line(index, document.id, op_type), b"\n", document.body, b"\n")
     return b"".join(parts)
 
 
 def prepare(documents: Sequence[Document], target: Target) -> list[Batch | Document]:
     """A chunk's batches within the target's caps: built once, by whoever comes first."""
-    return list(iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes))
+    return list(
+        iter_batches(documents, target.index, target.bulk_docs, target.bulk_bytes, target.op_type)
+    )
 
 
 def iter_batches(
-    documents: Sequence[Document], index: str, max_docs: int, max_bytes: int
+    documents: Sequence[Document],
+    index: str,
+    max_docs: int,
+    max_bytes: int,
+    op_type: OpType = "index",
 ) -> Iterator[Batch | Document]:
     """Group documents into bodies within both caps.
 
@@ -59,7 +71,7 @@ def iter_batches(
     members: list[Document] = []
     size = 0
     for document in documents:
-        action = action_line(index, document.id)
+        action = action_line(index, document.id, op_type)
         needed = entry_size(action, document)
         if needed > max_bytes:
             yield document
@@ -89,7 +101,11 @@ def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | N
     parsing it at all: ``"errors":false`` at the top and one ``"status":`` per item (an
     escaped quote inside a string cannot form that key).
     """
-    if b'"errors":false' in body[:64] and body.count(b'"status":') == expected:
+    if (
+        b'"errors":false' in body[:64]
+        and body.count(b'"status":') == expected
+        and b'"error":' not in body
+    ):
         return None
     try:
         payload = orjson.loads(body)
@@ -106,18 +122,26 @@ def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | N
             f"target's _bulk response at {url} has {got} items for {expected} documents: "
             "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
         )
-    if payload.get("errors") is False:
+    results = [_item(item, url) for item in items]
+    # The items decide, not the top-level flag: a proxy or an odd server may say
+    # "errors": false over items that failed.
+    if all(200 <= result.status < 300 for result in results):
         return None
-    return [_item(item) for item in items]
+    return results
 
 
-def _item(item: object) -> ItemResult:
-    if not isinstance(item, dict) or not item:
-        return ItemResult(500, "malformed_item", f"unreadable bulk item {item!r:.200}")
-    result = next(iter(item.values()))
-    if not isinstance(result, dict):
-        return ItemResult(500, "malformed_item", f"unreadable bulk item {item!r:.200}")
-    status = int(result.get("status", 500))
+def _item(item: object, url: str) -> ItemResult:
+    result = next(iter(item.values()), None) if isinstance(item, dict) else None
+    # No status at all was read as a server error before; a status that is not a
+    # number means the answer is not Elasticsearch's.
+    status = result.get("status", 500) if isinstance(result, dict) else None
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise TargetError(
+            f"target's _bulk response at {url} has an item without a valid status "
+            f"({item!r:.80}): check that target.url points at an Elasticsearch/OpenSearch-"
+            "compatible API"
+        )
+    assert isinstance(result, dict)
     error = result.get("error")
     if not error:
         return ItemResult(status, "", "")

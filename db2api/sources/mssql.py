@@ -1,0 +1,39 @@
+"""Microsoft SQL Server through etlhelper and pyodbc: two ``?`` binds, start then end.
+
+Not exercised by the test suite. It needs ``pip install 'db2api[mssql]'`` (pyodbc)
+and Microsoft's ODBC driver on the machine, named in ``DbParams(odbc_driver=...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from db2api.errors import SourceError
+from db2api.sources.base import SourceKind
+
+
+class Mssql(SourceKind):
+    dbtype = "MSSQL"
+    paramstyle = "qmark"
+    start_bind, end_bind = "?", "?"
+    tested = False
+
+    def check_sql(self, sql: str, fail: Callable[[str], NoReturn]) -> None:
+        if sql.count("?") != 2:
+            fail(
+                f"SQL for {self.dbtype} needs exactly two '?' binds, start then end, "
+                "e.g. WHERE t >= ? AND t < ?"
+            )
+
+    def bind(self, start: Any, end: Any) -> tuple[Any, ...]:
+        return (start, end)
+
+    def before_connect(self, params: dict[str, Any], chunk_size: int, job: str) -> None:
+        try:
+            import pyodbc  # noqa: F401
+        except ImportError:
+            raise SourceError(
+                f"job {job!r} reads MSSQL, which needs pyodbc: pip install 'db2api[mssql]' "
+                "and install Microsoft's ODBC driver for SQL Server"
+            ) from None

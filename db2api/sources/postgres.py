@@ -1,0 +1,51 @@
+"""PostgreSQL: pyformat binds, aware bounds, a session in UTC and a server-side cursor.
+
+etlhelper's default cursor loads the whole result at ``execute``; a named cursor
+streams it instead. etlhelper recognises connections by class name, so the named
+cursor goes in through ``conn.cursor_factory``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Any
+
+from db2api.sources.base import Bounds, Connection, SourceKind
+
+
+def _server_cursor_class() -> type:
+    import psycopg2.extensions
+
+    class ServerCursor(psycopg2.extensions.cursor):
+        """A named cursor: rows stay on the server until ``fetchmany`` asks."""
+
+        def __init__(self, conn: Any, name: str | None = None, **kwargs: Any) -> None:
+            super().__init__(conn, name or f"db2api_{uuid.uuid4().hex}", **kwargs)
+            self.itersize = 5000
+
+        def close(self) -> None:
+            # iter_chunks commits before its context manager closes the cursor, and
+            # the commit already closed a named cursor on the server.
+            with contextlib.suppress(psycopg2.Error):
+                super().close()
+
+    return ServerCursor
+
+
+class Postgres(SourceKind):
+    dbtype = "PG"
+    paramstyle = "pyformat"
+    start_bind, end_bind = "%(start)s", "%(end)s"
+    default_bounds: Bounds = "aware"
+
+    def connect_options(self, job: str) -> dict[str, Any]:
+        # Named in pg_stat_activity, so a DBA can see (and stop) what db2api reads.
+        return {"application_name": f"db2api {job}"}
+
+    def after_connect(self, conn: Connection) -> None:
+        # timestamptz values then arrive in UTC and are written with "Z".
+        with conn.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        conn.commit()
+        conn.cursor_factory = _server_cursor_class()

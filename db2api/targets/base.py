@@ -1,0 +1,254 @@
+"""What every target kind shares: the outcome of a send, the sink plumbing, the kind seam.
+
+A *kind* (Elasticsearch ``_bulk``, one HTTP request per document, an HTTP batch)
+owns everything that differs between targets: checking its settings, turning a
+chunk into request bodies (in the reader thread), classifying answers, proving
+completeness, and its defaults. The pipeline asks a kind for a sink and never
+looks at which kind it has.
+
+``send(documents) -> Outcome`` never gives up on a document silently. Passing
+failures (429, 5xx, timeouts, resets) are retried per document with backoff inside
+the sink; a document the target refuses, or one whose retry budget is spent,
+becomes a dead letter with the reason; a misconfiguration that would fail every
+document raises :class:`TargetError` and stops the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+
+import aiohttp
+import orjson
+
+from db2api.deadletters import DeadLetter
+from db2api.documents import Document
+from db2api.errors import TargetError, first_error
+from db2api.http import Request, Response, TransportError
+from db2api.http import send as http_send
+from db2api.limiter import Limiter
+from db2api.retry import RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    from db2api.job import Target
+    from db2api.report import WindowReport
+    from db2api.runtime import Runtime
+    from db2api.windows import Window
+
+SendFn = Callable[[aiohttp.ClientSession, Request], Awaitable[Response]]
+OVERLOAD = frozenset({429, 503})
+Prepared = list[Any] | None  # request bodies a kind built ahead, in the reader thread
+
+
+class Outcome:
+    """What happened to the documents of one ``send`` call."""
+
+    __slots__ = ("acked", "bytes", "dead", "present", "requests", "retries", "samples")
+
+    def __init__(self) -> None:
+        self.acked = 0
+        self.present = 0  # of the acked: already at the target (a `create` that met its id)
+        self.dead: list[DeadLetter] = []
+        self.samples: list[dict[str, object]] = []  # dry runs only
+        self.retries = 0
+        self.requests = 0
+        self.bytes = 0
+
+
+class DocumentSink(Protocol):
+    """Where a window's documents go: the target, or nowhere in a dry run."""
+
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome: ...
+
+
+class Sink:
+    """Shared plumbing: the session, the limiter, the retry policy and counters."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        target: Target,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        auth_hint: str = "",
+        send: SendFn = http_send,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self.target = target
+        self.policy = policy
+        self.limiter = limiter
+        self.auth_hint = auth_hint
+        self._send = send
+        self.rng = rng or random.Random()
+        self.statuses: Counter[str] = Counter()
+        self.retries = 0
+
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
+        raise NotImplementedError
+
+    async def _request(
+        self, request: Request, outcome: Outcome
+    ) -> tuple[Response | None, str, int]:
+        """Send once inside a limiter slot: (response or None, error text, sequence)."""
+        sequence = await self.limiter.acquire()  # not `async with`: this runs per document
+        try:
+            outcome.requests += 1
+            outcome.bytes += len(request.body)
+            try:
+                response = await self._send(self.session, request)
+            except TransportError as exc:
+                self.statuses[exc.kind] += 1
+                if exc.kind == "tls":
+                    raise TargetError(
+                        f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the PEM "
+                        "certificate of the CA that signed it (or install that CA in the system "
+                        "store); verify_tls=False turns the check off if you accept the risk"
+                    ) from None
+                if exc.kind == "timeout":
+                    self.limiter.overloaded(sequence)
+                return None, f"{exc.kind}: {exc}", sequence
+        finally:
+            self.limiter.release()
+        self.statuses[str(response.status)] += 1
+        if response.status in OVERLOAD:
+            self.limiter.overloaded(sequence)
+        elif response.status < 300:
+            self.limiter.succeeded()
+        return response, "", sequence
+
+    def _fatal(self, request: Request, response: Response) -> TargetError:
+        status, where = response.status, f"{request.method} {request.url}"
+        said = error_text(response)
+        advice = {
+            401: f"the target refused the credentials: check {self.auth_hint or 'target.auth_env'}",
+            403: "the credentials may not write here: check the API key's privileges",
+            404: "no such path or index: check target.url and target.index / target.path",
+            405: "method not allowed: check target.method and target.path",
+            407: "a proxy wants credentials: check the proxy settings",
+            413: "the request is too large for the target: lower target.bulk_bytes",
+        }.get(status, "retrying will not help")
+        return TargetError(f"HTTP {status} from {where} ({said}): {advice}")
+
+    def _wait(self, attempts: int, response: Response | None) -> float:
+        retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
+        return self.policy.delay(attempts, retry_after, self.rng)
+
+    def _count_retries(self, outcome: Outcome, count: int) -> None:
+        outcome.retries += count
+        self.retries += count
+
+
+class TargetKind:
+    """One kind of target. Subclasses override what differs; the defaults suit HTTP APIs."""
+
+    name = ""
+    # Requests in flight for a run when the job does not say.
+    default_concurrency = 8
+
+    def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        """Refuse settings this kind cannot work with, through ``fail(message)``."""
+
+    def fingerprint(self, target: Target) -> list[str]:
+        """What decides the bytes a window sends, beyond the job's SQL and code."""
+        return [target.index, self.name]
+
+    def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
+        """Request bodies built in the reader thread, so the event loop only sends."""
+        return None
+
+    def sink(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        target: Target,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        auth_hint: str,
+    ) -> Sink:
+        raise NotImplementedError
+
+    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
+        """What a real send would cost, with nothing sent: one request per document."""
+        outcome = Outcome()
+        outcome.requests = outcome.acked = len(documents)
+        outcome.bytes = sum(len(doc.body) for doc in documents)
+        return outcome
+
+    async def verify(self, runtime: Runtime, window: Window, report: WindowReport) -> None:
+        """Prove the window's documents are at the target; kinds that cannot, don't."""
+
+
+def error_text(response: Response) -> str:
+    """The target's own words: ES-shaped ``error.type: reason``, else a text snippet."""
+    try:
+        payload = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return " ".join(response.text[:300].split()) or "no body"
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
+    if error:
+        return str(error)[:300]
+    return " ".join(response.text[:300].split()) or "no body"
+
+
+def is_html(response: Response) -> bool:
+    kind = response.headers.get("Content-Type")  # the spelling http.send keeps; runs per document
+    if kind is None:
+        kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    return kind.lower().startswith("text/html")
+
+
+def not_the_api(request: Request, response: Response) -> TargetError:
+    snippet = response.body[:80].decode("utf-8", "replace").replace("\n", " ")
+    return TargetError(
+        f"target answered {request.method} {request.url} with an HTML page, not an API "
+        f"response ({snippet!r}): check that target.url points at the API itself, not at a "
+        "proxy or login page"
+    )
+
+
+def refused(doc: Document, status: int | None, reason: str, attempts: int = 1) -> DeadLetter:
+    """A dead letter for a document the target refused, in the target's words."""
+    error = f"HTTP {status}" if status is not None else "Refused"
+    return DeadLetter(doc.id, doc.decoded(), status, error, reason, attempts)
+
+
+def too_large(doc: Document, size: int, cap: str) -> DeadLetter:
+    return DeadLetter(
+        doc.id,
+        doc.decoded(),
+        None,
+        "DocumentTooLarge",
+        f"document needs {size} bytes in a request body, over {cap}: raise the cap or slim "
+        "the document in the transform",
+    )
+
+
+def gave_up(
+    doc: Document, attempts: int, elapsed: float, last: str, status: int | None
+) -> DeadLetter:
+    return DeadLetter(
+        id=doc.id,
+        document=doc.decoded(),
+        status=status,
+        error="RetriesExhausted",
+        reason=f"gave up after {attempts} attempts over {elapsed:.1f}s; last: {last}",
+        attempts=attempts,
+    )
+
+
+async def run_workers(count: int, work: Callable[[], Awaitable[None]]) -> None:
+    """``count`` coroutines draining a shared iterator: never one per document."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(count):
+                group.create_task(work())
+    except BaseExceptionGroup as errors:
+        raise first_error(errors) from None

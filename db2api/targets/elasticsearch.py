@@ -1,0 +1,306 @@
+"""Elasticsearch and OpenSearch: ``_bulk`` NDJSON, read item by item as the servers answer.
+
+A ``_bulk`` request answers 200 even when every item failed, so the decision is
+per item, by the error *type* first and the status second:
+
+- delivered: 2xx; with ``op_type="create"`` also ``409
+  version_conflict_engine_exception`` (the id is there already: a re-run into a
+  data stream or write-once index stays idempotent);
+- retried: 408/429/5xx items (``es_rejected_execution_exception`` and the like);
+- the run stops, nothing dead-lettered: errors about the *index or the key*, which
+  every other document would meet too (``index_not_found_exception``,
+  ``security_exception`` and item 401/403, ``invalid_index_name_exception``, the
+  data-stream ``op_type`` rule, ``cluster_block_exception``, ``index_closed_exception``);
+  and, as a safety net for types nobody listed, two fresh batches in a row whose
+  every item failed with the same non-retryable type;
+- dead letter: anything else about *this document* (``mapper_parsing_exception``,
+  ``document_parsing_exception``, an ``illegal_argument_exception`` on a field).
+
+A whole-request 413 splits the batch in halves, down to one document, before a
+document alone becomes ``DocumentTooLarge``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, NoReturn
+
+import aiohttp
+
+from db2api.deadletters import DeadLetter
+from db2api.documents import Document
+from db2api.errors import TargetError
+from db2api.http import Request
+from db2api.limiter import Limiter
+from db2api.retry import RetryPolicy, Verdict, classify
+from db2api.targets import es_bulk
+from db2api.targets.base import (
+    OVERLOAD,
+    Outcome,
+    Prepared,
+    Sink,
+    TargetKind,
+    error_text,
+    gave_up,
+    refused,
+    run_workers,
+    too_large,
+)
+
+if TYPE_CHECKING:
+    from db2api.job import Target
+    from db2api.report import WindowReport
+    from db2api.runtime import Runtime
+    from db2api.windows import Window
+
+# A batch this large whose every item fails the same way says more about the index
+# than about the documents.
+UNIFORM_BATCH = 5
+STOP_AFTER_UNIFORM = 2
+
+
+class Elasticsearch(TargetKind):
+    name = "bulk"
+    default_concurrency = 8
+
+    def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        if target.bulk_docs < 1 or target.bulk_bytes < 1024:
+            fail(
+                f"bulk_docs must be >= 1 and bulk_bytes >= 1024 "
+                f"(got {target.bulk_docs}, {target.bulk_bytes})"
+            )
+        if target.op_type not in ("index", "create"):
+            fail(
+                f"target.op_type must be 'index' (create or overwrite) or 'create' (write once; "
+                f"data streams need it), got {target.op_type!r}"
+            )
+
+    def fingerprint(self, target: Target) -> list[str]:
+        return [*super().fingerprint(target), target.op_type]
+
+    def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
+        return es_bulk.prepare(documents, target)
+
+    def sink(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        target: Target,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        auth_hint: str,
+    ) -> Sink:
+        return BulkSink(session, url, target, policy, limiter, auth_hint=auth_hint)
+
+    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
+        outcome = Outcome()
+        for item in prepared if prepared is not None else es_bulk.prepare(documents, target):
+            if isinstance(item, Document):
+                outcome.dead.append(oversize_letter(target, item))
+                continue
+            outcome.requests += 1
+            outcome.bytes += len(item.body)
+            outcome.acked += len(item.documents)
+        return outcome
+
+    async def verify(self, runtime: Runtime, window: Window, report: WindowReport) -> None:
+        from db2api.targets.es_verify import verify_window  # it reads the source again
+
+        await verify_window(runtime, window, report)
+
+
+def oversize_letter(target: Target, doc: Document) -> DeadLetter:
+    size = es_bulk.entry_size(es_bulk.action_line(target.index, doc.id, target.op_type), doc)
+    return too_large(doc, size, f"target.bulk_bytes ({target.bulk_bytes})")
+
+
+def index_problem(result: es_bulk.ItemResult, index: str) -> str | None:
+    """The fix for an item error that concerns the index or the key, not the document."""
+    kind, reason = result.error, result.reason.lower()
+    if kind == "index_not_found_exception":
+        return (
+            f"create the index {index} (or an index template that matches it) before sending, "
+            "or allow the cluster to create it (action.auto_create_index)"
+        )
+    if kind == "security_exception" or (
+        result.status in (401, 403) and kind != "cluster_block_exception"
+    ):
+        return (
+            f"grant the API key the create_doc or index privilege on {index}, or fix the key "
+            "the job sends (target.auth_env / target.auth_secret)"
+        )
+    if kind == "invalid_index_name_exception":
+        return (
+            "fix target.index: index names are lower-case and have no spaces or any of "
+            '\\ / * ? " < > | , #'
+        )
+    if kind == "illegal_argument_exception" and "op_type of create" in reason:
+        return f"{index} is a data stream, which only takes create: set target.op_type='create'"
+    if kind == "cluster_block_exception":
+        if "flood" in reason or "disk" in reason or "allow delete" in reason:
+            return (
+                f"the cluster's disk passed its flood-stage watermark and {index} was made "
+                "read-only: free disk space; the block lifts itself when usage falls (or "
+                "remove index.blocks.read_only_allow_delete)"
+            )
+        if "index write" in reason:
+            return f"{index} has a write block: remove index.blocks.write when writes may resume"
+        return f"{index} (or the cluster) is blocked for writes: remove the block, then run again"
+    if kind == "index_closed_exception":
+        return f"{index} is closed: open it (POST {index}/_open) and run again"
+    return None
+
+
+class BulkSink(Sink):
+    """``_bulk`` batches capped by count and bytes, retried item by item."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._uniform: tuple[str, int] = ("", 0)  # failure type, fresh batches in a row
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/_bulk"
+
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
+        outcome = Outcome()
+        target = self.target
+        batches: list[es_bulk.Batch] = []
+        for item in prepared if prepared is not None else es_bulk.prepare(documents, target):
+            if isinstance(item, Document):
+                outcome.dead.append(oversize_letter(target, item))
+            else:
+                batches.append(item)
+        pending = iter(batches)
+
+        async def work() -> None:
+            for batch in pending:
+                await self._deliver(batch.documents, batch.body, outcome)
+
+        await run_workers(min(self.limiter.maximum, len(batches)), work)
+        return outcome
+
+    async def _deliver(self, pending: list[Document], body: bytes, outcome: Outcome) -> None:
+        first, attempts = time.monotonic(), 0
+        headers = {"Content-Type": "application/x-ndjson"}
+        target = self.target
+        while pending:
+            attempts += 1
+            request = Request("POST", self.url, body, headers)
+            response, error, sequence = await self._request(request, outcome)
+            status = response.status if response else None
+            if response is None:
+                retry = pending
+            elif response.status < 300:
+                results = es_bulk.parse_response(response.body, len(pending), self.url)
+                if results is None:
+                    outcome.acked += len(pending)
+                    self._uniform = ("", 0)
+                    return
+                if attempts == 1:
+                    self._watch_uniform(results)
+                retry, error, status = self._sort(pending, results, attempts, outcome, sequence)
+            elif response.status == 413:
+                await self._split(pending, response.status, outcome)
+                return
+            else:
+                verdict = classify(response.status)
+                if verdict is Verdict.FATAL:
+                    raise self._fatal(request, response)
+                error = f"HTTP {response.status}: {error_text(response)}"
+                if verdict is Verdict.DEAD:
+                    outcome.dead.extend(refused(d, status, error, attempts) for d in pending)
+                    return
+                retry = pending
+            if not retry:
+                return
+            delay = self._wait(attempts, response)
+            elapsed = time.monotonic() - first
+            if not self.policy.has_budget(attempts, elapsed, delay):
+                outcome.dead.extend(gave_up(d, attempts, elapsed, error, status) for d in retry)
+                return
+            self._count_retries(outcome, len(retry))
+            await asyncio.sleep(delay)
+            pending, body = retry, es_bulk.body(target.index, retry, target.op_type)
+
+    async def _split(self, documents: list[Document], status: int, outcome: Outcome) -> None:
+        """A request too large for the target: halves, down to one document."""
+        target = self.target
+        if len(documents) == 1:
+            doc = documents[0]
+            size = len(es_bulk.body(target.index, documents, target.op_type))
+            outcome.dead.append(too_large(doc, size, f"what the target takes (HTTP {status})"))
+            return
+        middle = len(documents) // 2
+        for half in (documents[:middle], documents[middle:]):
+            await self._deliver(half, es_bulk.body(target.index, half, target.op_type), outcome)
+
+    def _watch_uniform(self, results: list[es_bulk.ItemResult]) -> None:
+        """Stop when fresh batches fail whole, item by item, the same permanent way."""
+        kinds = {result.error for result in results}
+        kind = next(iter(kinds))
+        failed_whole = (
+            len(results) >= UNIFORM_BATCH
+            and len(kinds) == 1
+            and all(classify(r.status) in (Verdict.DEAD, Verdict.FATAL) for r in results)
+            and not self._is_present(results[0])
+        )
+        if not failed_whole:
+            self._uniform = ("", 0)
+            return
+        streak = self._uniform[1] + 1 if self._uniform[0] == kind else 1
+        self._uniform = (kind, streak)
+        if streak >= STOP_AFTER_UNIFORM:
+            sample = results[0]
+            raise TargetError(
+                f"index {self.target.index} at {self.base_url}: every item of {streak} batches "
+                f"in a row failed with HTTP {sample.status} {sample.error}: {sample.reason}; "
+                "this looks like a problem with the index or the key, not the documents: "
+                "fix it and run again (the window was not completed and runs again)"
+            )
+
+    def _is_present(self, result: es_bulk.ItemResult) -> bool:
+        return (
+            self.target.op_type == "create"
+            and result.status == 409
+            and result.error == "version_conflict_engine_exception"
+        )
+
+    def _sort(
+        self,
+        pending: list[Document],
+        results: list[es_bulk.ItemResult],
+        attempts: int,
+        outcome: Outcome,
+        sequence: int,
+    ) -> tuple[list[Document], str, int | None]:
+        """Ack, dead-letter or keep for retry each item; returns the retries and last error."""
+        retry: list[Document] = []
+        error, status, overloaded = "", None, False
+        for doc, result in zip(pending, results, strict=True):
+            fix = index_problem(result, self.target.index) if result.error else None
+            if fix is not None:
+                raise TargetError(
+                    f"index {self.target.index} at {self.base_url} refused writes: HTTP "
+                    f"{result.status} {result.error}: {result.reason}: {fix}; nothing was "
+                    "dead-lettered, the window runs again next time"
+                )
+            verdict = classify(result.status)
+            if verdict is Verdict.ACK:
+                outcome.acked += 1
+            elif self._is_present(result):
+                outcome.acked += 1
+                outcome.present += 1
+            elif verdict is Verdict.RETRY:
+                retry.append(doc)
+                overloaded |= result.status in OVERLOAD
+                error = f"HTTP {result.status}: {result.error}: {result.reason}"
+                status = result.status
+            else:
+                reason = f"{result.error}: {result.reason}" if result.error else "rejected"
+                outcome.dead.append(refused(doc, result.status, reason, attempts))
+        if overloaded:
+            self.limiter.overloaded(sequence)
+        return retry, error, status

@@ -1,0 +1,258 @@
+"""A plain HTTP API that takes many documents per request: ``POST {path}`` with a JSON array.
+
+The body is ``[doc, doc, ...]``, or ``{"<batch_wrap>": [doc, ...]}`` when the API
+wants an object. A 2xx acknowledges the whole batch, unless the job names
+``batch_items``: the response field holding one result per document, in order,
+each read like a single answer (an ``error`` or a non-2xx ``status`` is a failure).
+
+One bad document must not sink its neighbours: a batch the API refuses as a whole
+(400, 413, 422 …) is split in halves and sent again, down to the one document
+that is refused, which becomes the dead letter.
+
+Re-sending a batch is idempotent only if the API upserts by a key inside the
+document: put the id in the document in the transform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NoReturn
+
+import aiohttp
+import orjson
+
+from db2api.documents import Document
+from db2api.errors import TargetError
+from db2api.http import Request, Response
+from db2api.limiter import Limiter
+from db2api.retry import RetryPolicy, Verdict, classify
+from db2api.targets.base import (
+    Outcome,
+    Prepared,
+    Sink,
+    TargetKind,
+    error_text,
+    gave_up,
+    is_html,
+    not_the_api,
+    refused,
+    run_workers,
+    too_large,
+)
+
+if TYPE_CHECKING:
+    from db2api.job import Target
+
+
+@dataclass
+class Batch:
+    documents: list[Document]
+    body: bytes
+
+
+class HttpBatch(TargetKind):
+    name = "batch"
+    default_concurrency = 8
+
+    def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        if target.bulk_docs < 1 or target.bulk_bytes < 1024:
+            fail(
+                f"bulk_docs must be >= 1 and bulk_bytes >= 1024 "
+                f"(got {target.bulk_docs}, {target.bulk_bytes})"
+            )
+        if target.method.upper() not in ("POST", "PUT", "PATCH"):
+            fail(f"batch method must be POST, PUT or PATCH (got {target.method!r})")
+
+    def fingerprint(self, target: Target) -> list[str]:
+        return [
+            *super().fingerprint(target),
+            target.method.upper(),
+            target.path,
+            target.batch_wrap or "",
+        ]
+
+    def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
+        return list(iter_batches(documents, target))
+
+    def sink(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        target: Target,
+        policy: RetryPolicy,
+        limiter: Limiter,
+        auth_hint: str,
+    ) -> Sink:
+        return BatchSink(session, url, target, policy, limiter, auth_hint=auth_hint)
+
+    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
+        outcome = Outcome()
+        for item in prepared if prepared is not None else iter_batches(documents, target):
+            if isinstance(item, Document):
+                outcome.dead.append(too_large(item, len(item.body), _cap(target)))
+                continue
+            outcome.requests += 1
+            outcome.bytes += len(item.body)
+            outcome.acked += len(item.documents)
+        return outcome
+
+
+def _cap(target: Target) -> str:
+    return f"target.bulk_bytes ({target.bulk_bytes})"
+
+
+def body(documents: Sequence[Document], wrap: str | None) -> bytes:
+    array = b"[" + b",".join(doc.body for doc in documents) + b"]"
+    return b"{%s:%s}" % (orjson.dumps(wrap), array) if wrap else array
+
+
+def iter_batches(documents: Sequence[Document], target: Target) -> Iterator[Batch | Document]:
+    """Batches within ``bulk_docs`` and ``bulk_bytes``; a document too large alone, bare."""
+    room = target.bulk_bytes - len(body([], target.batch_wrap))
+    members: list[Document] = []
+    size = 0
+    for document in documents:
+        needed = len(document.body) + 1  # its comma
+        if needed > room:
+            yield document
+            continue
+        if members and (len(members) >= target.bulk_docs or size + needed > room):
+            yield Batch(members, body(members, target.batch_wrap))
+            members, size = [], 0
+        members.append(document)
+        size += needed
+    if members:
+        yield Batch(members, body(members, target.batch_wrap))
+
+
+class BatchSink(Sink):
+    """Batches in flight under the run's limiter, retried whole, bisected when refused."""
+
+    @property
+    def url(self) -> str:
+        return self.base_url + self.target.path.replace("{index}", self.target.index)
+
+    async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
+        outcome = Outcome()
+        batches: list[Batch] = []
+        items = prepared if prepared is not None else iter_batches(documents, self.target)
+        for item in items:
+            if isinstance(item, Document):
+                outcome.dead.append(too_large(item, len(item.body), _cap(self.target)))
+            else:
+                batches.append(item)
+        pending = iter(batches)
+
+        async def work() -> None:
+            for batch in pending:
+                await self._deliver(batch.documents, batch.body, outcome)
+
+        await run_workers(min(self.limiter.maximum, len(batches)), work)
+        return outcome
+
+    async def _deliver(self, pending: list[Document], data: bytes, outcome: Outcome) -> None:
+        first, attempts = time.monotonic(), 0
+        request = Request(
+            self.target.method.upper(), self.url, data, {"Content-Type": "application/json"}
+        )
+        while pending:
+            attempts += 1
+            response, error, _ = await self._request(request, outcome)
+            status = response.status if response else None
+            retry = pending
+            if response is not None:
+                verdict = classify(response.status)
+                if verdict is Verdict.ACK:
+                    if is_html(response):
+                        raise not_the_api(request, response)
+                    retry, error, status = self._sort(pending, response, attempts, outcome)
+                elif verdict is Verdict.FATAL:
+                    raise self._fatal(request, response)
+                elif verdict is Verdict.DEAD:
+                    error = f"HTTP {response.status}: {error_text(response)}"
+                    await self._bisect(pending, response.status, error, attempts, outcome)
+                    return
+                else:
+                    error = f"HTTP {response.status}: {error_text(response)}"
+            if not retry:
+                return
+            delay = self._wait(attempts, response)
+            elapsed = time.monotonic() - first
+            if not self.policy.has_budget(attempts, elapsed, delay):
+                outcome.dead.extend(gave_up(d, attempts, elapsed, error, status) for d in retry)
+                return
+            self._count_retries(outcome, len(retry))
+            await asyncio.sleep(delay)
+            if retry is not pending:
+                pending = retry
+                request = Request(
+                    request.method,
+                    request.url,
+                    body(retry, self.target.batch_wrap),
+                    request.headers,
+                )
+
+    async def _bisect(
+        self, documents: list[Document], status: int, error: str, attempts: int, outcome: Outcome
+    ) -> None:
+        """Find the document(s) the API refuses: halves, down to one."""
+        if len(documents) == 1:
+            doc = documents[0]
+            if status == 413:
+                outcome.dead.append(too_large(doc, len(doc.body), f"what the API takes ({error})"))
+            else:
+                outcome.dead.append(refused(doc, status, error, attempts))
+            return
+        middle = len(documents) // 2
+        for half in (documents[:middle], documents[middle:]):
+            await self._deliver(half, body(half, self.target.batch_wrap), outcome)
+
+    def _sort(
+        self, pending: list[Document], response: Response, attempts: int, outcome: Outcome
+    ) -> tuple[list[Document], str, int | None]:
+        """Per-document results, when the job says where the API puts them."""
+        field = self.target.batch_items
+        if not field:
+            outcome.acked += len(pending)
+            return [], "", None
+        try:
+            payload = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            payload = None
+        results = payload.get(field) if isinstance(payload, dict) else None
+        if not isinstance(results, list) or len(results) != len(pending):
+            got = len(results) if isinstance(results, list) else "no"
+            raise TargetError(
+                f"{self.url} answered {got} results in {field!r} for {len(pending)} documents: "
+                "check target.batch_items names the field holding one result per document"
+            )
+        retry: list[Document] = []
+        error, last = "", None
+        for doc, result in zip(pending, results, strict=True):
+            status, reason = _result(result)
+            verdict = classify(status)
+            if verdict is Verdict.ACK:
+                outcome.acked += 1
+            elif verdict is Verdict.RETRY:
+                retry.append(doc)
+                error, last = f"HTTP {status}: {reason}", status
+            else:
+                outcome.dead.append(refused(doc, status, reason, attempts))
+        return retry, error, last
+
+
+def _result(result: object) -> tuple[int, str]:
+    """(status, reason) of one per-document result; an ``error`` without a status is a 400."""
+    if not isinstance(result, dict):
+        return 200, ""
+    status = result.get("status")
+    error = result.get("error")
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        status = 400 if error else 200
+    if error and status < 300:
+        status = 400
+    reason = error if isinstance(error, str) else orjson.dumps(error).decode() if error else ""
+    return status, reason[:500]

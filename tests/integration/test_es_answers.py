@@ -1,0 +1,211 @@
+"""The Elasticsearch sink against answers the real servers gave, replayed over loopback.
+
+Every body comes from ``tests/support/real_answers.py``, where each is quoted from
+Elasticsearch's or OpenSearch's documentation or a public bug report (the source is
+named there). Nothing here is shaped by our own receiver.
+"""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+import pytest
+
+from db2api.documents import Document
+from db2api.errors import TargetError
+from db2api.http import open_session
+from db2api.job import Target
+from db2api.limiter import Limiter
+from db2api.retry import RetryPolicy
+from db2api.targets.elasticsearch import Elasticsearch
+from tests.support import real_answers as real
+from tests.support.real_answers import Answer, bulk_answer
+from tests.support.scripted import ScriptedTarget, Seen
+
+FAST = RetryPolicy(max_attempts=20, max_elapsed=30, base_delay=0.01, max_delay=0.05)
+INDEX = "readings"
+
+
+def docs(count: int) -> list[Document]:
+    return [Document(str(i), orjson.dumps({"n": i})) for i in range(count)]
+
+
+def same_item(item: dict) -> callable:
+    """Every item of every request answered with one real item."""
+    return lambda _number, seen: Answer(
+        200, {"content-type": real.JSON}, bulk_answer(item, seen.bulk_items), "", ""
+    )
+
+
+def items(*parts: dict) -> bytes:
+    return json.dumps({"took": 3, "errors": True, "items": list(parts)}).encode()
+
+
+def ok_after(first: Answer | dict, times: int = 1) -> callable:
+    """``first`` (a whole answer, or a real item for every document) ``times``, then all OK."""
+
+    def respond(number: int, seen: Seen) -> Answer:
+        if number <= times:
+            return first if isinstance(first, Answer) else same_item(first)(number, seen)
+        return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+
+    return respond
+
+
+async def send(respond, count: int = 10, op_type: str = "index", bulk_docs: int = 10):
+    async with ScriptedTarget(respond) as server:
+        target = Target(url=server.url, index=INDEX, op_type=op_type, bulk_docs=bulk_docs)
+        async with open_session(4, 10) as session:
+            sink = Elasticsearch().sink(session, server.url, target, FAST, Limiter(4), "")
+            outcome = await sink.send(docs(count))
+    return outcome, server.seen
+
+
+async def test_all_ok_acknowledges_every_document_in_one_request():
+    outcome, seen = await send(same_item(real.INDEX_CREATED_ITEM_ES8))
+
+    assert (outcome.acked, outcome.dead, len(seen)) == (10, [], 1)
+    assert seen[0].path == "/_bulk"
+
+
+async def test_a_mapping_error_dead_letters_that_document_only():
+    def respond(_number, seen):
+        body = items(*[real.INDEX_CREATED_ITEM_ES8] * 9, real.MAPPER_PARSING_ITEM)
+        return Answer(200, {"content-type": real.JSON}, body, "", "")
+
+    outcome, _ = await send(respond)
+
+    assert outcome.acked == 9
+    [letter] = outcome.dead
+    assert (letter.id, letter.status, letter.error) == ("9", 400, "HTTP 400")
+    assert letter.reason == (
+        "mapper_parsing_exception: failed to parse field [hass.value] of type [long] in "
+        "document with id '-41ZC2wBLpP0xwShibSp': For input string: \"idle\""
+    )
+
+
+@pytest.mark.parametrize(
+    "first",
+    [real.REJECTED_EXECUTION_ITEM, real.UNAVAILABLE_SHARDS_ITEM],
+    ids=["429 es_rejected_execution", "503 unavailable_shards"],
+)
+async def test_overloaded_items_are_sent_again_and_delivered(first):
+    outcome, seen = await send(ok_after(first))
+
+    assert (outcome.acked, outcome.dead, outcome.retries, len(seen)) == (10, [], 10, 2)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [real.CIRCUIT_BREAKING_429, real.BAD_GATEWAY_502_AWS, real.MASTER_NOT_DISCOVERED_503],
+    ids=["429 circuit_breaking", "502 html", "503 master_not_discovered"],
+)
+async def test_a_busy_or_broken_gateway_is_retried_never_dead_lettered(first):
+    outcome, seen = await send(ok_after(first, times=2))
+
+    assert (outcome.acked, outcome.dead, len(seen)) == (10, [], 3)
+
+
+def _item(status: int, error: dict) -> dict:
+    return {"index": {"_index": INDEX, "_id": "x", "status": status, "error": error}}
+
+
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        (
+            real.INDEX_NOT_FOUND_ITEM,
+            "HTTP 404 index_not_found_exception: no such index and [action.auto_create_index]",
+        ),
+        (_item(403, real.SECURITY_BULK_ITEM_ERROR), "grant the API key the create_doc or index"),
+        (_item(400, real.INVALID_INDEX_NAME_ERROR), "fix target.index: index names are lower-case"),
+        (real.DATA_STREAM_INDEX_OP_ITEM, "is a data stream, which only takes create: set"),
+        (real.READ_ONLY_ALLOW_DELETE_ITEM_403, "passed its flood-stage watermark"),
+        (real.FLOOD_STAGE_ITEM_429, "passed its flood-stage watermark"),
+    ],
+    ids=[
+        "index_not_found",
+        "security_exception",
+        "invalid_index_name",
+        "data_stream_op_type",
+        "read_only_allow_delete_403",
+        "flood_stage_429",
+    ],
+)
+async def test_an_index_level_refusal_stops_the_run_after_one_batch_with_the_fix(item, words):
+    with pytest.raises(TargetError) as caught:
+        await send(same_item(item), count=30)
+
+    message = str(caught.value)
+    assert message.startswith(f"index {INDEX} at http://127.0.0.1:")
+    assert words in message
+    assert message.endswith("nothing was dead-lettered, the window runs again next time")
+    assert "\n" not in message
+
+
+async def test_the_data_stream_rule_is_met_by_create_actions():
+    outcome, seen = await send(same_item(real.INDEX_CREATED_ITEM_ES8), op_type="create")
+
+    first_action = orjson.loads(seen[0].body.split(b"\n")[0])
+    assert list(first_action) == ["create"]
+    assert outcome.acked == 10
+
+
+async def test_409_on_create_means_already_present_and_counts_as_delivered():
+    outcome, _ = await send(same_item(real.CREATE_VERSION_CONFLICT_ITEM), op_type="create")
+
+    assert (outcome.acked, outcome.present, outcome.dead) == (10, 10, [])
+
+
+async def test_409_on_index_is_not_taken_for_already_present():
+    outcome, _ = await send(same_item(real.CREATE_VERSION_CONFLICT_ITEM), count=3)
+
+    assert (outcome.acked, outcome.present, len(outcome.dead)) == (0, 0, 3)
+
+
+@pytest.mark.parametrize(
+    "too_large", [real.TOO_LARGE_413_EMPTY, real.TOO_LARGE_413_NGINX], ids=["empty", "nginx"]
+)
+async def test_a_whole_request_413_splits_the_batch_instead_of_stopping(too_large):
+    outcome, seen = await send(ok_after(too_large))
+
+    assert (outcome.acked, outcome.dead) == (10, [])
+    assert [s.bulk_items for s in seen] == [10, 5, 5]
+
+
+async def test_a_document_too_large_alone_becomes_the_only_dead_letter():
+    def respond(_number, seen: Seen) -> Answer:
+        if b'"_id":"3"' in seen.body:
+            return real.TOO_LARGE_413_NGINX
+        return same_item(real.INDEX_CREATED_ITEM_ES8)(_number, seen)
+
+    outcome, _ = await send(respond, count=8)
+
+    assert outcome.acked == 7
+    [letter] = outcome.dead
+    assert (letter.id, letter.error) == ("3", "DocumentTooLarge")
+    assert "what the target takes (HTTP 413)" in letter.reason
+
+
+async def test_a_batch_failing_whole_the_same_unknown_way_twice_stops_the_run():
+    unknown = _item(
+        400, {"type": "strict_dynamic_mapping_exception", "reason": "mapping is strict"}
+    )
+
+    with pytest.raises(TargetError) as caught:
+        await send(same_item(unknown), count=40, bulk_docs=10)
+
+    assert "every item of 2 batches in a row failed with HTTP 400 strict_dynamic_mapping" in str(
+        caught.value
+    )
+
+
+async def test_a_few_bad_documents_never_trip_the_safety_net():
+    unknown = _item(
+        400, {"type": "strict_dynamic_mapping_exception", "reason": "mapping is strict"}
+    )
+
+    outcome, _ = await send(same_item(unknown), count=4, bulk_docs=2)
+
+    assert (outcome.acked, len(outcome.dead)) == (0, 4)
