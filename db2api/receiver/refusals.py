@@ -100,7 +100,7 @@ def index_not_found(index: str) -> Refusal:
 
 
 def decide_refusal(
-    faults: Faults, op: str, index: str, authorization: str | None = None, *, bulk: bool
+    faults: Faults, op: str, index: str, authorization: str | None = None, *, bulk: bool = False
 ) -> Refusal | None:
     """The index-level refusal of ``op`` on ``index``, in the order Elasticsearch checks.
 
