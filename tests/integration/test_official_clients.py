@@ -29,15 +29,17 @@ class Flavour:
     def __init__(self, name: str, url: str) -> None:
         self.name = name
         if name == "elasticsearch":
-            self.client: Any = elasticsearch.Elasticsearch(url, request_timeout=10)
+            self.client: Any = elasticsearch.Elasticsearch(url, request_timeout=10, max_retries=0)
             self.helpers: Any = es_helpers
             self.conflict: type[Exception] = elasticsearch.ConflictError
             self.not_found: type[Exception] = elasticsearch.NotFoundError
+            self.api_error: type[Exception] = elasticsearch.ApiError
         else:
-            self.client = opensearchpy.OpenSearch(url, timeout=10)
+            self.client = opensearchpy.OpenSearch(url, timeout=10, max_retries=0)
             self.helpers = os_helpers
             self.conflict = opensearchpy.ConflictError
             self.not_found = opensearchpy.NotFoundError
+            self.api_error = opensearchpy.TransportError
 
     def create(self, index: str, doc_id: str, doc: dict[str, Any]) -> Any:
         if self.name == "elasticsearch":
@@ -54,6 +56,9 @@ class Flavour:
         if self.name == "elasticsearch":
             return self.client.mget(index=index, ids=ids, **params)["docs"]
         return self.client.mget(index=index, body={"ids": ids}, params=params)["docs"]
+
+    def status_of(self, error: Any) -> int:
+        return error.meta.status if self.name == "elasticsearch" else error.status_code
 
     def close(self) -> None:
         self.client.close()
@@ -209,3 +214,40 @@ def test_no_privileges_names_the_api_key(target: ReceiverProcess) -> None:
         "[receiver] on indices [secured], this action is granted by the index privileges "
         "[create_doc,create,delete,index,write,all]"
     )
+
+
+@pytest.mark.parametrize(
+    ("faults", "status", "type_"),
+    [
+        ({"index_missing": True}, 404, "index_not_found_exception"),
+        ({"read_only": "write_block"}, 403, "cluster_block_exception"),
+        ({"read_only": "flood_stage"}, 429, "cluster_block_exception"),
+        ({"no_privileges": True}, 403, "security_exception"),
+        ({"data_stream": True}, 400, "illegal_argument_exception"),
+    ],
+)
+def test_single_document_writes_fail_as_a_whole(
+    client: Flavour, target: ReceiverProcess, faults: dict[str, Any], status: int, type_: str
+) -> None:
+    target.set_faults(**faults)
+    with pytest.raises(client.api_error) as info:
+        if client.name == "elasticsearch":
+            client.client.index(index="single", id="1", document={"n": 1})
+        else:
+            client.client.index(index="single", id="1", body={"n": 1})
+    assert client.status_of(info.value) == status
+    assert info.value.info["error"]["type"] == type_
+    assert target.ids("single") == {}
+
+
+def test_a_missing_index_fails_reads_too(client: Flavour, target: ReceiverProcess) -> None:
+    client.create("present", "1", {"n": 1})
+    target.set_faults(index_missing=True)
+    with pytest.raises(client.not_found) as info:
+        client.client.get(index="present", id="1")
+    assert info.value.info["error"]["resource.id"] == "present"
+    with pytest.raises(client.not_found):
+        client.client.delete(index="present", id="1")
+    (doc,) = client.mget("present", ["1"])
+    assert doc["error"]["type"] == "index_not_found_exception"
+    assert target.get("present", "1") == {"n": 1}  # the helpers still see it
