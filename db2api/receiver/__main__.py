@@ -71,9 +71,9 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Run a local stand-in for Elasticsearch, to try a job before pointing it at\n"
-            "production. It accepts _doc, _bulk and _count requests, keeps documents in a\n"
-            "SQLite file, and can inject faults (latency, 429/503, resets, hangs, outages,\n"
-            "rejected bulk items) to show how the job copes."
+            "production. It accepts _doc, _create, _update, _bulk, _mget and _count requests,\n"
+            "keeps documents in a SQLite file, and can inject faults (latency, 429/503, resets,\n"
+            "hangs, outages, rejected bulk items, refusing indices) to show how the job copes."
         ),
         epilog=(
             "while it runs:\n"
@@ -154,8 +154,8 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
         "--read-only",
         choices=READ_ONLY_MODES,
         metavar="MODE",
-        help="block writes to every index: write_block (403), flood_stage (429, allows "
-        "deletes) or flood_stage_legacy (403, as before Elasticsearch 7.x changed it)",
+        help="block writes to every index: write_block (403), flood_stage (429, lets deletes "
+        "through) or flood_stage_legacy (the 403 older Elasticsearch versions answer)",
     )
     g.add_argument(
         "--no-privileges",
