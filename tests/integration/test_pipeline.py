@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from db2api.deadletters import iter_dead_letters
-from db2api.errors import SourceError, TargetError
+from db2api.errors import AccountingError, SourceError, TargetError
 from db2api.job import Job
 from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
@@ -332,3 +332,38 @@ async def test_source_connections_are_reused_across_windows(
 
     assert not fatal and sum(r.rows for r in reports) == SOURCE_DAYS * PER_DAY
     assert opened <= job.windows_in_flight < len(windows)
+
+
+async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting_line(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """The per-window accounting: rows read == acked + dead letters + duplicates.
+
+    The upload forwards every chunk to the real sink, then reports one delivery too few.
+    """
+    from db2api.documents import Chunk
+    from db2api.pipeline import run_window
+    from db2api.runtime import open_runtime
+    from db2api.sinks import Outcome
+    from db2api.windows import split
+
+    job = sqlite_job(str(sqlite_source), target.url)
+    [window] = split(START, "2024-01-02", job.window_length, job.timezone)
+    async with open_runtime(job, "short") as runtime:
+
+        async def one_too_few(chunk: Chunk) -> Outcome:
+            outcome = await runtime.sink.send(chunk.documents, chunk.prepared)
+            if chunk.number == 1:
+                outcome.acked -= 1
+            return outcome
+
+        with pytest.raises(AccountingError) as failed:
+            await run_window(runtime, window, upload=one_too_few)
+
+    assert str(failed.value) == (
+        f"window {window.key}: read {PER_DAY} rows but accounted for {PER_DAY - 1} "
+        f"(acked {PER_DAY - 1} + dead letters 0 + duplicates 0); "
+        "the window is not complete and will be sent again on the next run"
+    )
+    assert len(target.ids("readings")) == PER_DAY, "every document did reach the target"
+    assert not dead_letter_dir.exists()
