@@ -111,6 +111,26 @@ async def test_a_storm_of_429_503_and_resets_still_delivers_everything(
     assert not dead_letter_dir.exists()
 
 
+async def test_item_mode_under_429_and_503_acknowledges_each_document_once(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """A retried document is one delivery, however many requests it took."""
+    target.set_faults(rate_429=0.2, retry_after=0, rate_503=0.1, seed=13)
+    job = sqlite_job(str(sqlite_source), target.url, "item")
+    source = sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02")
+
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    faults = target.stats()["faults"]
+    assert faults["429"] > 0 and faults["503"] > 0
+    stored = target.ids("readings")
+    assert set(stored) == source
+    assert set(stored.values()) == {1}, "a refused request stores nothing"
+    assert summary.total("rows") == summary.total("acked") == len(source) == PER_DAY
+    assert summary.total("retries") == faults["429"] + faults["503"] > 0
+    assert summary.ok and summary.failed == [] and summary.total("dead") == 0
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_400_rule_dead_letters_exactly_the_matching_documents(
     sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path, mode: str
