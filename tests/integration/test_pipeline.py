@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from db2api.deadletters import iter_dead_letters
-from db2api.errors import AccountingError, SourceError, TargetError
+from db2api.errors import AccountingError, TargetError
 from db2api.job import Job
 from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
@@ -284,9 +284,20 @@ async def test_a_wrong_password_is_a_one_line_source_error(
 
     summary = await transfer_range(job, START, END)
 
-    assert "password authentication failed" in summary.fatal
-    assert "not-the-password" not in summary.fatal
-    assert isinstance(SourceError(summary.fatal), SourceError)
+    where = (
+        f"{postgres_source['user']}@{postgres_source['host']}:{postgres_source['port']}"
+        f"/{postgres_source['dbname']}"
+    )
+    assert summary.fatal == (
+        f"cannot connect to PG {where} (job 'test-postgres'): connection to server at "
+        f'"{postgres_source["host"]}", port {postgres_source["port"]} failed: FATAL: '
+        f'password authentication failed for user "{postgres_source["user"]}"; '
+        "check host, port, user and password, and that the database is up"
+    )
+    assert summary.windows[0].error == f"SourceError: {summary.fatal}"
+    assert "not-the-password" not in "\n".join([*summary.lines(), summary.fatal])
+    assert not summary.ok and summary.total("rows") == 0
+    assert target.stats()["requests"] == 0 and target.ids("readings") == {}
 
 
 def test_documents_are_stored_as_the_transform_built_them(
