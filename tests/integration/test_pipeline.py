@@ -106,7 +106,13 @@ async def test_a_storm_of_429_503_and_resets_still_delivers_everything(
 
     faults = target.stats()["faults"]
     assert faults["429"] > 0 and faults["503"] > 0 and faults["reset"] > 0
-    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, "2024-01-01", end)
+    source = sqlite_ids(sqlite_source, "2024-01-01", end)
+    stored = target.ids("readings")
+    assert set(stored) == source
+    assert set(stored.values()) == {1}, "a refused or reset request stores nothing"
+    assert summary.ok and summary.fatal == "" and summary.failed == []
+    assert [report.error for report in summary.windows] == [""] * len(summary.windows)
+    assert summary.total("rows") == summary.total("acked") == len(source)
     assert summary.total("dead") == 0 and summary.total("retries") > 0
     assert not dead_letter_dir.exists()
 
@@ -188,6 +194,11 @@ async def test_rows_the_transform_rejects_become_dead_letters(
     assert {letter["id"] for letter in letters} == rejected
     assert set(target.ids("readings")) == source - rejected
     assert "is not plausible" in letters[0]["reason"] and letters[0]["status"] is None
+    # The run ends failed (dead letters pending), but no window broke and nothing was fatal.
+    assert not summary.ok and summary.fatal == "" and summary.failed == []
+    assert summary.total("rows") == len(source)
+    assert summary.total("dead") == len(letters) == len(rejected) > 0
+    assert summary.total("acked") == len(source) - len(rejected)
 
 
 async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
@@ -208,7 +219,11 @@ async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
     [letter] = dead_letters(summary.dead_letter_file)
     assert letter["id"] == "7" and letter["error"] == "DocumentTooLarge"
     assert "over target.bulk_bytes (4096)" in letter["reason"]
-    assert len(target.ids("readings")) == PER_DAY - 1
+    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, START, "2024-01-02") - {"7"}
+    # The run ends failed (one dead letter), but no window broke and nothing was fatal.
+    assert not summary.ok and summary.fatal == "" and summary.failed == []
+    assert summary.total("rows") == PER_DAY
+    assert (summary.total("acked"), summary.total("dead")) == (PER_DAY - 1, 1)
 
 
 @pytest.mark.parametrize(
