@@ -227,19 +227,45 @@ async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
 
 
 @pytest.mark.parametrize(
-    ("faults", "message"),
+    ("faults", "status", "message"),
     [
-        ({"require_auth": "ApiKey right"}, "HTTP 401 from POST"),
-        ({"status_override": 404}, "HTTP 404 from POST"),
-        ({"status_override": 403}, "HTTP 403 from POST"),
-        ({"non_json": True}, "with something that is not JSON"),
+        (
+            {"require_auth": "ApiKey right"},
+            "401",
+            "HTTP 401 from POST {url}/_bulk (security_exception: missing authentication "
+            "credentials for REST request [/_bulk]): the target refused the credentials: "
+            "check target.auth_env (no credentials were sent)",
+        ),
+        (
+            {"status_override": 404},
+            "404",
+            "HTTP 404 from POST {url}/_bulk (index_not_found_exception: status 404 forced by "
+            "status_override): no such path or index: check target.url and target.index / "
+            "target.path",
+        ),
+        (
+            {"status_override": 403},
+            "403",
+            "HTTP 403 from POST {url}/_bulk (security_exception: status 403 forced by "
+            "status_override): the credentials may not write here: check the API key's "
+            "privileges",
+        ),
+        (
+            {"non_json": True},
+            "200",
+            "target answered POST {url}/_bulk with something that is not JSON "
+            "('<html>proxy</html>'): check that target.url points at an "
+            "Elasticsearch/OpenSearch-compatible API",
+        ),
     ],
+    ids=["401", "404", "403", "not-json"],
 )
 async def test_a_misconfigured_target_stops_the_run_with_one_line(
     sqlite_source: Path,
     target: ReceiverProcess,
     dead_letter_dir: Path,
     faults: dict[str, Any],
+    status: str,
     message: str,
 ) -> None:
     target.set_faults(**faults)
@@ -247,11 +273,18 @@ async def test_a_misconfigured_target_stops_the_run_with_one_line(
 
     summary = await transfer_range(job, START, END)
 
-    assert message in summary.fatal and "\n" not in summary.fatal
-    # Two windows run at a time: the second one meets the same error, later ones never start.
-    assert summary.windows[1].error.endswith(summary.fatal)
-    assert [r.error for r in summary.windows[2:]] == ["not run: the run stopped"] * 2
-    assert target.ids("readings") == {} or target.stats()["by_status"].get("200") is None
+    assert summary.fatal == message.format(url=target.url)
+    # Two windows run at a time: both meet the same error, later ones never start.
+    assert [r.error for r in summary.windows] == [
+        f"TargetError: {summary.fatal}",
+        f"TargetError: {summary.fatal}",
+        "not run: the run stopped",
+        "not run: the run stopped",
+    ]
+    assert not summary.ok and summary.total("acked") == 0
+    stats = target.stats()
+    assert set(stats["by_status"]) == {status} and stats["docs_written"] == 0
+    assert target.ids("readings") == {}, "the target holds nothing"
     assert not dead_letter_dir.exists(), "a run-wide error is not a per-document dead letter"
 
 
