@@ -176,7 +176,7 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     """Uploads that report one delivery too few fail the window; the next run sends it again."""
     import tasks.window
     from db2api.documents import Chunk
-    from db2api.sinks import DocumentSink, Outcome
+    from db2api.targets import DocumentSink, Outcome
 
     real_upload = tasks.window.upload_chunk
 

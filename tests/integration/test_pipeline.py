@@ -423,7 +423,7 @@ async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting
     from db2api.documents import Chunk
     from db2api.pipeline import run_window
     from db2api.runtime import open_runtime
-    from db2api.sinks import Outcome
+    from db2api.targets import Outcome
     from db2api.windows import split
 
     job = sqlite_job(str(sqlite_source), target.url)
