@@ -1,7 +1,8 @@
 """``db2api``: a thin command line over the library and the Prefect flow.
 
 Each command parses, calls one function, and turns a :class:`Db2apiError` into one
-line on stderr with exit status 2 (bad input) or 1 (the run itself failed).
+line on stderr with exit status 2 (bad input) or 1 (the run itself failed); 3 says
+the target stayed unavailable past the job's ``give_up_after`` (nothing was lost).
 ``--debug`` shows the traceback of anything unexpected.
 """
 
@@ -17,6 +18,7 @@ from db2api.windows import parse_moment
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 3  # the target stayed down: nothing lost, the next run catches up
 
 
 def moment(text: str) -> date | datetime:
@@ -45,7 +47,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from db2api.runner import run_transfer
 
     summary = run_transfer(args.job, args.start, args.end, force=args.force, dry_run=args.dry_run)
-    return 0 if summary is None or summary.ok or summary.dry_run else EXIT_FAILED
+    if summary is None or summary.ok or summary.dry_run:
+        return 0
+    return EXIT_UNAVAILABLE if summary.unavailable else EXIT_FAILED
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

@@ -44,6 +44,13 @@ class TargetError(Db2apiError):
     """The target API cannot take documents; retrying will not help."""
 
 
+class TargetUnavailable(TargetError):
+    """The target failed every request for longer than the job's ``give_up_after``.
+
+    Nothing is dead-lettered for it: the windows it interrupted run again next time.
+    """
+
+
 class AccountingError(Db2apiError):
     """A window's rows do not add up to acknowledged plus dead-lettered documents."""
 

@@ -111,6 +111,8 @@ class Target:
     bulk_docs: int = 1000
     bulk_bytes: int = 5 * 1024 * 1024
     op_type: Literal["index", "create"] = "index"
+    # bulk: look every acknowledged id up again (_mget) before a window counts as done.
+    prove: bool = True
     batch_wrap: str | None = None
     batch_items: str | None = None
     auth_env: str | None = None

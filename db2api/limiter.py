@@ -1,9 +1,15 @@
 """Adaptive concurrency: fewer requests in flight while the target says "slow down".
 
-Additive increase, multiplicative decrease (as TCP does): every overload signal
-(429, 503, timeout) halves the limit, but at most once per round of requests that
-were already in flight, so one burst of 429s does not collapse it to 1; every
-success adds ``1/limit``, about one more slot per round of successes.
+Additive increase, multiplicative decrease (AIMD, as TCP does): an overload signal
+(429, 503, timeout) multiplies the limit by ``backoff``, at most once per round of
+requests that were already in flight, so one burst of 429s does not collapse it;
+every success adds ``1/limit``, about one more slot per round of successes.
+
+The decrease is gentle (0.9, the default backoff ratio of Netflix's
+concurrency-limits AIMDLimit) and the run sets a floor (half its concurrency): a
+target that answers a steady share of random 429s, or a few requests that hang
+until their timeout, cannot pin the limit near 1. Real overload is also answered
+per document (``Retry-After``) and, when every request fails, by the breaker.
 
 Waiters queue in order and a released slot is handed to exactly one of them, so
 a request costs O(1) however many coroutines are waiting.
@@ -18,11 +24,12 @@ from contextlib import asynccontextmanager
 
 
 class Limiter:
-    def __init__(self, maximum: int, minimum: int = 1) -> None:
+    def __init__(self, maximum: int, minimum: int = 1, backoff: float = 0.9) -> None:
         if maximum < 1:
             raise ValueError(f"concurrency must be at least 1 (got {maximum})")
         self.maximum = maximum
         self.minimum = min(minimum, maximum)
+        self.backoff = backoff
         self.limit = float(maximum)
         self.in_flight = 0
         self.peak = 0
@@ -82,5 +89,5 @@ class Limiter:
         if sequence <= self._last_cut:
             return  # this request was in flight before the last cut: same round
         self._last_cut = self._sent
-        self.limit = max(float(self.minimum), self.limit / 2)
+        self.limit = max(float(self.minimum), self.limit * self.backoff)
         self.decreases += 1

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 from db2api.documents import Chunk
-from db2api.dryrun import DrySink
 from db2api.errors import (
     JobError,
     SourceError,
@@ -42,6 +41,7 @@ async def run_window(
     job = runtime.job
     send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents, chunk.prepared))
     report = WindowReport(window=window.key)
+    tally = runtime.tally
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)
 
@@ -49,6 +49,9 @@ async def run_window(
         try:
             outcome = await send(chunk)
             runtime.dead_letters.write(window.key, outcome.dead)
+            tally.acked += outcome.acked
+            tally.dead += len(outcome.dead)
+            tally.retries += outcome.retries
             report.acked += outcome.acked
             report.present += outcome.present
             report.dead += len(outcome.dead)
@@ -66,10 +69,10 @@ async def run_window(
                 report.duplicates += chunk.duplicates
                 runtime.dead_letters.write(window.key, chunk.rejects)
                 report.dead += len(chunk.rejects)
+                tally.rows += chunk.rows
+                tally.dead += len(chunk.rejects)
                 await slots.acquire()
                 group.create_task(deliver(chunk))
-        if not isinstance(runtime.sink, DrySink):
-            await runtime.kind.verify(runtime, window, report)
         report.seconds = time.perf_counter() - started
         report.check()
     except BaseExceptionGroup as group_error:
@@ -81,6 +84,22 @@ async def run_window(
         error.partial_report = report  # type: ignore[attr-defined]
         raise
     return report
+
+
+Emit = Callable[[str], Awaitable[None]]
+
+
+async def heartbeat(runtime: Runtime, emit: Emit, every: float = 10.0) -> None:
+    """Say how the run is doing every ``every`` seconds, windows finished or not.
+
+    Under faults a window can take minutes; the figures so far and the breaker's
+    state ("waiting for target since …") show that the run is alive, and why it
+    is slow. Runs until cancelled.
+    """
+    while True:
+        await asyncio.sleep(every)
+        breaker = getattr(runtime.sink, "breaker", None)
+        await emit(runtime.tally.line(breaker.state() if breaker else ""))
 
 
 RunOne = Callable[[Window], Awaitable[WindowReport]]
@@ -96,16 +115,16 @@ def is_fatal(error: BaseException) -> bool:
 
 async def run_windows(
     windows: list[Window], run_one: RunOne, concurrency: int = 1, on_done: OnDone | None = None
-) -> tuple[list[WindowReport], str]:
+) -> tuple[list[WindowReport], Exception | None]:
     """Run windows (``concurrency`` at a time), in order of their start.
 
     A window that fails does not stop the others, unless its error is fatal; then
     windows not yet started are reported as not run. Returns the reports in window
-    order and the fatal error's message ("" if none).
+    order and the fatal error (None if none).
     """
     slots = asyncio.Semaphore(concurrency)
     reports: dict[Window, WindowReport] = {}
-    fatal = ""
+    fatal: Exception | None = None
 
     async def one(window: Window) -> None:
         nonlocal fatal
@@ -126,7 +145,7 @@ async def run_windows(
                 report.error = f"{type(exc).__name__}: {exc}"
                 reports[window] = report
                 if is_fatal(exc) and not fatal:
-                    fatal = str(exc)
+                    fatal = exc
             if on_done is not None:
                 await on_done(reports[window])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from db2api.errors import AccountingError
+from db2api.errors import AccountingError, TargetUnavailable
 from db2api.job import Job
 from db2api.windows import Window
 
@@ -73,6 +73,7 @@ class RunSummary:
     seconds: float = 0.0
     failed: list[str] = field(default_factory=list)
     fatal: str = ""
+    unavailable: bool = False  # the run stopped because the target stayed down
     dry_run: bool = False
 
     def total(self, name: str) -> int:
@@ -142,7 +143,7 @@ def summarise(
     job: Job,
     windows: list[Window],
     reports: list[WindowReport],
-    fatal: str,
+    fatal: str | BaseException | None,
     seconds: float,
     dead_letter_file: str,
 ) -> RunSummary:
@@ -156,5 +157,13 @@ def summarise(
         seconds=seconds,
     )
     summary.failed = [f"{r.window}: {r.error}" for r in reports if r.error]
-    summary.fatal = fatal
+    summary.fatal = str(fatal or "")
+    if isinstance(fatal, TargetUnavailable):
+        left = [r.window for r in reports if r.error]
+        first = left[0].split("/")[0] if left else summary.end
+        summary.unavailable = True
+        summary.fatal = (
+            f"{fatal}: nothing was lost; {len(left)} windows from {first} will be sent by the "
+            "next run"
+        )
     return summary

@@ -48,16 +48,25 @@ def classify_item(status: int) -> Verdict:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """A per-document retry budget: attempts and elapsed time, whichever ends first."""
+    """How long to keep trying, and how long to wait between tries.
 
-    max_attempts: int = 10
-    max_elapsed: float = 300.0
+    The budget is time *without progress* across the run (``give_up_after``
+    seconds since the target last acknowledged or refused anything), not a count
+    of attempts: a document is never given up on while the target is busy but
+    working, and a target that is down stops the run instead of turning healthy
+    documents into dead letters.
+    """
+
+    give_up_after: float = 300.0
     base_delay: float = 0.25
     max_delay: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"retry max_attempts must be at least 1 (got {self.max_attempts})")
+        if not self.give_up_after > 0:
+            raise ValueError(
+                f"retry give_up_after must be a positive number of seconds "
+                f"(got {self.give_up_after})"
+            )
         if not 0 < self.base_delay <= self.max_delay:
             raise ValueError(
                 f"retry delays need 0 < base_delay <= max_delay "
@@ -75,10 +84,6 @@ class RetryPolicy:
         if retry_after is None:
             return jitter
         return min(max(retry_after, jitter), self.max_delay)
-
-    def has_budget(self, attempts: int, elapsed: float, next_delay: float = 0.0) -> bool:
-        """Whether a document that failed ``attempts`` times may be tried again."""
-        return attempts < self.max_attempts and elapsed + next_delay <= self.max_elapsed
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -29,8 +29,34 @@ from db2api.scrub import SCRUBBER
 from db2api.targets import DocumentSink, TargetKind, kind_of
 
 
+class Tally:
+    """Figures of the whole run so far, while windows are still running."""
+
+    __slots__ = ("acked", "dead", "retries", "rows")
+
+    def __init__(self) -> None:
+        self.rows = self.acked = self.dead = self.retries = 0
+
+    def line(self, state: str = "") -> str:
+        return (
+            f"so far: {self.rows:,} rows read, {self.acked:,} acknowledged, "
+            f"{self.dead:,} dead letters, {self.retries:,} retries"
+            + (f"; {state}" if state else "")
+        )
+
+
 class Runtime:
-    __slots__ = ("dead_letters", "job", "kind", "limiter", "password", "pool", "sink", "url")
+    __slots__ = (
+        "dead_letters",
+        "job",
+        "kind",
+        "limiter",
+        "password",
+        "pool",
+        "sink",
+        "tally",
+        "url",
+    )
 
     def __init__(
         self,
@@ -49,6 +75,7 @@ class Runtime:
         self.dead_letters = dead_letters
         self.pool = ConnectionPool(job, password)
         self.kind: TargetKind = kind_of(job.target)
+        self.tally = Tally()
 
 
 async def read_secret(env: str | None, block: str | None, what: str) -> str | None:
@@ -153,7 +180,8 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
     if not dry_run:
         await preflight(url, job.name)
     concurrency = job.concurrency or 8  # set by Job itself; `or` for type checkers
-    limiter = Limiter(concurrency)
+    # The floor: random 429s or a few hung requests must not pin the limit near 1.
+    limiter = Limiter(concurrency, minimum=max(1, concurrency // 2))
     hint = (
         f"the API key in {target.auth_env or 'Secret ' + repr(target.auth_secret)}"
         if token is not None

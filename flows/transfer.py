@@ -7,6 +7,7 @@ manual runs from the UI and backfills all run this same flow; only ``start`` and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import date, datetime
 from enum import Enum
@@ -19,7 +20,7 @@ from pydantic import Field
 
 from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
-from db2api.pipeline import run_windows
+from db2api.pipeline import heartbeat, run_windows
 from db2api.report import RunSummary, summarise
 from db2api.runtime import open_runtime
 from db2api.scrub import install_log_scrubbing
@@ -93,14 +94,18 @@ async def transfer(
     try:
         async with open_runtime(spec, f"{flow_run.id or 'local'}"[:8], dry_run) as runtime:
             progress = await Progress.start(spec.name, len(work.windows), logger)
-            reports, fatal = await run_windows(
-                work.windows,
-                lambda window: run_window_task(
-                    runtime, window, force or window in work.refresh, dry_run
-                ),
-                concurrency=spec.windows_in_flight,
-                on_done=progress.update,
-            )
+            ticker = asyncio.create_task(heartbeat(runtime, progress.tick))
+            try:
+                reports, fatal = await run_windows(
+                    work.windows,
+                    lambda window: run_window_task(
+                        runtime, window, force or window in work.refresh, dry_run
+                    ),
+                    concurrency=spec.windows_in_flight,
+                    on_done=progress.update,
+                )
+            finally:
+                ticker.cancel()
             path = str(runtime.dead_letters.path)
     except Db2apiError as exc:
         logger.error(str(exc))

@@ -69,6 +69,14 @@ class Progress:
         )
         return cls(total, artifact, logger)
 
+    async def tick(self, line: str) -> None:
+        """Figures while windows run (see ``db2api.pipeline.heartbeat``)."""
+        self.logger.info(f"[{self.done}/{self.total} windows] {line}")
+        if self.artifact is not None:
+            await aupdate_progress_artifact(
+                self.artifact, progress=100.0 * self.done / self.total, description=line
+            )
+
     async def update(self, report: WindowReport) -> None:
         """Log and publish progress, at most once per interval (failures always).
 

@@ -19,37 +19,38 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import aiohttp
 import orjson
 
+from db2api.breaker import Breaker
 from db2api.deadletters import DeadLetter
 from db2api.documents import Document
 from db2api.errors import TargetError, first_error
 from db2api.http import Request, Response, TransportError
 from db2api.http import send as http_send
 from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy, parse_retry_after
+from db2api.retry import RETRYABLE, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from db2api.job import Target
-    from db2api.report import WindowReport
-    from db2api.runtime import Runtime
-    from db2api.windows import Window
 
 SendFn = Callable[[aiohttp.ClientSession, Request], Awaitable[Response]]
 OVERLOAD = frozenset({429, 503})
 Prepared = list[Any] | None  # request bodies a kind built ahead, in the reader thread
+T = TypeVar("T")
+Attempt = Callable[[T, int], Awaitable[tuple[T | None, Response | None]]]
 
 
 class Outcome:
     """What happened to the documents of one ``send`` call."""
 
-    __slots__ = ("acked", "bytes", "dead", "present", "requests", "retries", "samples")
+    __slots__ = ("acked", "acked_ids", "bytes", "dead", "present", "requests", "retries", "samples")
 
     def __init__(self) -> None:
         self.acked = 0
+        self.acked_ids: list[str] = []  # what the target said it has, for the proof
         self.present = 0  # of the acked: already at the target (a `create` that met its id)
         self.dead: list[DeadLetter] = []
         self.samples: list[dict[str, object]] = []  # dry runs only
@@ -77,6 +78,7 @@ class Sink:
         auth_hint: str = "",
         send: SendFn = http_send,
         rng: random.Random | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.session = session
         self.base_url = base_url.rstrip("/")
@@ -88,6 +90,7 @@ class Sink:
         self.rng = rng or random.Random()
         self.statuses: Counter[str] = Counter()
         self.retries = 0
+        self.breaker = breaker or Breaker(self.base_url, policy.give_up_after, policy.base_delay)
 
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         raise NotImplementedError
@@ -95,32 +98,87 @@ class Sink:
     async def _request(
         self, request: Request, outcome: Outcome
     ) -> tuple[Response | None, str, int]:
-        """Send once inside a limiter slot: (response or None, error text, sequence)."""
-        sequence = await self.limiter.acquire()  # not `async with`: this runs per document
+        """Send once, when the breaker and the limiter allow: (response or None, error, sequence).
+
+        Every answer is reported to the breaker (is the target up?) and the limiter
+        (is it overloaded?); deciding what it means for the documents is the caller's.
+        """
+        probe = await self.breaker.admit()
         try:
-            outcome.requests += 1
-            outcome.bytes += len(request.body)
+            sequence = await self.limiter.acquire()  # not `async with`: this runs per document
             try:
-                response = await self._send(self.session, request)
-            except TransportError as exc:
-                self.statuses[exc.kind] += 1
-                if exc.kind == "tls":
-                    raise TargetError(
-                        f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the PEM "
-                        "certificate of the CA that signed it (or install that CA in the system "
-                        "store); verify_tls=False turns the check off if you accept the risk"
-                    ) from None
-                if exc.kind == "timeout":
-                    self.limiter.overloaded(sequence)
-                return None, f"{exc.kind}: {exc}", sequence
+                outcome.requests += 1
+                outcome.bytes += len(request.body)
+                try:
+                    response = await self._send(self.session, request)
+                except TransportError as exc:
+                    self.statuses[exc.kind] += 1
+                    if exc.kind == "tls":
+                        raise TargetError(
+                            f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the "
+                            "PEM certificate of the CA that signed it (or install that CA in the "
+                            "system store); verify_tls=False turns the check off if you accept "
+                            "the risk"
+                        ) from None
+                    if exc.kind == "timeout":
+                        self.limiter.overloaded(sequence)
+                    self.breaker.failed(exc.kind)
+                    return None, f"{exc.kind}: {exc}", sequence
+            finally:
+                self.limiter.release()
         finally:
-            self.limiter.release()
-        self.statuses[str(response.status)] += 1
-        if response.status in OVERLOAD:
+            if probe:
+                self.breaker.probe_ended()
+        status = response.status
+        self.statuses[str(status)] += 1
+        if status in RETRYABLE:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            self.breaker.failed(str(status), retry_after)
+        else:
+            self.breaker.answered()
+        if status in OVERLOAD:
             self.limiter.overloaded(sequence)
-        elif response.status < 300:
+        elif status < 300:
             self.limiter.succeeded()
         return response, "", sequence
+
+    async def _retrying(self, first: T, attempt: Attempt[T]) -> None:
+        """The one retry loop, for every kind and for checking requests.
+
+        ``attempt(pending, attempts)`` sends, sorts the answer, and returns what must
+        be sent again (None when nothing) with the answer whose ``Retry-After``
+        counts. There is no attempt limit: the breaker gives up on the target, as a
+        whole, after ``give_up_after`` seconds without progress.
+        """
+        pending: T | None = first
+        attempts = 0
+        while pending is not None:
+            attempts += 1
+            pending, response = await attempt(pending, attempts)
+            if pending is None:
+                return
+            self.breaker.check()
+            await asyncio.sleep(self._wait(attempts, response))
+
+    async def call(self, method: str, path: str, payload: object, outcome: Outcome) -> Response:
+        """A checking request (not a document) through the same retry loop."""
+        headers = {"Content-Type": "application/json"}
+        first = Request(method, f"{self.base_url}{path}", orjson.dumps(payload), headers)
+        answers: list[Response] = []
+
+        async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
+            response, _, _ = await self._request(request, outcome)
+            if response is None or response.status in RETRYABLE:
+                return request, response
+            answers.append(response)
+            return None, None
+
+        await self._retrying(first, attempt)
+        return answers[0]
+
+    def _acked(self, outcome: Outcome, doc: Document) -> None:
+        outcome.acked += 1
+        outcome.acked_ids.append(doc.id)
 
     def _fatal(self, request: Request, response: Response) -> TargetError:
         status, where = response.status, f"{request.method} {request.url}"
@@ -180,9 +238,6 @@ class TargetKind:
         outcome.bytes = sum(len(doc.body) for doc in documents)
         return outcome
 
-    async def verify(self, runtime: Runtime, window: Window, report: WindowReport) -> None:
-        """Prove the window's documents are at the target; kinds that cannot, don't."""
-
 
 def error_text(response: Response) -> str:
     """The target's own words: ES-shaped ``error.type: reason``, else a text snippet."""
@@ -228,19 +283,6 @@ def too_large(doc: Document, size: int, cap: str) -> DeadLetter:
         "DocumentTooLarge",
         f"document needs {size} bytes in a request body, over {cap}: raise the cap or slim "
         "the document in the transform",
-    )
-
-
-def gave_up(
-    doc: Document, attempts: int, elapsed: float, last: str, status: int | None
-) -> DeadLetter:
-    return DeadLetter(
-        id=doc.id,
-        document=doc.decoded(),
-        status=status,
-        error="RetriesExhausted",
-        reason=f"gave up after {attempts} attempts over {elapsed:.1f}s; last: {last}",
-        attempts=attempts,
     )
 
 

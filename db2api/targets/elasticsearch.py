@@ -22,8 +22,6 @@ document alone becomes ``DocumentTooLarge``.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
@@ -32,7 +30,7 @@ import aiohttp
 from db2api.deadletters import DeadLetter
 from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import Request
+from db2api.http import Request, Response
 from db2api.limiter import Limiter
 from db2api.retry import RetryPolicy, Verdict, classify
 from db2api.targets import es_bulk
@@ -43,21 +41,19 @@ from db2api.targets.base import (
     Sink,
     TargetKind,
     error_text,
-    gave_up,
     refused,
     run_workers,
     too_large,
 )
+from db2api.targets.es_proof import prove
 
 if TYPE_CHECKING:
     from db2api.job import Target
-    from db2api.report import WindowReport
-    from db2api.runtime import Runtime
-    from db2api.windows import Window
 
 # A batch this large whose every item fails the same way says more about the index
 # than about the documents.
 UNIFORM_BATCH = 5
+Batch = tuple[list[Document], bytes]  # documents still to send, and their body
 STOP_AFTER_UNIFORM = 2
 
 
@@ -104,11 +100,6 @@ class Elasticsearch(TargetKind):
             outcome.bytes += len(item.body)
             outcome.acked += len(item.documents)
         return outcome
-
-    async def verify(self, runtime: Runtime, window: Window, report: WindowReport) -> None:
-        from db2api.targets.es_verify import verify_window  # it reads the source again
-
-        await verify_window(runtime, window, report)
 
 
 def oversize_letter(target: Target, doc: Document) -> DeadLetter:
@@ -159,6 +150,7 @@ class BulkSink(Sink):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._uniform: tuple[str, int] = ("", 0)  # failure type, fresh batches in a row
+        self.unprovable = False  # the target has no _mget: said once, then not asked
 
     @property
     def url(self) -> str:
@@ -180,58 +172,61 @@ class BulkSink(Sink):
                 await self._deliver(batch.documents, batch.body, outcome)
 
         await run_workers(min(self.limiter.maximum, len(batches)), work)
+        if target.prove and outcome.acked_ids and not self.unprovable:
+            await prove(self, outcome.acked_ids, outcome)
         return outcome
 
-    async def _deliver(self, pending: list[Document], body: bytes, outcome: Outcome) -> None:
-        first, attempts = time.monotonic(), 0
+    async def _deliver(self, documents: list[Document], body: bytes, outcome: Outcome) -> None:
         headers = {"Content-Type": "application/x-ndjson"}
         target = self.target
-        while pending:
-            attempts += 1
-            request = Request("POST", self.url, body, headers)
-            response, error, sequence = await self._request(request, outcome)
-            status = response.status if response else None
+
+        async def attempt(batch: Batch, attempts: int) -> tuple[Batch | None, Response | None]:
+            pending, data = batch
+            request = Request("POST", self.url, data, headers)
+            response, _, sequence = await self._request(request, outcome)
             if response is None:
                 retry = pending
             elif response.status < 300:
                 results = es_bulk.parse_response(response.body, len(pending), self.url)
                 if results is None:
-                    outcome.acked += len(pending)
+                    for doc in pending:
+                        self._acked(outcome, doc)
                     self._uniform = ("", 0)
-                    return
+                    self.breaker.progressed()
+                    return None, None
                 if attempts == 1:
                     self._watch_uniform(results)
-                retry, error, status = self._sort(pending, results, attempts, outcome, sequence)
-            elif response.status == 413:
-                await self._split(pending, response.status, outcome)
-                return
+                retry = self._sort(pending, results, attempts, outcome, sequence)
             else:
                 verdict = classify(response.status)
                 if verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
-                error = f"HTTP {response.status}: {error_text(response)}"
-                if verdict is Verdict.DEAD:
-                    outcome.dead.extend(refused(d, status, error, attempts) for d in pending)
-                    return
+                if verdict is Verdict.DEAD:  # 413, or a 4xx for the request: find who
+                    reason = f"HTTP {response.status}: {error_text(response)}"
+                    await self._split(pending, response.status, reason, attempts, outcome)
+                    return None, None
                 retry = pending
             if not retry:
-                return
-            delay = self._wait(attempts, response)
-            elapsed = time.monotonic() - first
-            if not self.policy.has_budget(attempts, elapsed, delay):
-                outcome.dead.extend(gave_up(d, attempts, elapsed, error, status) for d in retry)
-                return
+                return None, None
             self._count_retries(outcome, len(retry))
-            await asyncio.sleep(delay)
-            pending, body = retry, es_bulk.body(target.index, retry, target.op_type)
+            again = data if retry is pending else es_bulk.body(target.index, retry, target.op_type)
+            return (retry, again), response
 
-    async def _split(self, documents: list[Document], status: int, outcome: Outcome) -> None:
-        """A request too large for the target: halves, down to one document."""
+        await self._retrying((documents, body), attempt)
+
+    async def _split(
+        self, documents: list[Document], status: int, reason: str, attempts: int, outcome: Outcome
+    ) -> None:
+        """A request the target refused whole: halves, down to the one document refused."""
         target = self.target
         if len(documents) == 1:
             doc = documents[0]
-            size = len(es_bulk.body(target.index, documents, target.op_type))
-            outcome.dead.append(too_large(doc, size, f"what the target takes (HTTP {status})"))
+            if status == 413:
+                size = len(es_bulk.body(target.index, documents, target.op_type))
+                outcome.dead.append(too_large(doc, size, f"what the target takes (HTTP {status})"))
+            else:
+                outcome.dead.append(refused(doc, status, reason, attempts))
+            self.breaker.progressed()
             return
         middle = len(documents) // 2
         for half in (documents[:middle], documents[middle:]):
@@ -275,10 +270,10 @@ class BulkSink(Sink):
         attempts: int,
         outcome: Outcome,
         sequence: int,
-    ) -> tuple[list[Document], str, int | None]:
-        """Ack, dead-letter or keep for retry each item; returns the retries and last error."""
+    ) -> list[Document]:
+        """Ack, dead-letter or keep for retry each item; returns those to send again."""
         retry: list[Document] = []
-        error, status, overloaded = "", None, False
+        overloaded = False
         for doc, result in zip(pending, results, strict=True):
             fix = index_problem(result, self.target.index) if result.error else None
             if fix is not None:
@@ -289,18 +284,19 @@ class BulkSink(Sink):
                 )
             verdict = classify(result.status)
             if verdict is Verdict.ACK:
-                outcome.acked += 1
+                self._acked(outcome, doc)
             elif self._is_present(result):
-                outcome.acked += 1
+                self._acked(outcome, doc)
                 outcome.present += 1
             elif verdict is Verdict.RETRY:
                 retry.append(doc)
                 overloaded |= result.status in OVERLOAD
-                error = f"HTTP {result.status}: {result.error}: {result.reason}"
-                status = result.status
+                self.breaker.stalled(f"item {result.status}")
             else:
                 reason = f"{result.error}: {result.reason}" if result.error else "rejected"
                 outcome.dead.append(refused(doc, result.status, reason, attempts))
+        if len(retry) < len(pending):
+            self.breaker.progressed()
         if overloaded:
             self.limiter.overloaded(sequence)
-        return retry, error, status
+        return retry

@@ -15,8 +15,6 @@ document: put the id in the document in the transform.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
@@ -35,7 +33,6 @@ from db2api.targets.base import (
     Sink,
     TargetKind,
     error_text,
-    gave_up,
     is_html,
     not_the_api,
     refused,
@@ -51,6 +48,9 @@ if TYPE_CHECKING:
 class Batch:
     documents: list[Document]
     body: bytes
+
+
+Pending = tuple[list[Document], bytes]  # documents still to send, and their body
 
 
 class HttpBatch(TargetKind):
@@ -154,58 +154,46 @@ class BatchSink(Sink):
         await run_workers(min(self.limiter.maximum, len(batches)), work)
         return outcome
 
-    async def _deliver(self, pending: list[Document], data: bytes, outcome: Outcome) -> None:
-        first, attempts = time.monotonic(), 0
-        request = Request(
-            self.target.method.upper(), self.url, data, {"Content-Type": "application/json"}
-        )
-        while pending:
-            attempts += 1
-            response, error, _ = await self._request(request, outcome)
-            status = response.status if response else None
+    async def _deliver(self, documents: list[Document], data: bytes, outcome: Outcome) -> None:
+        method, headers = self.target.method.upper(), {"Content-Type": "application/json"}
+
+        async def attempt(batch: Pending, attempts: int) -> tuple[Pending | None, Response | None]:
+            pending, data = batch
+            request = Request(method, self.url, data, headers)
+            response, _, _ = await self._request(request, outcome)
             retry = pending
             if response is not None:
                 verdict = classify(response.status)
                 if verdict is Verdict.ACK:
                     if is_html(response):
                         raise not_the_api(request, response)
-                    retry, error, status = self._sort(pending, response, attempts, outcome)
+                    retry = self._sort(pending, response, attempts, outcome)
                 elif verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
                 elif verdict is Verdict.DEAD:
-                    error = f"HTTP {response.status}: {error_text(response)}"
-                    await self._bisect(pending, response.status, error, attempts, outcome)
-                    return
-                else:
-                    error = f"HTTP {response.status}: {error_text(response)}"
+                    reason = f"HTTP {response.status}: {error_text(response)}"
+                    await self._bisect(pending, response.status, reason, attempts, outcome)
+                    return None, None
             if not retry:
-                return
-            delay = self._wait(attempts, response)
-            elapsed = time.monotonic() - first
-            if not self.policy.has_budget(attempts, elapsed, delay):
-                outcome.dead.extend(gave_up(d, attempts, elapsed, error, status) for d in retry)
-                return
+                return None, None
             self._count_retries(outcome, len(retry))
-            await asyncio.sleep(delay)
-            if retry is not pending:
-                pending = retry
-                request = Request(
-                    request.method,
-                    request.url,
-                    body(retry, self.target.batch_wrap),
-                    request.headers,
-                )
+            again = data if retry is pending else body(retry, self.target.batch_wrap)
+            return (retry, again), response
+
+        await self._retrying((documents, data), attempt)
 
     async def _bisect(
-        self, documents: list[Document], status: int, error: str, attempts: int, outcome: Outcome
+        self, documents: list[Document], status: int, reason: str, attempts: int, outcome: Outcome
     ) -> None:
         """Find the document(s) the API refuses: halves, down to one."""
         if len(documents) == 1:
             doc = documents[0]
             if status == 413:
-                outcome.dead.append(too_large(doc, len(doc.body), f"what the API takes ({error})"))
+                cap = f"what the API takes ({reason})"
+                outcome.dead.append(too_large(doc, len(doc.body), cap))
             else:
-                outcome.dead.append(refused(doc, status, error, attempts))
+                outcome.dead.append(refused(doc, status, reason, attempts))
+            self.breaker.progressed()
             return
         middle = len(documents) // 2
         for half in (documents[:middle], documents[middle:]):
@@ -213,12 +201,14 @@ class BatchSink(Sink):
 
     def _sort(
         self, pending: list[Document], response: Response, attempts: int, outcome: Outcome
-    ) -> tuple[list[Document], str, int | None]:
+    ) -> list[Document]:
         """Per-document results, when the job says where the API puts them."""
         field = self.target.batch_items
         if not field:
-            outcome.acked += len(pending)
-            return [], "", None
+            for doc in pending:
+                self._acked(outcome, doc)
+            self.breaker.progressed()
+            return []
         try:
             payload = orjson.loads(response.body)
         except orjson.JSONDecodeError:
@@ -231,18 +221,19 @@ class BatchSink(Sink):
                 "check target.batch_items names the field holding one result per document"
             )
         retry: list[Document] = []
-        error, last = "", None
         for doc, result in zip(pending, results, strict=True):
             status, reason = _result(result)
             verdict = classify(status)
             if verdict is Verdict.ACK:
-                outcome.acked += 1
+                self._acked(outcome, doc)
             elif verdict is Verdict.RETRY:
                 retry.append(doc)
-                error, last = f"HTTP {status}: {reason}", status
+                self.breaker.stalled(f"item {status}")
             else:
                 outcome.dead.append(refused(doc, status, reason, attempts))
-        return retry, error, last
+        if len(retry) < len(pending):
+            self.breaker.progressed()
+        return retry
 
 
 def _result(result: object) -> tuple[int, str]:

@@ -8,8 +8,6 @@ document with the target's words.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
@@ -18,7 +16,7 @@ from urllib.parse import quote
 import aiohttp
 
 from db2api.documents import Document
-from db2api.http import Request
+from db2api.http import Request, Response
 from db2api.limiter import Limiter
 from db2api.retry import RetryPolicy, Verdict, classify
 from db2api.targets.base import (
@@ -27,7 +25,6 @@ from db2api.targets.base import (
     Sink,
     TargetKind,
     error_text,
-    gave_up,
     is_html,
     not_the_api,
     refused,
@@ -96,28 +93,26 @@ class ItemSink(Sink):
             doc.body,
             {"Content-Type": "application/json"},
         )
-        first, attempts = time.monotonic(), 0
-        while True:
-            attempts += 1
-            response, error, _ = await self._request(request, outcome)
-            status = response.status if response else None
-            if response is not None:
-                verdict = classify(response.status)
-                if verdict is Verdict.ACK:
-                    if is_html(response):  # a proxy or login page, not the API
-                        raise not_the_api(request, response)
-                    outcome.acked += 1
-                    return
-                if verdict is Verdict.FATAL:
-                    raise self._fatal(request, response)
-                error = f"HTTP {response.status}: {error_text(response)}"
-                if verdict is Verdict.DEAD:
-                    outcome.dead.append(refused(doc, status, error, attempts))
-                    return
-            delay = self._wait(attempts, response)
-            elapsed = time.monotonic() - first
-            if not self.policy.has_budget(attempts, elapsed, delay):
-                outcome.dead.append(gave_up(doc, attempts, elapsed, error, status))
-                return
-            self._count_retries(outcome, 1)
-            await asyncio.sleep(delay)
+
+        async def attempt(doc: Document, attempts: int) -> tuple[Document | None, Response | None]:
+            response, _, _ = await self._request(request, outcome)
+            if response is None:
+                self._count_retries(outcome, 1)
+                return doc, None
+            verdict = classify(response.status)
+            if verdict is Verdict.ACK:
+                if is_html(response):  # a proxy or login page, not the API
+                    raise not_the_api(request, response)
+                self._acked(outcome, doc)
+            elif verdict is Verdict.FATAL:
+                raise self._fatal(request, response)
+            elif verdict is Verdict.DEAD:
+                reason = f"HTTP {response.status}: {error_text(response)}"
+                outcome.dead.append(refused(doc, response.status, reason, attempts))
+            else:
+                self._count_retries(outcome, 1)
+                return doc, response
+            self.breaker.progressed()
+            return None, None
+
+        await self._retrying(doc, attempt)

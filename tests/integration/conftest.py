@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from db2api.receiver import ReceiverProcess
-from tests.support.stack import Stack, prefect_stack
+from tests.support.stack import BIN, Stack, prefect_stack
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,30 @@ def worker(e2e_stack: Stack) -> Iterator[Path]:
     """One process worker on the pool for the rest of the session; yields its log."""
     with e2e_stack.worker("worker-1", limit=2) as log:
         yield log
+
+
+@pytest.fixture
+async def webhook(stack: Stack) -> AsyncIterator[asyncio.Queue[Any]]:
+    """A webhook receiver on loopback, registered through deployments/setup.py."""
+    received: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def hook(request: web.Request) -> web.Response:
+        await received.put(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await asyncio.to_thread(
+        stack.run,
+        str(BIN / "python"),
+        "deployments/setup.py",
+        "--notify-url",
+        f"http://127.0.0.1:{port}/hook",
+    )
+    yield received
+    await runner.cleanup()

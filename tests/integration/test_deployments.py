@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from db2api.receiver import ReceiverProcess
 from tests.conftest import DEMO_ID, sqlite_ids
@@ -196,33 +194,6 @@ async def test_a_failed_run_notifies_the_webhook(
     message = await asyncio.wait_for(webhook.get(), timeout=90)
     assert message["subject"] == f"db2api: {failed.name} ended Failed"
     assert "documents dead-lettered to" in message["body"]
-
-
-@pytest.fixture
-async def webhook(stack: Stack) -> AsyncIterator[asyncio.Queue[Any]]:
-    """A webhook receiver on loopback, registered through deployments/setup.py."""
-    received: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def hook(request: web.Request) -> web.Response:
-        await received.put(await request.json())
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await asyncio.to_thread(
-        stack.run,
-        str(BIN / "python"),
-        "deployments/setup.py",
-        "--notify-url",
-        f"http://127.0.0.1:{port}/hook",
-    )
-    yield received
-    await runner.cleanup()
 
 
 def ran(worker_log: Path, run_ids: list[str]) -> list[str]:

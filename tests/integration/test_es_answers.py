@@ -23,7 +23,7 @@ from tests.support import real_answers as real
 from tests.support.real_answers import Answer, bulk_answer
 from tests.support.scripted import ScriptedTarget, Seen
 
-FAST = RetryPolicy(max_attempts=20, max_elapsed=30, base_delay=0.01, max_delay=0.05)
+FAST = RetryPolicy(give_up_after=30, base_delay=0.01, max_delay=0.05)
 INDEX = "readings"
 
 
@@ -53,9 +53,13 @@ def ok_after(first: Answer | dict, times: int = 1) -> callable:
     return respond
 
 
-async def send(respond, count: int = 10, op_type: str = "index", bulk_docs: int = 10):
+async def send(
+    respond, count: int = 10, op_type: str = "index", bulk_docs: int = 10, prove: bool = False
+):
     async with ScriptedTarget(respond) as server:
-        target = Target(url=server.url, index=INDEX, op_type=op_type, bulk_docs=bulk_docs)
+        target = Target(
+            url=server.url, index=INDEX, op_type=op_type, bulk_docs=bulk_docs, prove=prove
+        )
         async with open_session(4, 10) as session:
             sink = Elasticsearch().sink(session, server.url, target, FAST, Limiter(4), "")
             outcome = await sink.send(docs(count))
@@ -209,3 +213,67 @@ async def test_a_few_bad_documents_never_trip_the_safety_net():
     outcome, _ = await send(same_item(unknown), count=4, bulk_docs=2)
 
     assert (outcome.acked, len(outcome.dead)) == (0, 4)
+
+
+def mget_answer(seen: Seen, lost: set[str]) -> Answer:
+    """An _mget answer in the real shapes: found docs as the OpenSearch docs show them,
+    a missing one as quoted in MGET_NOT_FOUND_DOC, for the ids asked."""
+    found = json.loads(real.MGET_FOUND_OPENSEARCH.body)["docs"][0]
+    asked = json.loads(seen.body)["ids"]
+    docs = [
+        {**real.MGET_NOT_FOUND_DOC, "_index": INDEX, "_id": i}
+        if i in lost
+        else {**found, "_index": INDEX, "_id": i}
+        for i in asked
+    ]
+    return Answer(200, {"content-type": real.JSON}, json.dumps({"docs": docs}).encode(), "", "")
+
+
+def lying(lost: set[str]) -> callable:
+    """Every _bulk item acknowledged; _mget says which ids are really there."""
+
+    def respond(number: int, seen: Seen) -> Answer:
+        if seen.path.endswith("/_mget"):
+            return mget_answer(seen, lost)
+        return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+
+    return respond
+
+
+async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
+    outcome, seen = await send(lying(set()), prove=True)
+
+    assert outcome.acked == 10
+    [proof] = [s for s in seen if s.path.endswith("/_mget")]
+    assert proof.path == f"/{INDEX}/_mget"
+    assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)], "_source": False}
+
+
+async def test_a_target_that_acknowledged_what_it_does_not_hold_fails_naming_the_ids():
+    from db2api.errors import AccountingError
+
+    with pytest.raises(AccountingError) as caught:
+        await send(lying({"3", "7"}), prove=True)
+
+    assert str(caught.value).endswith(
+        f"acknowledged 2 documents of index {INDEX} that it does not hold (missing ids: 3, 7): "
+        "the window is not complete and runs again next time"
+    )
+
+
+async def test_a_target_without_mget_is_trusted_with_one_warning_per_run(capfd):
+    def respond(number: int, seen: Seen) -> Answer:
+        if seen.path.endswith("/_mget"):
+            return Answer(405, {"content-type": "text/plain"}, b"Method Not Allowed", "", "")
+        return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+
+    async with ScriptedTarget(respond) as server:
+        target = Target(url=server.url, index=INDEX, bulk_docs=10)
+        async with open_session(4, 10) as session:
+            sink = Elasticsearch().sink(session, server.url, target, FAST, Limiter(4), "")
+            first = await sink.send(docs(10))
+            second = await sink.send(docs(10))
+
+    assert (first.acked, second.acked) == (10, 10)
+    assert [s.path for s in server.seen].count(f"/{INDEX}/_mget") == 1, "asked once, then not"
+    assert capfd.readouterr().err.count("cannot be proven present there") == 1

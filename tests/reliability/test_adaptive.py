@@ -37,7 +37,7 @@ async def test_in_flight_requests_shrink_under_429s_and_grow_back_after(
         "item",
         "rel-adaptive",
         concurrency=CONCURRENCY,
-        retry=RetryPolicy(max_attempts=50, max_elapsed=60, base_delay=0.01, max_delay=0.2),
+        retry=RetryPolicy(give_up_after=60, base_delay=0.01, max_delay=0.2),
     )
     async with open_runtime(job, "adaptive") as runtime:
         sink, limiter = runtime.sink, runtime.limiter

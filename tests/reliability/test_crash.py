@@ -49,7 +49,7 @@ job = Job(
     chunk_size=2000,
     concurrency=2,
     windows_in_flight=1,
-    retry=RetryPolicy(max_attempts=12, max_elapsed=60, base_delay=0.02, max_delay=0.5),
+    retry=RetryPolicy(give_up_after=60, base_delay=0.02, max_delay=0.5),
     date_field="measured_at",
 )
 '''

@@ -25,7 +25,7 @@ from tests.support.jobs import with_target
 pytestmark = pytest.mark.reliability
 
 # Outlasts the outage: a document may wait up to 90 s and 200 attempts.
-PATIENT = RetryPolicy(max_attempts=200, max_elapsed=90, base_delay=0.05, max_delay=2.0)
+PATIENT = RetryPolicy(give_up_after=90, base_delay=0.05, max_delay=2.0)
 STORM = {
     "rate_429": 0.20,
     "retry_after": 1,

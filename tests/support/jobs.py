@@ -10,7 +10,7 @@ from etlhelper import DbParams
 from db2api.job import Job, Row, Source, Target
 from db2api.retry import RetryPolicy
 
-FAST_RETRY = RetryPolicy(max_attempts=12, max_elapsed=60, base_delay=0.02, max_delay=0.5)
+FAST_RETRY = RetryPolicy(give_up_after=60, base_delay=0.02, max_delay=0.5)
 
 SQLITE_SQL = """
     SELECT reading_id, sensor_id, borehole, measured_at, depth_m, value, unit, quality

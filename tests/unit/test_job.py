@@ -419,7 +419,7 @@ def test_fingerprint_changes_with_what_a_window_sends(changed):
     [
         replace(BASE, concurrency=2),
         replace(BASE, chunk_size=100),
-        replace(BASE, retry=RetryPolicy(max_attempts=3)),
+        replace(BASE, retry=RetryPolicy(give_up_after=30)),
         replace(BASE, target=replace(BASE.target, bulk_docs=10, bulk_bytes=2048)),
         replace(
             BASE,

@@ -77,7 +77,7 @@ async def test_peak_records_the_most_in_flight():
 
 
 async def test_a_lower_limit_holds_new_requests_until_enough_finish():
-    limiter = Limiter(4)
+    limiter = Limiter(4, backoff=0.5)
     holders = Holders(limiter, 6)
     await settle()
     assert holders.inside == [0, 1, 2, 3]
@@ -91,8 +91,8 @@ async def test_a_lower_limit_holds_new_requests_until_enough_finish():
     await holders.finish()
 
 
-async def test_overload_halves_once_per_round_of_in_flight_requests():
-    limiter = Limiter(16)
+async def test_overload_cuts_once_per_round_of_in_flight_requests():
+    limiter = Limiter(16, backoff=0.5)
     round_one = Holders(limiter, 16)
     await settle()
     sent_before_cut = [round_one.sequences[i] for i in range(16)]
@@ -126,7 +126,7 @@ async def test_overload_halves_once_per_round_of_in_flight_requests():
     ],
 )
 async def test_overload_never_goes_below_the_minimum(maximum, minimum, limits):
-    limiter = Limiter(maximum, minimum)
+    limiter = Limiter(maximum, minimum, backoff=0.5)
 
     seen = []
     for _ in limits:
@@ -138,7 +138,7 @@ async def test_overload_never_goes_below_the_minimum(maximum, minimum, limits):
 
 
 def test_success_adds_one_over_the_limit_up_to_the_maximum():
-    limiter = Limiter(4)
+    limiter = Limiter(4, backoff=0.5)
     limiter.limit = 2.0
 
     steps = []
@@ -200,7 +200,7 @@ async def test_a_cancelled_waiter_does_not_leak_its_slot():
 
 
 async def test_growing_the_limit_lets_waiters_in():
-    limiter = Limiter(4)
+    limiter = Limiter(4, backoff=0.5)
     limiter.limit = 1.0
     await limiter.acquire()
     waiting = asyncio.create_task(limiter.acquire())
@@ -211,3 +211,29 @@ async def test_growing_the_limit_lets_waiters_in():
 
     await asyncio.wait_for(waiting, 1)
     assert limiter.in_flight == 2
+
+
+def test_the_default_decrease_is_gentle():
+    limiter = Limiter(100)
+    limiter.overloaded(limiter._take())
+    assert limiter.limit == 90
+
+
+async def test_a_steady_share_of_random_429s_keeps_the_limit_at_or_above_the_floor():
+    """20 % of answers overloaded, at random, round after round: the floor holds."""
+    import random
+
+    rng = random.Random(7)
+    limiter = Limiter(64, minimum=32)
+    lowest = limiter.limit
+    for _ in range(200):  # rounds
+        sequences = [limiter._take() for _ in range(int(limiter.limit))]
+        for sequence in sequences:
+            limiter.in_flight -= 1
+            if rng.random() < 0.2:
+                limiter.overloaded(sequence)
+            else:
+                limiter.succeeded()
+        lowest = min(lowest, limiter.limit)
+    assert 32 <= lowest < 34, "held at the floor, not below it"
+    assert limiter.decreases > 10

@@ -104,29 +104,12 @@ def test_retry_after_is_a_floor_capped_at_max_delay(attempt, retry_after, low, h
 
 
 @pytest.mark.parametrize(
-    ("attempts", "elapsed", "next_delay", "expected"),
-    [
-        (0, 0.0, 0.0, True),
-        (4, 0.0, 0.0, True),
-        (5, 0.0, 0.0, False),  # attempts spent
-        (9, 0.0, 0.0, False),
-        (1, 59.0, 0.0, True),
-        (1, 60.0, 0.0, True),  # exactly at the limit still fits
-        (1, 60.1, 0.0, False),  # time spent
-        (1, 55.0, 5.0, True),
-        (1, 55.0, 5.5, False),  # the next wait would overrun the time budget
-    ],
-)
-def test_budget_ends_on_attempts_or_elapsed_time(attempts, elapsed, next_delay, expected):
-    policy = RetryPolicy(max_attempts=5, max_elapsed=60.0)
-
-    assert policy.has_budget(attempts, elapsed, next_delay) is expected
-
-
-@pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"max_attempts": 0}, "retry max_attempts must be at least 1 (got 0)"),
+        (
+            {"give_up_after": 0},
+            "retry give_up_after must be a positive number of seconds (got 0)",
+        ),
         ({"base_delay": 0.0}, "retry delays need 0 < base_delay <= max_delay (got 0.0, 30.0)"),
         (
             {"base_delay": 5.0, "max_delay": 1.0},

@@ -1,0 +1,36 @@
+"""Progress while windows run: the figures so far and the breaker's state."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from db2api.breaker import Breaker
+from db2api.pipeline import heartbeat
+from db2api.runtime import Tally
+
+
+async def test_the_heartbeat_says_the_figures_so_far_and_when_the_target_went_away():
+    tally = Tally()
+    tally.rows, tally.acked, tally.dead, tally.retries = 12000, 11500, 3, 120
+    breaker = Breaker("http://es:9200", give_up_after=300, opens_after=1)
+    runtime = SimpleNamespace(tally=tally, sink=SimpleNamespace(breaker=breaker))
+    lines: list[str] = []
+
+    async def emit(line: str) -> None:
+        lines.append(line)
+        if len(lines) == 1:
+            breaker.failed("connection")
+
+    ticker = asyncio.create_task(heartbeat(runtime, emit, every=0.01))
+    while len(lines) < 2:
+        await asyncio.sleep(0.01)
+    ticker.cancel()
+
+    assert lines[0] == (
+        "so far: 12,000 rows read, 11,500 acknowledged, 3 dead letters, 120 retries"
+    )
+    assert lines[1].startswith(
+        "so far: 12,000 rows read, 11,500 acknowledged, 3 dead letters, 120 retries; "
+        "waiting for target since "
+    )
