@@ -18,7 +18,7 @@ import pytest
 from db2api import demodata
 from db2api.receiver import ReceiverProcess
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
 PG_PASSWORD_ENV = "DB2API_TEST_PG_PASSWORD"
 PG_PARAMS = {
     "host": os.environ.get("DB2API_TEST_PG_HOST", "127.0.0.1"),
