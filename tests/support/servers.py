@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -108,3 +110,61 @@ class JsonServer:
 
     def readings(self) -> list[dict[str, Any]]:
         return get_json(f"{self.url}/readings")
+
+
+DATASETTE = Path(sys.executable).parent / "datasette"
+READINGS_TABLE = """
+    CREATE TABLE readings (
+        reading_id INTEGER PRIMARY KEY, sensor_id TEXT NOT NULL, borehole TEXT,
+        measured_at TEXT NOT NULL, value REAL, quality TEXT
+    ) STRICT
+"""
+
+
+class Datasette:
+    """Datasette 1.0 alpha over a SQLite file ``data.db`` with a STRICT ``readings`` table.
+
+    Its JSON write API takes ``{"rows": [...]}`` at ``/data/readings/-/upsert`` with an
+    API token (``Authorization: Bearer dstok_...``) signed by the server's secret; the
+    ``--root`` actor holds the write permissions.
+    """
+
+    secret = "db2api-test-secret"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.db = folder / "data.db"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.path = "/data/readings/-/upsert"
+        self.token = ""
+
+    @contextmanager
+    def run(self) -> Iterator[Datasette]:
+        with sqlite3.connect(self.db) as conn:
+            conn.execute(READINGS_TABLE)
+        conn.close()
+        self.token = self.token_for("root")
+        command = [
+            str(DATASETTE), "serve", str(self.db), "--host", "127.0.0.1",
+            "--port", str(self.port), "--root", "--secret", self.secret,
+        ]  # fmt: skip
+        with running(command, f"{self.url}/-/versions.json", self.folder / "datasette.log"):
+            yield self
+
+    def token_for(self, actor: str) -> str:
+        """An API token for ``actor``, signed with this server's secret."""
+        return subprocess.run(
+            [str(DATASETTE), "create-token", actor, "--secret", self.secret],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+
+    def rows(self) -> list[dict[str, Any]]:
+        with sqlite3.connect(self.db) as conn:
+            conn.row_factory = sqlite3.Row
+            found = [dict(row) for row in conn.execute("SELECT * FROM readings")]
+        conn.close()
+        return found
