@@ -214,11 +214,10 @@ class ItemSink(Sink):
             await asyncio.sleep(delay)
 
     def _fatal(self, request: Request, response: Response) -> TargetError:
+        error = super()._fatal(request, response)
         if response.status == 404 and self.target.upsert == "none" and "{id}" in self.target.path:
             return TargetError(
-                f"HTTP 404 from {request.method} {request.url} ({error_text(response)}): "
-                "no such path, or the API creates nothing at an id it does not have: check "
-                "target.url and target.path, or set target.upsert='put-or-post' to POST "
-                "new documents to the collection"
+                f"{error}, or, for an API that answers 404 to a PUT of a new id, set "
+                "target.upsert='put-or-post'"
             )
-        return super()._fatal(request, response)
+        return error

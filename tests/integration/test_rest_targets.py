@@ -41,7 +41,7 @@ from db2api.targets.http_item import HttpItem
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document
 from tests.support.real_answers import Answer
-from tests.support.scripted import ScriptedTarget, Seen
+from tests.support.scripted import Respond, ScriptedTarget, Seen
 from tests.support.servers import JSON_SERVER, JsonServer, require
 
 START, END = "2024-01-01", "2024-01-03"  # two days: 1,152 rows
@@ -106,9 +106,9 @@ async def test_plain_put_stops_the_run_on_the_first_404_naming_the_fix(
     assert not summary.ok and "\n" not in summary.fatal
     assert summary.fatal.startswith(f"HTTP 404 from PUT {json_server.url}/readings/")
     assert summary.fatal.endswith(
-        "({}): no such path, or the API creates nothing at an id it does not have: "
-        "check target.url and target.path, or set target.upsert='put-or-post' to POST "
-        "new documents to the collection"
+        "({}): no such path or index: check target.url and target.index / target.path, "
+        "or, for an API that answers 404 to a PUT of a new id, set "
+        "target.upsert='put-or-post'"
     )
     assert json_server.readings() == []
     assert dead_letters(summary.dead_letter_file) == [], "a misconfiguration is no dead letter"
@@ -137,16 +137,15 @@ async def test_post_or_put_cannot_tell_json_servers_duplicate_500_from_an_outage
 class ConflictApi:
     """POST creates (201) or answers 409 for a known id; PUT replaces (200) a known id."""
 
-    def __init__(self, known: set[str], post_conflict: int = 409) -> None:
+    def __init__(self, known: set[str]) -> None:
         self.known = set(known)
-        self.post_conflict = post_conflict
 
     def __call__(self, _number: int, seen: Seen) -> Answer:
         json = {"content-type": "application/json"}
         if seen.method == "POST" and seen.path == "/things":
             doc_id = str(orjson.loads(seen.body)["id"])
             if doc_id in self.known:
-                return Answer(self.post_conflict, json, b'{"error":"id exists"}', "", "")
+                return Answer(409, json, b'{"error":"id exists"}', "", "")
             self.known.add(doc_id)
             return Answer(201, json, seen.body, "", "")
         if seen.method == "PUT" and seen.path.removeprefix("/things/") in self.known:
@@ -154,13 +153,13 @@ class ConflictApi:
         return Answer(404, json, b"{}", "", "")
 
 
-async def send(api: ConflictApi, upsert: str, ids: list[str]) -> tuple[Any, list[Seen]]:
+async def send(api: Respond, upsert: str, ids: list[str]) -> tuple[Any, list[Seen]]:
     policy = RetryPolicy(max_attempts=3, max_elapsed=10, base_delay=0.01, max_delay=0.01)
     documents = [Document(i, orjson.dumps({"id": i})) for i in ids]
     async with ScriptedTarget(api) as server:
         target = Target(
             url=server.url, index="things", mode="item", path="/{index}/{id}", upsert=upsert
-        )  # type: ignore[arg-type]
+        )
         async with open_session(1, 10) as session:
             sink = HttpItem().sink(session, server.url, target, policy, Limiter(1), "")
             outcome = await sink.send(documents)
@@ -181,14 +180,14 @@ async def test_post_or_put_puts_the_ids_the_api_already_has():
 async def test_only_the_first_answer_switches_the_second_decides():
     """PUT 404 then POST 409 (the id appeared in between): the 409 dead-letters it."""
 
-    def respond(number: int, seen: Seen) -> Answer:
+    def respond(_number: int, seen: Seen) -> Answer:
         if seen.method == "POST":
             return Answer(
                 409, {"content-type": "application/json"}, b'{"error":"id exists"}', "", ""
             )
         return Answer(404, {"content-type": "application/json"}, b"{}", "", "")
 
-    outcome, seen = await send(respond, "put-or-post", ["a"])  # type: ignore[arg-type]
+    outcome, seen = await send(respond, "put-or-post", ["a"])
 
     assert [(s.method, s.path) for s in seen] == [("PUT", "/things/a"), ("POST", "/things")]
     [letter] = outcome.dead
