@@ -1,14 +1,15 @@
 """Fixtures shared by the whole suite: real services, never mocks.
 
 PostgreSQL is the machine's own server (see .ci/setup-postgres). Without it the
-PostgreSQL tests skip with the reason on a laptop, and fail under CI (CI=true).
+PostgreSQL tests skip with the reason on a laptop, and fail under CI (CI set to
+1, true or yes, in any case).
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,15 @@ import pytest
 from db2api import demodata
 from db2api.receiver import ReceiverProcess
 
-IN_CI = os.environ.get("CI", "").lower() in ("true", "1")
+CI_VALUES = frozenset({"1", "true", "yes"})
+
+
+def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
+    """CI services set CI=true, others CI=1 or CI=yes: any of them, in any case."""
+    return environ.get("CI", "").strip().lower() in CI_VALUES
+
+
+IN_CI = in_ci()
 PG_PASSWORD_ENV = "DB2API_TEST_PG_PASSWORD"
 PG_PARAMS = {
     "host": os.environ.get("DB2API_TEST_PG_HOST", "127.0.0.1"),

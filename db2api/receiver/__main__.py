@@ -24,7 +24,7 @@ from typing import NoReturn
 from aiohttp import web
 
 from db2api.receiver.app import create_app
-from db2api.receiver.faults import FaultError, Faults
+from db2api.receiver.faults import READ_ONLY_MODES, FaultError, Faults
 from db2api.receiver.store import Store, StoreError
 
 DEFAULT_DATA = "./.db2api/receiver.sqlite"
@@ -71,9 +71,9 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Run a local stand-in for Elasticsearch, to try a job before pointing it at\n"
-            "production. It accepts _doc, _bulk and _count requests, keeps documents in a\n"
-            "SQLite file, and can inject faults (latency, 429/503, resets, hangs, outages,\n"
-            "rejected bulk items) to show how the job copes."
+            "production. It accepts _doc, _create, _update, _bulk, _mget and _count requests,\n"
+            "keeps documents in a SQLite file, and can inject faults (latency, 429/503, resets,\n"
+            "hangs, outages, rejected bulk items, refusing indices) to show how the job copes."
         ),
         epilog=(
             "while it runs:\n"
@@ -145,6 +145,28 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
         "--status-override", type=whole, metavar="CODE", help="answer every request with CODE"
     )
     g.add_argument("--non-json", action="store_true", help="answer 200 text/html, like a proxy")
+    g.add_argument(
+        "--index-missing",
+        action="store_true",
+        help="no index exists and auto-creation is off: writes answer 404 index_not_found",
+    )
+    g.add_argument(
+        "--read-only",
+        choices=READ_ONLY_MODES,
+        metavar="MODE",
+        help="block writes to every index: write_block (403), flood_stage (429, lets deletes "
+        "through) or flood_stage_legacy (the 403 older Elasticsearch versions answer)",
+    )
+    g.add_argument(
+        "--no-privileges",
+        action="store_true",
+        help="the caller may not write to any index: writes answer 403 security_exception",
+    )
+    g.add_argument(
+        "--data-stream",
+        action="store_true",
+        help="every index is a data stream: only create writes are accepted",
+    )
     return p
 
 

@@ -22,6 +22,7 @@ from aiohttp import web
 from db2api.receiver import protocol as es
 from db2api.receiver.faults import FaultError, Faults, RequestFault, decide_request
 from db2api.receiver.faults import matches_reject_rule as _rejects
+from db2api.receiver.refusals import decide_refusal
 from db2api.receiver.state import ReceiverState
 from db2api.receiver.store import Store, WriteOp
 
@@ -35,12 +36,28 @@ _OVERRIDE_TYPES = {
     409: "version_conflict_engine_exception",
     429: "es_rejected_execution_exception",
 }
+PRODUCT_HEADER = ("X-Elastic-Product", "Elasticsearch")  # the official client checks it
+# GET / as Elasticsearch answers it (elastic/elasticsearch-specification,
+# specification/_global/info/examples/response/RootNodeInfoResponseExample1.yaml); the
+# receiver speaks the 8.x wire format, so it presents itself as an 8.x node.
 INFO = {
     "name": "db2api-receiver",
     "cluster_name": "local",
-    "version": {"number": "8.0.0-db2api"},
+    "cluster_uuid": "ZGIyYXBpLXJlY2VpdmVy",
+    "version": {
+        "number": "8.17.0",
+        "build_flavor": "default",
+        "build_type": "tar",
+        "build_hash": "db2api-receiver",
+        "build_date": "2024-12-11T12:08:05.663969764Z",
+        "build_snapshot": False,
+        "lucene_version": "9.12.0",
+        "minimum_wire_compatibility_version": "7.17.0",
+        "minimum_index_compatibility_version": "7.0.0",
+    },
     "tagline": "You Know, for Search",
 }
+BYPASSED = "db2api.receiver.bypassed"  # request key: a read that skips faults and stats
 
 
 STATE = web.AppKey("receiver_state", ReceiverState)
@@ -49,6 +66,10 @@ Handler = Callable[[web.Request, ReceiverState], Awaitable[web.StreamResponse]]
 
 class _Dropped(web.Response):
     """Stands in for the response of a connection that was reset on purpose."""
+
+
+class _ProxyPage(web.Response):
+    """A page from something in front of Elasticsearch: it carries no product header."""
 
 
 def json_response(data: object, status: int = 200) -> web.Response:
@@ -115,7 +136,7 @@ async def _request_faults(request: web.Request, st: ReceiverState) -> web.Respon
         return error_response(status, type_, f"status {status} forced by status_override")
     if f.non_json:
         count["non_json"] += 1
-        return web.Response(text="<html>proxy</html>", content_type="text/html")
+        return _ProxyPage(text="<html>proxy</html>", content_type="text/html")
     return None
 
 
@@ -131,6 +152,7 @@ def data_route(
     async def wrapped(request: web.Request) -> web.StreamResponse:
         st = request.app[STATE]
         if read and BYPASS_HEADER in request.headers:
+            request[BYPASSED] = True
             return await _answer(request, st, handler)
         stats = st.stats
         stats.requests += 1
@@ -165,13 +187,31 @@ async def info(request: web.Request, st: ReceiverState) -> web.Response:
     return json_response(INFO)
 
 
+def _refused(request: web.Request, st: ReceiverState, op: str, index: str) -> web.Response | None:
+    """A single-document request on an index the faults refuse, answered as a whole."""
+    if request.get(BYPASSED):
+        return None
+    auth = request.headers.get("Authorization")
+    refusal = decide_refusal(st.faults, op, index, auth, bulk=False)
+    if refusal is None:
+        return None
+    if refusal.counter:
+        st.stats.faults[refusal.counter] += 1
+    return json_response(refusal.body(), refusal.status)
+
+
 async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     index = request.match_info["index"]
-    doc_id = request.match_info.get("id") or es.new_id()
+    given_id = request.match_info.get("id")
+    doc_id = given_id or es.new_id()
     create = request.match_info.get("op") == "_create" or request.query.get("op_type") == "create"
     problem = es.check_index(index) or es.check_id(doc_id)
     if problem:
         return error_response(*problem)
+    # A document without an id can only be new: Elasticsearch makes it a create.
+    refused = _refused(request, st, "create" if create or not given_id else "index", index)
+    if refused:
+        return refused
     body = await request.read()
     doc, reason = es.parse_source(body)
     if doc is None:
@@ -185,29 +225,58 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     op = WriteOp("create" if create else "index", index, doc_id, body.decode())
     result = await st.write_one(op)
     if result.status == 409:
-        reason = f"[{doc_id}]: version conflict, document already exists"
-        return error_response(409, "version_conflict_engine_exception", reason)
+        error = es.write_error(index, doc_id, result)
+        return json_response(error.body(), error.status)
     st.stats.docs_written += 1
+    return json_response(es.write_body(index, doc_id, result), result.status)
+
+
+async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
+    """``POST /{index}/_update/{id}`` with ``doc`` (and ``doc_as_upsert`` or ``upsert``)."""
+    index, doc_id = request.match_info["index"], request.match_info["id"]
+    problem = es.check_index(index) or es.check_id(doc_id)
+    if problem:
+        return error_response(*problem)
+    refused = _refused(request, st, "update", index)
+    if refused:
+        return refused
+    doc, upsert = es.update_parts(await request.read(), 0)
+    op = WriteOp("update", index, doc_id, doc.decode(), upsert and upsert.decode())
+    result = await st.write_one(op)
+    if result.result == "document_missing":
+        error = es.write_error(index, doc_id, result)
+        return json_response(error.body(), error.status)
+    if result.result != "noop":
+        st.stats.docs_written += 1
+    return json_response(es.write_body(index, doc_id, result), result.status)
+
+
+async def delete_doc(request: web.Request, st: ReceiverState) -> web.Response:
+    """``DELETE /{index}/_doc/{id}``: 200 ``deleted``, or 404 ``not_found`` as ES answers."""
+    index, doc_id = request.match_info["index"], request.match_info["id"]
+    refused = _refused(request, st, "delete", index)
+    if refused:
+        return refused
+    result = await st.write_one(WriteOp("delete", index, doc_id, None))
     return json_response(es.write_body(index, doc_id, result), result.status)
 
 
 async def get_doc(request: web.Request, st: ReceiverState) -> web.Response:
     index, doc_id = request.match_info["index"], request.match_info["id"]
+    refused = _refused(request, st, "get", index)
+    if refused:
+        return refused
+    source = es.parse_source_param(request.query.get("_source", True))
     found = await st.db(st.store.get, index, doc_id)
-    if found is None:
-        return json_response({"_index": index, "_id": doc_id, "found": False}, 404)
-    version, body = found
-    head = orjson.dumps({"_index": index, "_id": doc_id, "_version": version, "found": True})
-    return web.Response(  # splice the stored text in as-is instead of re-serialising it
-        body=head[:-1] + b',"_source":' + body.encode() + b"}", content_type="application/json"
-    )
+    return json_response(es.doc_body(index, doc_id, found, source), 200 if found else 404)
 
 
 async def bulk(request: web.Request, st: ReceiverState) -> web.Response:
     started = time.perf_counter()
     actions = es.parse_bulk(await request.read(), request.match_info.get("index"))
     st.stats.bulk_items += len(actions)
-    ops, positions, counts = es.plan_bulk(actions, st.faults, st.rng)
+    auth = request.headers.get("Authorization")
+    ops, positions, counts = es.plan_bulk(actions, st.faults, st.rng, auth)
     for name, n in counts.items():
         st.stats.faults[name] += n
     results = await st.db(st.store.write, ops) if ops else []
@@ -219,6 +288,9 @@ async def bulk(request: web.Request, st: ReceiverState) -> web.Response:
 async def count(request: web.Request, st: ReceiverState) -> web.Response:
     index = request.match_info["index"]
     field, bounds = es.parse_count_query(await request.read())
+    refused = _refused(request, st, "get", index)
+    if refused:
+        return refused
     try:
         n = await st.db(st.store.count, index, field, bounds)
     except ValueError as exc:
@@ -229,27 +301,45 @@ async def count(request: web.Request, st: ReceiverState) -> web.Response:
 
 
 async def mget(request: web.Request, st: ReceiverState) -> web.Response:
-    """``_mget`` by ids: which exist, with versions (sources are left out: ``_source: false``)."""
-    index = request.match_info["index"]
-    try:
-        payload = orjson.loads(await request.read() or b"{}")
-        ids = payload.get("ids") or [doc["_id"] for doc in payload.get("docs", [])]
-        ids = [str(doc_id) for doc_id in ids]
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
-        return error_response(400, "parsing_exception", 'expected {"ids": [...]}')
-    found = await st.db(st.store.versions_of, index, ids)
-    docs = [
-        {"_index": index, "_id": i, "found": True, "_version": found[i]}
-        if i in found
-        else {"_index": index, "_id": i, "found": False}
-        for i in ids
+    """``_mget`` by ``ids`` or ``docs``, with ``_source`` unless asked to leave it out."""
+    wanted = es.parse_mget(
+        await request.read(), request.match_info.get("index"), request.query.get("_source")
+    )
+    by_index: dict[str, list[es.MgetDoc]] = {}
+    for doc in wanted:
+        by_index.setdefault(doc.index, []).append(doc)
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    refusals = {}
+    for index, docs in by_index.items():
+        refusal = None if request.get(BYPASSED) else decide_refusal(st.faults, "get", index)
+        if refusal is not None:
+            refusals[index] = refusal
+            continue
+        ids = [doc.id for doc in docs]
+        if any(doc.source is not False for doc in docs):
+            stored = await st.db(st.store.documents, index, ids)
+        else:  # only existence and versions: no bodies to read
+            versions = await st.db(st.store.versions_of, index, ids)
+            stored = {doc_id: (version, "{}") for doc_id, version in versions.items()}
+        found.update(((index, doc_id), hit) for doc_id, hit in stored.items())
+    answers = [
+        {"_index": doc.index, "_id": doc.id, "error": refusals[doc.index].body()["error"]}
+        if doc.index in refusals
+        else es.doc_body(doc.index, doc.id, found.get((doc.index, doc.id)), doc.source)
+        for doc in wanted
     ]
-    return json_response({"docs": docs})
+    return json_response({"docs": answers})
 
 
 async def refresh(request: web.Request, st: ReceiverState) -> web.Response:
     """Writes are visible at once here; answer as Elasticsearch does after a refresh."""
     return json_response({"_shards": {"total": 1, "successful": 1, "failed": 0}})
+
+
+async def add_product_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer says it comes from Elasticsearch, except a proxy's page."""
+    if not isinstance(response, _ProxyPage):
+        response.headers[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
 
 
 async def get_faults(request: web.Request) -> web.Response:
@@ -322,6 +412,7 @@ def create_app(
     async def on_cleanup(_: web.Application) -> None:
         state.executor.shutdown(wait=True)
 
+    app.on_response_prepare.append(add_product_header)
     app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     r = app.router
@@ -339,9 +430,15 @@ def create_app(
         r.add_route(method, "/{index}/{op:_doc|_create}/{id}", data_route(put_doc))
     r.add_post("/{index}/_doc", data_route(put_doc))
     r.add_get("/{index}/_doc/{id}", data_route(get_doc, read=True))
+    r.add_delete("/{index}/_doc/{id}", data_route(delete_doc))
+    r.add_post("/{index}/_update/{id}", data_route(update_doc))
     r.add_get("/{index}/_count", data_route(count, read=True))
     r.add_post("/{index}/_count", data_route(count, read=True))
-    r.add_route("*", "/{index}/_mget", data_route(mget, read=True))
-    r.add_post("/{index}/_refresh", data_route(refresh, read=True))
+    for path in ("/_mget", "/{index}/_mget"):
+        r.add_get(path, data_route(mget, read=True))
+        r.add_post(path, data_route(mget, read=True))
+    for path in ("/_refresh", "/{index}/_refresh"):
+        r.add_get(path, data_route(refresh, read=True))
+        r.add_post(path, data_route(refresh, read=True))
     r.add_route("*", "/{tail:.*}", no_route)
     return app

@@ -23,6 +23,8 @@ REDACTED = "<redacted>"
 """Shown instead of ``require_auth`` so the secret never leaves the process."""
 
 OUTAGE_MODES = ("503", "refuse")
+READ_ONLY_MODES = ("write_block", "flood_stage", "flood_stage_legacy")
+INDEX_SWITCHES = ("index_missing", "no_privileges", "data_stream")
 REQUEST_RATES = ("rate_reset", "rate_429", "rate_503", "rate_hang")
 ITEM_RATES = ("bulk_item_429", "bulk_item_400", "bulk_item_lost")
 _EPSILON = 1e-9  # 0.1 + 0.2 + 0.7 must still count as "at most 1"
@@ -74,6 +76,11 @@ class Faults:
     require_auth: str | None = None
     status_override: int | None = None
     non_json: bool = False
+    # Index-level refusals, answered per item inside a 200 _bulk response (see refusals.py).
+    index_missing: bool = False  # no index exists and action.auto_create_index is false
+    read_only: str | None = None  # a block on every index: one of READ_ONLY_MODES
+    no_privileges: bool = False  # the caller may not write to any index
+    data_stream: bool = False  # every index is a data stream: only op_type create is allowed
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -110,8 +117,12 @@ class Faults:
             not isinstance(status, int) or isinstance(status, bool) or not 400 <= status <= 599
         ):
             raise FaultError(("status_override",), "must be an HTTP error status 400-599", status)
-        if not isinstance(self.non_json, bool):
-            raise FaultError(("non_json",), "must be true or false", self.non_json)
+        for name in ("non_json", *INDEX_SWITCHES):
+            if not isinstance(getattr(self, name), bool):
+                raise FaultError((name,), "must be true or false", getattr(self, name))
+        if self.read_only is not None and self.read_only not in READ_ONLY_MODES:
+            modes = ", ".join(repr(m) for m in READ_ONLY_MODES)
+            raise FaultError(("read_only",), f"must be one of {modes}", self.read_only)
         if self.seed is not None and (
             not isinstance(self.seed, int) or isinstance(self.seed, bool)
         ):

@@ -9,15 +9,18 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from db2api.receiver.faults import Faults, ItemFault, decide_items, matches_reject_rule
+from db2api.receiver.refusals import Refusal, decide_refusal, shard_meta
 from db2api.receiver.store import RANGE_OPERATORS, WriteOp, WriteResult
 
 SHARDS = {"total": 1, "successful": 1, "failed": 0}
-BULK_OPS = ("index", "create", "delete")
+NOOP_SHARDS = {"total": 0, "successful": 0, "failed": 0}
+_FAILED = ("conflict", "document_missing")
+BULK_OPS = ("index", "create", "update", "delete")
 _MAX_ID_BYTES = 512
 _BAD_INDEX_CHARS = frozenset('\\/*?"<>| ,#:')
 _REJECTED = "rejected execution of bulk item: the write queue is full (injected by the receiver)"
@@ -56,6 +59,8 @@ class BulkAction:
     source: bytes | None
     error: tuple[int, str, str] | None = None
     lost: bool = False  # answered as created, never stored (the bulk_item_lost fault)
+    error_meta: dict[str, Any] | None = None  # fields Elasticsearch adds beside type and reason
+    upsert: bytes | None = None  # an update's document for a missing id
 
 
 def new_id() -> str:
@@ -113,7 +118,8 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             raise _malformed(number, "[_index] must be a string")
         if raw_id is not None and (not isinstance(raw_id, str | int) or isinstance(raw_id, bool)):
             raise _malformed(number, "[_id] must be a string")
-        doc_id = str(raw_id) if raw_id is not None else "" if op == "delete" else new_id()
+        needs_id = op in ("delete", "update")
+        doc_id = str(raw_id) if raw_id is not None else "" if needs_id else new_id()
         source = None
         if op != "delete":
             if i >= last:
@@ -125,9 +131,12 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             source = lines[i].removesuffix(b"\r")  # CRLF bodies from Windows tools
             i += 1
         action = BulkAction(op, index, doc_id, source)
+        if op == "update":
+            assert source is not None
+            action.source, action.upsert = update_parts(source, number)
         if index is None:
             action.error = (400, "illegal_argument_exception", "index is missing")
-        elif op == "delete" and raw_id is None:
+        elif needs_id and raw_id is None:
             action.error = (400, "illegal_argument_exception", "id is missing")
         else:
             if index not in index_problems:
@@ -152,10 +161,40 @@ def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
         raise _malformed(number, "expected an object with exactly one action")
     ((op, params),) = meta.items()
     if op not in BULK_OPS:
-        raise _malformed(number, f"expected one of [create, delete, index] but found [{op}]")
+        raise _malformed(
+            number, f"expected one of [create, delete, index, update] but found [{op}]"
+        )
     if not isinstance(params, dict):
         raise _malformed(number, f"[{op}] must be an object")
     return op, params
+
+
+def update_parts(source: bytes, number: int) -> tuple[bytes, bytes | None]:
+    """(partial document, upsert document) of an update's source line.
+
+    An update without ``doc`` fails the whole request, as Elasticsearch's validation
+    does; scripts are not run here.
+    """
+    try:
+        body = orjson.loads(source)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(
+            400, "x_content_parse_exception", f"[{number + 1}:1] failed to parse update: {exc}"
+        ) from exc
+    if not isinstance(body, dict):
+        raise _malformed(number + 1, "[update] source must be an object")
+    if "script" in body:
+        raise ProtocolError(
+            400, "illegal_argument_exception", "the receiver does not run update scripts"
+        )
+    doc = body.get("doc")
+    if not isinstance(doc, dict):
+        reason = "Validation Failed: 1: script or doc is missing;"
+        raise ProtocolError(400, "action_request_validation_exception", reason)
+    upsert = doc if body.get("doc_as_upsert") is True else body.get("upsert")
+    if upsert is not None and not isinstance(upsert, dict):
+        raise _malformed(number + 1, "[upsert] must be an object")
+    return orjson.dumps(doc), None if upsert is None else orjson.dumps(upsert)
 
 
 def _malformed(number: int, problem: str) -> ProtocolError:
@@ -180,12 +219,17 @@ def rule_reason(field: str, doc_id: str) -> str:
 
 
 def plan_bulk(
-    actions: list[BulkAction], faults: Faults, rng: random.Random
+    actions: list[BulkAction],
+    faults: Faults,
+    rng: random.Random,
+    authorization: str | None = None,
 ) -> tuple[list[WriteOp], list[int], dict[str, int]]:
     """Decide each item's fate: returns the writes, each write's position, and fault counts.
 
-    Items refused here (bad source, injected item faults, the reject rule) keep their
-    ``error`` and are not written; the others go to the store in their original order.
+    Items refused here (index-level refusals, bad source, injected item faults, the
+    reject rule) keep their ``error`` and are not written; the others go to the store in
+    their original order. ``authorization`` is the request's header, named in a
+    ``no_privileges`` refusal.
     """
     ops: list[WriteOp] = []
     positions: list[int] = []
@@ -196,6 +240,13 @@ def plan_bulk(
         if action.error is not None:
             continue
         assert action.index is not None
+        refusal = decide_refusal(faults, action.op, action.index, authorization, bulk=True)
+        if refusal is not None:
+            action.error = (refusal.status, refusal.type, refusal.reason)
+            action.error_meta = refusal.meta
+            if refusal.counter:
+                counts[refusal.counter] = counts.get(refusal.counter, 0) + 1
+            continue
         if action.source is None:
             ops.append(WriteOp(action.op, action.index, action.id, None))
             positions.append(pos)
@@ -222,7 +273,8 @@ def plan_bulk(
             counts["bulk_item_lost"] += 1
             action.lost = True
         else:
-            ops.append(WriteOp(action.op, action.index, action.id, action.source.decode()))
+            upsert = None if action.upsert is None else action.upsert.decode()
+            ops.append(WriteOp(action.op, action.index, action.id, action.source.decode(), upsert))
             positions.append(pos)
     return ops, positions, counts
 
@@ -238,14 +290,14 @@ def bulk_response(
         result = written.get(pos)
         if action.lost:
             result = WriteResult(201, "created", 1, 0)
-        if result is None or result.status == 409:
+        if result is None or result.result in _FAILED:
             errors = True
-            status, type_, reason = action.error or _conflict(action, result)
+            error = _item_error(action, result)
             item: dict[str, Any] = {
                 "_index": action.index,
                 "_id": action.id,
-                "status": status,
-                "error": {"type": type_, "reason": reason},
+                "status": error.status,
+                "error": error.error(),
             }
         else:
             item = write_body(action.index or "", action.id, result)
@@ -254,12 +306,31 @@ def bulk_response(
     return {"took": took_ms, "errors": errors, "items": items}
 
 
-def _conflict(action: BulkAction, result: WriteResult | None) -> tuple[int, str, str]:
-    version = result.version if result else 0
+def _item_error(action: BulkAction, result: WriteResult | None) -> Refusal:
+    if action.error is not None:
+        return Refusal(*action.error, action.error_meta or {})
+    assert result is not None and action.index is not None
+    return write_error(action.index, action.id, result)
+
+
+def write_error(index: str, doc_id: str, result: WriteResult) -> Refusal:
+    """The error of a write the store refused: a create conflict or a missing document.
+
+    Texts as Elasticsearch words them, e.g. the bulk examples of the specification
+    (elastic/elasticsearch-specification, specification/_global/bulk/examples/response/
+    BulkResponseExample2.yaml): {"type": "document_missing_exception", "reason": "[5]:
+    document missing", "index_uuid": "aAsFqTI0Tc2W0LCWgPNrOA", "shard": "0", "index":
+    "index1"}.
+    """
+    if result.result == "document_missing":
+        return Refusal(
+            404, "document_missing_exception", f"[{doc_id}]: document missing", shard_meta(index)
+        )
     reason = (
-        f"[{action.id}]: version conflict, document already exists (current version [{version}])"
+        f"[{doc_id}]: version conflict, document already exists "
+        f"(current version [{result.version}])"
     )
-    return (409, "version_conflict_engine_exception", reason)
+    return Refusal(409, "version_conflict_engine_exception", reason, shard_meta(index))
 
 
 def write_body(index: str, doc_id: str, result: WriteResult) -> dict[str, Any]:
@@ -269,10 +340,108 @@ def write_body(index: str, doc_id: str, result: WriteResult) -> dict[str, Any]:
         "_id": doc_id,
         "_version": result.version,
         "result": result.result,
-        "_shards": SHARDS,
+        "_shards": NOOP_SHARDS if result.result == "noop" else SHARDS,
         "_seq_no": result.seq_no,
         "_primary_term": 1,
     }
+
+
+class MgetDoc(NamedTuple):
+    """One document an ``_mget`` asks for; ``source`` is True, False or the fields to keep."""
+
+    index: str
+    id: str
+    source: bool | list[str]
+
+
+def parse_source_param(value: object) -> bool | list[str]:
+    """A ``_source`` setting from the query string or a body: a switch or field names."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return [part for part in value.split(",") if part]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise ProtocolError(400, "parsing_exception", f"[_source] cannot be {value!r}")
+
+
+def parse_mget(body: bytes, path_index: str | None, source: str | None) -> list[MgetDoc]:
+    """The documents of an ``_mget`` body: ``{"ids": [...]}`` or ``{"docs": [...]}``.
+
+    ``source`` is the ``_source`` query parameter; a body-level or per-document
+    ``_source`` overrides it, as in Elasticsearch.
+    """
+    try:
+        payload = orjson.loads(body or b"{}")
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(400, "x_content_parse_exception", f"[1:1] {exc}") from exc
+    if not isinstance(payload, dict):
+        raise ProtocolError(400, "parsing_exception", 'expected {"ids": [...]} or {"docs": [...]}')
+    default = parse_source_param(source) if source is not None else True
+    if "_source" in payload:
+        default = parse_source_param(payload["_source"])
+    ids, docs = payload.get("ids"), payload.get("docs")
+    if ids is not None:
+        if path_index is None:
+            raise ProtocolError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: index is missing;",
+            )
+        if not isinstance(ids, list):
+            raise ProtocolError(400, "parsing_exception", "[ids] must be an array")
+        return [MgetDoc(path_index, _text_id(i), default) for i in ids]
+    if not isinstance(docs, list) or not docs:
+        raise ProtocolError(
+            400, "action_request_validation_exception", "Validation Failed: 1: no documents to get;"
+        )
+    wanted: list[MgetDoc] = []
+    for n, doc in enumerate(docs):
+        if not isinstance(doc, dict) or "_id" not in doc:
+            raise ProtocolError(
+                400,
+                "action_request_validation_exception",
+                f"Validation Failed: 1: id is missing for doc {n};",
+            )
+        index = doc.get("_index", path_index)
+        if not isinstance(index, str):
+            raise ProtocolError(
+                400,
+                "action_request_validation_exception",
+                f"Validation Failed: 1: index is missing for doc {n};",
+            )
+        chosen = parse_source_param(doc["_source"]) if "_source" in doc else default
+        wanted.append(MgetDoc(index, _text_id(doc["_id"]), chosen))
+    return wanted
+
+
+def _text_id(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ProtocolError(400, "parsing_exception", f"[_id] must be a string (got {value!r})")
+    return str(value)
+
+
+def doc_body(
+    index: str, doc_id: str, found: tuple[int, str] | None, source: bool | list[str] = True
+) -> dict[str, Any]:
+    """A ``GET _doc`` body (also one ``_mget`` entry); the stored text is embedded as-is."""
+    if found is None:
+        return {"_index": index, "_id": doc_id, "found": False}
+    version, raw = found
+    body: dict[str, Any] = {
+        "_index": index,
+        "_id": doc_id,
+        "_version": version,
+        "found": True,
+    }
+    if source is True:
+        body["_source"] = orjson.Fragment(raw)
+    elif source:
+        stored = orjson.loads(raw)
+        body["_source"] = {k: v for k, v in stored.items() if k in source}
+    return body
 
 
 def parse_count_query(body: bytes) -> tuple[str | None, list[tuple[str, Any]]]:

@@ -31,6 +31,10 @@ FAULT_COUNTERS = (
     "auth",
     "status_override",
     "non_json",
+    "index_missing",
+    "read_only",
+    "no_privileges",
+    "data_stream",
 )
 
 

@@ -11,12 +11,13 @@ single worker thread so SQLite never blocks the event loop.
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from db2api.errors import Db2apiError
 
@@ -33,19 +34,26 @@ class StoreError(Db2apiError):
 
 
 class WriteOp(NamedTuple):
-    """One write; ``body`` is the raw JSON text (``None`` for a delete)."""
+    """One write; ``body`` is the raw JSON text (``None`` for a delete).
 
-    op: str  # "index", "create" or "delete"
+    For an ``update`` the body is the partial document merged into the stored one, and
+    ``upsert`` the document to store when there is none (``None``: the update fails).
+    """
+
+    op: str  # "index", "create", "update" or "delete"
     index: str
     id: str
     body: str | None
+    upsert: str | None = None
 
 
 class WriteResult(NamedTuple):
     """What Elasticsearch would report for one write."""
 
-    status: int  # 201 created, 200 updated/deleted, 404 delete of a missing id, 409 conflict
-    result: str  # "created", "updated", "deleted", "not_found" or "conflict"
+    # 201 created, 200 updated/deleted/noop, 404 delete or update of a missing id, 409 conflict
+    status: int
+    # "created", "updated", "noop", "deleted", "not_found", "document_missing" or "conflict"
+    result: str
     version: int
     seq_no: int
 
@@ -111,38 +119,61 @@ class Store:
         versions = self._versions(ops)
         results: list[WriteResult] = []
         upserts: list[tuple[str, str, str]] = []
-        for op, index, doc_id, body in ops:
+        for op, index, doc_id, body, upsert in ops:
             key = (index, doc_id)
             current = versions.get(key)
+            if op in ("delete", "update") and upserts:  # keep the order of writes to one id
+                self._conn.executemany(_UPSERT, upserts)
+                upserts = []
             if op == "delete":
-                if upserts:  # keep the order of writes to the same id
-                    self._conn.executemany(_UPSERT, upserts)
-                    upserts = []
                 if current is None:
-                    results.append(WriteResult(404, "not_found", 1, -1))
+                    results.append(WriteResult(404, "not_found", 1, self._next_seq_no()))
                     continue
                 self._conn.execute("DELETE FROM docs WHERE idx = ? AND id = ?", key)
                 versions[key] = None
                 results.append(WriteResult(200, "deleted", current + 1, self._next_seq_no()))
-            elif op == "create" and current is not None:
+                continue
+            if op == "create" and current is not None:
                 results.append(WriteResult(409, "conflict", current, -1))
-            else:
-                assert body is not None, "index and create need a body"
-                version = 1 if current is None else current + 1
-                versions[key] = version
-                upserts.append((index, doc_id, body))
-                created = current is None
-                results.append(
-                    WriteResult(
-                        201 if created else 200,
-                        "created" if created else "updated",
-                        version,
-                        self._next_seq_no(),
-                    )
+                continue
+            if op == "update":
+                assert body is not None, "an update needs a partial document"
+                if current is None and upsert is None:
+                    results.append(WriteResult(404, "document_missing", 0, -1))
+                    continue
+                if current is not None:
+                    merged = self._merged(key, body)
+                    if merged is None:  # nothing changes: Elasticsearch's noop detection
+                        results.append(WriteResult(200, "noop", current, self._seq_no))
+                        continue
+                    body = merged
+                else:
+                    body = upsert
+            assert body is not None, "index and create need a body"
+            version = 1 if current is None else current + 1
+            versions[key] = version
+            upserts.append((index, doc_id, body))
+            created = current is None
+            results.append(
+                WriteResult(
+                    201 if created else 200,
+                    "created" if created else "updated",
+                    version,
+                    self._next_seq_no(),
                 )
+            )
         if upserts:
             self._conn.executemany(_UPSERT, upserts)
         return results
+
+    def _merged(self, key: tuple[str, str], partial: str) -> str | None:
+        """The stored document with ``partial`` merged in, or ``None`` if nothing changes."""
+        (stored,) = self._conn.execute(
+            "SELECT body FROM docs WHERE idx = ? AND id = ?", key
+        ).fetchone()
+        before = json.loads(stored)
+        after = merge_documents(before, json.loads(partial))
+        return None if after == before else json.dumps(after, ensure_ascii=False)
 
     def _next_seq_no(self) -> int:
         self._seq_no += 1
@@ -183,6 +214,20 @@ class Store:
         """The stored versions of those ``ids`` that exist (for ``_mget``)."""
         with self._lock:
             return self._stored_versions(index, ids)
+
+    def documents(self, index: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """id -> (version, raw JSON body) for those ``ids`` that exist (for ``_mget``)."""
+        found: dict[str, tuple[int, str]] = {}
+        with self._lock:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = list(ids[start : start + _CHUNK])
+                marks = ",".join("?" * len(chunk))
+                rows = self._conn.execute(
+                    f"SELECT id, version, body FROM docs WHERE idx = ? AND id IN ({marks})",
+                    (index, *chunk),
+                )
+                found.update((doc_id, (version, body)) for doc_id, version, body in rows)
+        return found
 
     def index_exists(self, index: str) -> bool:
         with self._lock:
@@ -240,6 +285,16 @@ class Store:
         """Delete every document; returns how many there were."""
         with self._lock:
             return self._conn.execute("DELETE FROM docs").rowcount
+
+
+def merge_documents(stored: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """A partial update as Elasticsearch applies it: objects merge key by key, the rest replace."""
+    merged = dict(stored)
+    for key, value in partial.items():
+        old = merged.get(key)
+        both_objects = isinstance(old, dict) and isinstance(value, dict)
+        merged[key] = merge_documents(old, value) if both_objects else value
+    return merged
 
 
 def json_path(field: str) -> str:

@@ -111,11 +111,12 @@ def body(documents: Sequence[Document], wrap: str | None) -> bytes:
 
 def iter_batches(documents: Sequence[Document], target: Target) -> Iterator[Batch | Document]:
     """Batches within ``bulk_docs`` and ``bulk_bytes``; a document too large alone, bare."""
-    room = target.bulk_bytes - len(body([], target.batch_wrap))
+    # n documents take their bodies, n - 1 commas and the brackets (or the wrapper).
+    room = target.bulk_bytes - len(body([], target.batch_wrap)) + 1
     members: list[Document] = []
     size = 0
     for document in documents:
-        needed = len(document.body) + 1  # its comma
+        needed = len(document.body) + 1  # with its comma
         if needed > room:
             yield document
             continue

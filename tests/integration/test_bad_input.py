@@ -398,6 +398,21 @@ def no_such_index(ctx: Ctx) -> Seen:
     return fatal_run(ctx, item_job(ctx), status_override=404)
 
 
+def index_refusal(**faults: Any) -> Callable[[Ctx], Seen]:
+    """Every _bulk item refused for the index's sake: the run stops, nothing dead-lettered."""
+
+    def case(ctx: Ctx) -> Seen:
+        job = sqlite_job(str(ctx.sqlite), ctx.rx.url, windows_in_flight=1, concurrency=1)
+        job = with_target(job, bulk_docs=50)
+        seen = fatal_run(ctx, job, **faults)
+        assert ctx.rx.ids("readings") == {}, "nothing reached the index"
+        stats = ctx.rx.stats()
+        assert (stats["requests"], stats["bulk_items"]) == (1, 50), "stopped after one batch"
+        return seen
+
+    return case
+
+
 def not_json_bulk(ctx: Ctx) -> Seen:
     return fatal_run(ctx, sqlite_job(str(ctx.sqlite), ctx.rx.url), non_json=True)
 
@@ -614,6 +629,56 @@ CASES = [
         "status_override): the credentials may not write here: check the API key's privileges",
         None,
         id="403",
+    ),
+    pytest.param(
+        index_refusal(index_missing=True),
+        "index readings at {url} refused writes: HTTP 404 index_not_found_exception: no such "
+        "index [readings] and [action.auto_create_index] is [false]: create the index readings "
+        "(or an index template that matches it) before sending, or allow the cluster to create "
+        "it (action.auto_create_index); nothing was dead-lettered, the window runs again next "
+        "time",
+        None,
+        id="bulk-index-not-found",
+    ),
+    pytest.param(
+        index_refusal(no_privileges=True),
+        "index readings at {url} refused writes: HTTP 403 security_exception: action "
+        "[indices:data/write/bulk[s]] is unauthorized for user [_anonymous] with effective "
+        "roles [] on indices [readings], this action is granted by the index privileges "
+        "[create_doc,create,delete,index,write,all]: grant the API key the create_doc or index "
+        "privilege on readings, or fix the key the job sends (target.auth_env / "
+        "target.auth_secret); nothing was dead-lettered, the window runs again next time",
+        None,
+        id="bulk-no-privileges",
+    ),
+    pytest.param(
+        index_refusal(data_stream=True),
+        "index readings at {url} refused writes: HTTP 400 illegal_argument_exception: only "
+        "write ops with an op_type of create are allowed in data streams: readings is a data "
+        "stream, which only takes create: set target.op_type='create'; nothing was "
+        "dead-lettered, the window runs again next time",
+        None,
+        id="bulk-data-stream-needs-create",
+    ),
+    pytest.param(
+        index_refusal(read_only="flood_stage"),
+        "index readings at {url} refused writes: HTTP 429 cluster_block_exception: index "
+        "[readings] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage "
+        "watermark, index has read-only-allow-delete block];: the cluster's disk passed its "
+        "flood-stage watermark and readings was made read-only: free disk space; the block "
+        "lifts itself when usage falls (or remove index.blocks.read_only_allow_delete); nothing "
+        "was dead-lettered, the window runs again next time",
+        None,
+        id="bulk-flood-stage",
+    ),
+    pytest.param(
+        index_refusal(read_only="write_block"),
+        "index readings at {url} refused writes: HTTP 403 cluster_block_exception: index "
+        "[readings] blocked by: [FORBIDDEN/8/index write (api)];: readings has a write block: "
+        "remove index.blocks.write when writes may resume; nothing was dead-lettered, the "
+        "window runs again next time",
+        None,
+        id="bulk-write-block",
     ),
     pytest.param(
         no_such_index,

@@ -168,3 +168,47 @@ async def test_a_dry_run_builds_everything_sends_nothing_and_caches_nothing(
     assert set(demo_env.ids("readings")) == sqlite_ids(
         sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID
     )
+
+
+async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
+    demo_env: ReceiverProcess, sqlite_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads that report one delivery too few fail the window; the next run sends it again."""
+    import tasks.window
+    from db2api.documents import Chunk
+    from db2api.targets import DocumentSink, Outcome
+
+    real_upload = tasks.window.upload_chunk
+
+    async def one_too_few(sink: DocumentSink, chunk: Chunk) -> Outcome:
+        outcome = await real_upload(sink, chunk)
+        if chunk.number == 1:
+            outcome.acked -= 1
+        return outcome
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tasks.window, "upload_chunk", one_too_few)
+        state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
+
+    window = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
+    error = (
+        f"AccountingError: window {window}: read {PER_DAY} rows but accounted for {PER_DAY - 1} "
+        f"(acked {PER_DAY - 1} + dead letters 0 + duplicates 0); "
+        "the window is not complete and will be sent again on the next run"
+    )
+    assert state.is_failed(), state.message
+    assert summary is not None and [w.error for w in summary.windows] == [error]
+    assert state.message == (
+        f"1 windows failed (first: {window}: {error}); the next run sends these windows again"
+    )
+    assert set(demo_env.ids("readings").values()) == {1}
+
+    # The uploads count right again: the same range runs the window again.
+    state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
+
+    assert state.is_completed(), state.message
+    assert summary is not None and [w.cached for w in summary.windows] == [False]
+    assert summary.windows[0].acked == PER_DAY
+    stored = demo_env.ids("readings")
+    assert set(stored) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02", DEMO_ID)
+    assert set(stored.values()) == {2}, "the failed window was sent again, not skipped"

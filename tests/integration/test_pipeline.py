@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from db2api.deadletters import iter_dead_letters
-from db2api.errors import SourceError, TargetError
+from db2api.errors import AccountingError, TargetError
 from db2api.job import Job
 from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
@@ -106,9 +106,35 @@ async def test_a_storm_of_429_503_and_resets_still_delivers_everything(
 
     faults = target.stats()["faults"]
     assert faults["429"] > 0 and faults["503"] > 0 and faults["reset"] > 0
-    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, "2024-01-01", end)
+    source = sqlite_ids(sqlite_source, "2024-01-01", end)
+    stored = target.ids("readings")
+    assert set(stored) == source
+    assert set(stored.values()) == {1}, "a refused or reset request stores nothing"
+    assert summary.ok and summary.fatal == "" and summary.failed == []
+    assert [report.error for report in summary.windows] == [""] * len(summary.windows)
+    assert summary.total("rows") == summary.total("acked") == len(source)
     assert summary.total("dead") == 0 and summary.total("retries") > 0
     assert not dead_letter_dir.exists()
+
+
+async def test_item_mode_under_429_and_503_acknowledges_each_document_once(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """A retried document is one delivery, however many requests it took."""
+    target.set_faults(rate_429=0.2, retry_after=0, rate_503=0.1, seed=13)
+    job = sqlite_job(str(sqlite_source), target.url, "item")
+    source = sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02")
+
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    faults = target.stats()["faults"]
+    assert faults["429"] > 0 and faults["503"] > 0
+    stored = target.ids("readings")
+    assert set(stored) == source
+    assert set(stored.values()) == {1}, "a refused request stores nothing"
+    assert summary.total("rows") == summary.total("acked") == len(source) == PER_DAY
+    assert summary.total("retries") == faults["429"] + faults["503"] > 0
+    assert summary.ok and summary.failed == [] and summary.total("dead") == 0
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -168,6 +194,11 @@ async def test_rows_the_transform_rejects_become_dead_letters(
     assert {letter["id"] for letter in letters} == rejected
     assert set(target.ids("readings")) == source - rejected
     assert "is not plausible" in letters[0]["reason"] and letters[0]["status"] is None
+    # The run ends failed (dead letters pending), but no window broke and nothing was fatal.
+    assert not summary.ok and summary.fatal == "" and summary.failed == []
+    assert summary.total("rows") == len(source)
+    assert summary.total("dead") == len(letters) == len(rejected) > 0
+    assert summary.total("acked") == len(source) - len(rejected)
 
 
 async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
@@ -188,23 +219,53 @@ async def test_a_document_over_the_bulk_byte_cap_is_dead_lettered_alone(
     [letter] = dead_letters(summary.dead_letter_file)
     assert letter["id"] == "7" and letter["error"] == "DocumentTooLarge"
     assert "over target.bulk_bytes (4096)" in letter["reason"]
-    assert len(target.ids("readings")) == PER_DAY - 1
+    assert set(target.ids("readings")) == sqlite_ids(sqlite_source, START, "2024-01-02") - {"7"}
+    # The run ends failed (one dead letter), but no window broke and nothing was fatal.
+    assert not summary.ok and summary.fatal == "" and summary.failed == []
+    assert summary.total("rows") == PER_DAY
+    assert (summary.total("acked"), summary.total("dead")) == (PER_DAY - 1, 1)
 
 
 @pytest.mark.parametrize(
-    ("faults", "message"),
+    ("faults", "status", "message"),
     [
-        ({"require_auth": "ApiKey right"}, "HTTP 401 from POST"),
-        ({"status_override": 404}, "HTTP 404 from POST"),
-        ({"status_override": 403}, "HTTP 403 from POST"),
-        ({"non_json": True}, "with something that is not JSON"),
+        (
+            {"require_auth": "ApiKey right"},
+            "401",
+            "HTTP 401 from POST {url}/_bulk (security_exception: missing authentication "
+            "credentials for REST request [/_bulk]): the target refused the credentials: "
+            "check target.auth_env (no credentials were sent)",
+        ),
+        (
+            {"status_override": 404},
+            "404",
+            "HTTP 404 from POST {url}/_bulk (index_not_found_exception: status 404 forced by "
+            "status_override): no such path or index: check target.url and target.index / "
+            "target.path",
+        ),
+        (
+            {"status_override": 403},
+            "403",
+            "HTTP 403 from POST {url}/_bulk (security_exception: status 403 forced by "
+            "status_override): the credentials may not write here: check the API key's "
+            "privileges",
+        ),
+        (
+            {"non_json": True},
+            "200",
+            "target answered POST {url}/_bulk with something that is not JSON "
+            "('<html>proxy</html>'): check that target.url points at an "
+            "Elasticsearch/OpenSearch-compatible API",
+        ),
     ],
+    ids=["401", "404", "403", "not-json"],
 )
 async def test_a_misconfigured_target_stops_the_run_with_one_line(
     sqlite_source: Path,
     target: ReceiverProcess,
     dead_letter_dir: Path,
     faults: dict[str, Any],
+    status: str,
     message: str,
 ) -> None:
     target.set_faults(**faults)
@@ -212,11 +273,18 @@ async def test_a_misconfigured_target_stops_the_run_with_one_line(
 
     summary = await transfer_range(job, START, END)
 
-    assert message in summary.fatal and "\n" not in summary.fatal
-    # Two windows run at a time: the second one meets the same error, later ones never start.
-    assert summary.windows[1].error.endswith(summary.fatal)
-    assert [r.error for r in summary.windows[2:]] == ["not run: the run stopped"] * 2
-    assert target.ids("readings") == {} or target.stats()["by_status"].get("200") is None
+    assert summary.fatal == message.format(url=target.url)
+    # Two windows run at a time: both meet the same error, later ones never start.
+    assert [r.error for r in summary.windows] == [
+        f"TargetError: {summary.fatal}",
+        f"TargetError: {summary.fatal}",
+        "not run: the run stopped",
+        "not run: the run stopped",
+    ]
+    assert not summary.ok and summary.total("acked") == 0
+    stats = target.stats()
+    assert set(stats["by_status"]) == {status} and stats["docs_written"] == 0
+    assert target.ids("readings") == {}, "the target holds nothing"
     assert not dead_letter_dir.exists(), "a run-wide error is not a per-document dead letter"
 
 
@@ -264,9 +332,20 @@ async def test_a_wrong_password_is_a_one_line_source_error(
 
     summary = await transfer_range(job, START, END)
 
-    assert "password authentication failed" in summary.fatal
-    assert "not-the-password" not in summary.fatal
-    assert isinstance(SourceError(summary.fatal), SourceError)
+    where = (
+        f"{postgres_source['user']}@{postgres_source['host']}:{postgres_source['port']}"
+        f"/{postgres_source['dbname']}"
+    )
+    assert summary.fatal == (
+        f"cannot connect to PG {where} (job 'test-postgres'): connection to server at "
+        f'"{postgres_source["host"]}", port {postgres_source["port"]} failed: FATAL: '
+        f'password authentication failed for user "{postgres_source["user"]}"; '
+        "check host, port, user and password, and that the database is up"
+    )
+    assert summary.windows[0].error == f"SourceError: {summary.fatal}"
+    assert "not-the-password" not in "\n".join([*summary.lines(), summary.fatal])
+    assert not summary.ok and summary.total("rows") == 0
+    assert target.stats()["requests"] == 0 and target.ids("readings") == {}
 
 
 def test_documents_are_stored_as_the_transform_built_them(
@@ -332,3 +411,38 @@ async def test_source_connections_are_reused_across_windows(
 
     assert not fatal and sum(r.rows for r in reports) == SOURCE_DAYS * PER_DAY
     assert opened <= job.windows_in_flight < len(windows)
+
+
+async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting_line(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """The per-window accounting: rows read == acked + dead letters + duplicates.
+
+    The upload forwards every chunk to the real sink, then reports one delivery too few.
+    """
+    from db2api.documents import Chunk
+    from db2api.pipeline import run_window
+    from db2api.runtime import open_runtime
+    from db2api.targets import Outcome
+    from db2api.windows import split
+
+    job = sqlite_job(str(sqlite_source), target.url)
+    [window] = split(START, "2024-01-02", job.window_length, job.timezone)
+    async with open_runtime(job, "short") as runtime:
+
+        async def one_too_few(chunk: Chunk) -> Outcome:
+            outcome = await runtime.sink.send(chunk.documents, chunk.prepared)
+            if chunk.number == 1:
+                outcome.acked -= 1
+            return outcome
+
+        with pytest.raises(AccountingError) as failed:
+            await run_window(runtime, window, upload=one_too_few)
+
+    assert str(failed.value) == (
+        f"window {window.key}: read {PER_DAY} rows but accounted for {PER_DAY - 1} "
+        f"(acked {PER_DAY - 1} + dead letters 0 + duplicates 0); "
+        "the window is not complete and will be sent again on the next run"
+    )
+    assert len(target.ids("readings")) == PER_DAY, "every document did reach the target"
+    assert not dead_letter_dir.exists()

@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 import pytest
 
-from db2api.receiver import ReceiverError, ReceiverProcess
+from db2api.receiver import ReceiverClient, ReceiverError, ReceiverProcess
 
 pytestmark = pytest.mark.timeout(60)
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,8 @@ async def wait_until(predicate: Any, deadline: float = 10.0) -> None:
 async def test_info(rx: ReceiverProcess) -> None:
     status, body, _ = await call("GET", rx.url + "/")
     assert status == 200
-    assert body["name"] == "db2api-receiver" and body["version"]["number"] == "8.0.0-db2api"
+    assert body["name"] == "db2api-receiver" and body["version"]["number"].startswith("8.")
+    assert body["tagline"] == "You Know, for Search"
 
 
 async def test_put_creates_then_updates_and_get_returns_the_document(rx: ReceiverProcess) -> None:
@@ -265,37 +266,38 @@ async def test_reset_drops_the_connection(rx: ReceiverProcess) -> None:
 
 async def test_hang_outlasts_a_short_client_timeout_then_answers(rx: ReceiverProcess) -> None:
     rx.set_faults(rate_hang=1, hang_seconds=3)
-    started = time.monotonic()
     with pytest.raises(asyncio.TimeoutError):
         await call("GET", rx.url + "/", timeout=0.5)
-    assert time.monotonic() - started < 2.5
-    assert rx.stats()["in_flight"] == 1 and rx.stats()["faults"]["hang"] == 1
+    # The client gave up first: the request is still held, unanswered.
+    stats = rx.stats()
+    assert stats["in_flight"] == 1 and stats["faults"]["hang"] == 1
+    assert stats["by_status"] == {}
     await wait_until(lambda: rx.stats()["in_flight"] == 0)  # the hang ends with a 200
-    assert time.monotonic() - started >= 2.9
     assert rx.stats()["by_status"] == {"200": 1}
 
 
 async def test_outage_window(rx: ReceiverProcess) -> None:
-    started = time.monotonic()
     rx.set_faults(outage_seconds=1.0)
     status, resp, _ = await call("GET", rx.url + "/")
     assert status == 503 and "outage" in resp["error"]["reason"]
-    statuses = []
+    statuses: list[int] = []
 
-    def healthy_again() -> bool:
+    def poll() -> int:
         statuses.append(rx.request("GET", "/")[0])
-        return statuses[-1] == 200
+        return statuses[-1]
 
-    await wait_until(healthy_again, deadline=5)
-    assert time.monotonic() - started >= 0.99
-    assert set(statuses[:-1]) <= {503}
-    # A window that starts later: fine first, then down.
-    started = time.monotonic()
+    await wait_until(lambda: poll() == 200, deadline=5)
+    # Down first, then up for good: every answer before the first 200 was the outage's 503.
+    assert set(statuses[:-1]) <= {503} and poll() == 200
+    assert rx.stats()["faults"]["outage"] == 1 + statuses.count(503)
+    # A window that starts later: fine first, then down, and still down.
     rx.set_faults(outage_after_seconds=1.0, outage_seconds=60)
-    assert rx.request("GET", "/")[0] == 200
-    await wait_until(lambda: rx.request("GET", "/")[0] == 503, deadline=5)
-    assert time.monotonic() - started >= 0.99
-    assert rx.stats()["faults"]["outage"] >= 2
+    rx.reset_stats()
+    statuses.clear()
+    assert poll() == 200
+    await wait_until(lambda: poll() == 503, deadline=5)
+    assert set(statuses[1:-1]) <= {200} and poll() == 503
+    assert rx.stats()["faults"]["outage"] == statuses.count(503) == 2
 
 
 async def test_outage_refuse_mode_resets_connections(rx: ReceiverProcess) -> None:
@@ -388,10 +390,12 @@ async def test_non_json(rx: ReceiverProcess) -> None:
 
 async def test_latency_and_peak_in_flight(rx: ReceiverProcess) -> None:
     rx.set_faults(latency_ms=400)
-    started = time.monotonic()
-    results = await asyncio.gather(*(call("GET", rx.url + "/") for _ in range(5)))
+    requests = asyncio.gather(*(call("GET", rx.url + "/") for _ in range(5)))
+    # The latency holds all five in the receiver at once, none answered yet.
+    await wait_until(lambda: rx.stats()["in_flight"] == 5, deadline=5)
+    assert rx.stats()["by_status"] == {}
+    results = await requests
     assert [r[0] for r in results] == [200] * 5
-    assert time.monotonic() - started >= 0.4
     stats = rx.stats()
     assert stats["peak_in_flight"] >= 5 and stats["in_flight"] == 0
     assert stats["requests"] == 5 and stats["by_status"] == {"200": 5}
@@ -476,11 +480,12 @@ async def test_cli_flags_set_the_faults(tmp_path: Path) -> None:
 
 async def test_helper_reads_bypass_faults_and_stats(rx: ReceiverProcess) -> None:
     await call("PUT", doc_url(rx, "h", "1"), {"a": 1})
-    rx.set_faults(rate_503=1, latency_ms=1000)
-    started = time.monotonic()
-    assert rx.count("h") == 1 and rx.get("h", "1") == {"a": 1}
-    assert time.monotonic() - started < 0.8
-    assert rx.stats()["requests"] == 1  # only the PUT
+    rx.set_faults(rate_503=1, latency_ms=30_000)
+    # Reads that waited out the latency would time out: these answer, and are not counted.
+    impatient = ReceiverClient(rx.url, timeout=5.0)
+    assert impatient.count("h") == 1 and impatient.get("h", "1") == {"a": 1}
+    stats = rx.stats()
+    assert stats["requests"] == 1 and stats["in_flight"] == 0  # only the PUT
     rx.set_faults(rate_503=1)
     status, _ = rx.request("PUT", "/h/_doc/2", {"a": 2}, {"X-Receiver-Bypass": "1"})
     assert status == 503  # writes cannot bypass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -113,15 +112,14 @@ async def test_a_storm_and_an_outage_lose_nothing_and_duplicate_nothing(
         held_at_outage.append(await asyncio.to_thread(rx.count, "readings"))
 
     watcher = asyncio.create_task(watch_outage())
-    began = time.monotonic()
     summary = await transfer_range(job, "2024-01-01", end)
-    elapsed = time.monotonic() - began
     await asyncio.wait_for(watcher, 5)
     wait_idle(rx)  # let hung requests end before reading versions
 
     stored = rx.ids("readings")
     dead = letters(summary)
     rewritten = sum(1 for version in stored.values() if version > 1)
+    extra_writes = sum(version - 1 for version in stored.values())
     line = figures(
         f"R1 storm {mode}",
         rx,
@@ -130,12 +128,13 @@ async def test_a_storm_and_an_outage_lose_nothing_and_duplicate_nothing(
         stored=len(stored),
         written_more_than_once=rewritten,
         lost=len(source - set(stored) - {d["id"] for d in dead}),
+        extra_writes=extra_writes,
         stored_when_outage_began=held_at_outage[0],
-        wall_seconds=round(elapsed, 1),
     )
     assert summary.fatal == "" and summary.failed == [], summary.failed[:3]
+    # No duplicates: exactly the source's ids, each one document (the target's own count).
     assert set(stored) == source, "the target holds exactly the source's ids"
-    assert all(version >= 1 for version in stored.values())
+    assert rx.count("readings") == len(source)
     assert dead == [] and not dead_letter_dir.exists()
     assert line["lost"] == 0
     # The storm and the outage really happened, in the middle of the run.
@@ -143,13 +142,15 @@ async def test_a_storm_and_an_outage_lose_nothing_and_duplicate_nothing(
     for kind in ("429", "503", "reset", "hang", "outage"):
         assert faults.get(kind, 0) > 0, f"no {kind} was injected: {faults}"
     assert 0 < held_at_outage[0] < len(source), "the outage began mid-run"
-    assert elapsed > outage_after + 10, "the run outlived the outage"
     assert summary.total("retries") > 0
     # Only a hung request could be stored after its client gave up and retried: this
     # receiver reads the body after the hang, from a connection the client has closed,
     # and then mostly answers 500 and stores nothing. Either way nothing is lost, and
-    # at most the hung requests' documents are written twice.
-    assert rewritten <= faults["hang"] * (job.target.bulk_docs if mode == "bulk" else 1)
+    # every write beyond a document's first is one a hung request made: version 1 for
+    # every document no hung request carried.
+    per_request = job.target.bulk_docs if mode == "bulk" else 1
+    assert rewritten <= extra_writes <= faults["hang"] * per_request
+    assert rx.stats()["docs_written"] == sum(stored.values()), "each write is one version"
     assert line["by_status"].get("500", 0) <= faults["hang"]
 
 

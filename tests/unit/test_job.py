@@ -217,6 +217,19 @@ def test_valid_jobs_are_accepted(name):
             "the collection itself, e.g. '/{index}'",
         ),
         (
+            {"target": make_target(op_type="upsert")},
+            "job 'unit': target.op_type must be 'index' (create or overwrite) or 'create' (write "
+            "once; data streams need it), got 'upsert'",
+        ),
+        (
+            {"target": make_target(mode="batch", method="GET", path="/records")},
+            "job 'unit': batch method must be POST, PUT or PATCH (got 'GET')",
+        ),
+        (
+            {"target": make_target(mode="batch", bulk_docs=0)},
+            "job 'unit': bulk_docs must be >= 1 and bulk_bytes >= 1024 (got 0, 5242880)",
+        ),
+        (
             {"target": make_target(url="ftp://files.example.org")},
             "job 'unit': target URL 'ftp://files.example.org' is not an http(s) URL: "
             "write e.g. https://search.example.org:9200",
@@ -404,6 +417,9 @@ BASE = make_job()
         replace(BASE, target=replace(BASE.target, index="readings-v2")),
         replace(BASE, target=replace(BASE.target, url="http://127.0.0.1:9201")),
         replace(BASE, target=replace(BASE.target, mode="item")),
+        replace(BASE, target=replace(BASE.target, mode="batch")),
+        replace(BASE, target=replace(BASE.target, op_type="create")),
+        replace(BASE, target=replace(BASE.target, mode="batch", batch_wrap="rows")),
         replace(BASE, source=Source(db=SQLITE, timezone="Europe/London")),
         replace(BASE, version="2"),
     ],
@@ -417,6 +433,9 @@ BASE = make_job()
         "index",
         "url",
         "mode",
+        "batch",
+        "op_type",
+        "batch-wrap",
         "source-timezone",
         "version",
     ],
