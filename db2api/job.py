@@ -30,6 +30,8 @@ Row = dict[str, Any]
 Transform = Callable[[Row], Mapping[str, Any]]
 IdSpec = str | Sequence[str] | Callable[[Row], Any]
 Mode = Literal["bulk", "item", "batch"]
+Upsert = Literal["none", "put-or-post", "post-or-put"]
+UPSERTS: tuple[str, ...] = ("none", "put-or-post", "post-or-put")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 
@@ -97,7 +99,9 @@ class Target:
     ``bulk``: Elasticsearch / OpenSearch ``_bulk`` NDJSON capped by ``bulk_docs`` and
     ``bulk_bytes``, with ``op_type`` ``index`` (overwrite) or ``create`` (write once,
     data streams). ``item``: a plain HTTP API, one request per document (``method`` +
-    ``path``, where ``{index}`` and ``{id}`` are filled in). ``batch``: a plain HTTP
+    ``path``, where ``{index}`` and ``{id}`` are filled in; for an API that creates
+    nothing on PUT, ``upsert`` falls back between ``PUT path`` and ``POST
+    collection_path``, see :mod:`db2api.targets.http_item`). ``batch``: a plain HTTP
     API taking a JSON array of up to ``bulk_docs`` documents per request at ``path``
     (wrapped as ``{batch_wrap: [...]}`` if set; per-document results read from the
     response field ``batch_items`` if set).
@@ -106,8 +110,10 @@ class Target:
     url: Setting
     index: str
     mode: Mode = "bulk"
-    method: str = "PUT"
+    method: str | None = None  # item: PUT; batch: POST
     path: str = "/{index}/_doc/{id}"
+    upsert: Upsert = "none"
+    collection_path: str | None = None  # default: path without its trailing "/{id}"
     bulk_docs: int = 1000
     bulk_bytes: int = 5 * 1024 * 1024
     op_type: Literal["index", "create"] = "index"
@@ -122,6 +128,10 @@ class Target:
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None  # a private CA's certificate (PEM), instead of turning checks off
+
+    def __post_init__(self) -> None:
+        if self.method is None:
+            object.__setattr__(self, "method", "POST" if self.mode == "batch" else "PUT")
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,16 @@ def check_target(job: Job) -> None:
         )
     if target.auth_env and target.auth_secret:
         fail("set target.auth_env or target.auth_secret, not both")
+    if target.upsert not in UPSERTS:
+        fail(
+            f"target.upsert must be one of {', '.join(repr(name) for name in UPSERTS)} "
+            f"(got {target.upsert!r})"
+        )
+    if target.upsert != "none" and target.mode != "item":
+        fail(
+            f"target.upsert {target.upsert!r} works one document at a time: "
+            "use mode='item', or leave upsert at 'none'"
+        )
     KINDS[target.mode].check(target, fail)
     if isinstance(target.url, str):
         check_url(target.url, job.name)

@@ -4,11 +4,27 @@ Answers are read by status alone (:func:`db2api.retry.classify`): 2xx is deliver
 (unless it is an HTML page, which means a proxy or login page answered), 408/429/5xx
 are retried, 401/403/404/405/407 stop the run, any other 4xx dead-letters the
 document with the target's words.
+
+Many REST APIs have no upsert: PUT replaces a document that exists but answers 404
+for an id they do not have (json-server), or POST creates a document and answers 409
+for an id they already have. ``target.upsert`` names the fallback:
+
+- ``none``: ``method`` to ``path``, nothing else; a 404 stops the run.
+- ``put-or-post``: ``PUT path`` (with the id); on 404, ``POST collection_path``.
+- ``post-or-put``: ``POST collection_path``; on 409, ``PUT path``.
+
+Only the first answer can switch; the second is read like any other. On POST the
+API takes the id from the body, so the transform must put it in the document.
+An API that answers a duplicate id with a 5xx (json-server 0.17 answers 500
+"Error: Insert failed, duplicate id") gives no clear signal to switch on: use
+``put-or-post`` for it, since ``post-or-put`` would retry the 500 until its budget
+is spent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
@@ -16,6 +32,7 @@ from urllib.parse import quote
 import aiohttp
 
 from db2api.documents import Document
+from db2api.errors import TargetError
 from db2api.http import Request, Response
 from db2api.limiter import Limiter
 from db2api.retry import RetryPolicy, Verdict, classify
@@ -34,6 +51,47 @@ from db2api.targets.base import (
 if TYPE_CHECKING:
     from db2api.job import Target
 
+ID_TAIL = "/{id}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request of an upsert strategy: its method, and whether it goes to the id's URL."""
+
+    method: str
+    by_id: bool
+
+
+PUT_BY_ID = Step("PUT", by_id=True)
+POST_TO_COLLECTION = Step("POST", by_id=False)
+# (strategy, status of the first answer) -> the request to send instead.
+FALLBACKS: dict[tuple[str, int], Step] = {
+    ("put-or-post", 404): POST_TO_COLLECTION,
+    ("post-or-put", 409): PUT_BY_ID,
+}
+
+
+def first_step(target: Target) -> Step:
+    if target.upsert == "put-or-post":
+        return PUT_BY_ID
+    if target.upsert == "post-or-put":
+        return POST_TO_COLLECTION
+    return Step(target.method.upper(), by_id=True)
+
+
+def fallback(upsert: str, status: int) -> Step | None:
+    """The request to send instead when the strategy's first request got ``status``."""
+    return FALLBACKS.get((upsert, status))
+
+
+def collection_path(target: Target) -> str | None:
+    """Where POST creates documents: ``collection_path``, else ``path`` less ``/{id}``."""
+    if target.collection_path is not None:
+        return target.collection_path
+    if target.path.endswith(ID_TAIL):
+        return target.path[: -len(ID_TAIL)] or "/"
+    return None
+
 
 class HttpItem(TargetKind):
     name = "item"
@@ -46,9 +104,33 @@ class HttpItem(TargetKind):
                 f"item path {target.path!r} has no {{id}}; a PUT without the id cannot be "
                 "idempotent: add {id} to the path"
             )
+        if target.upsert == "none":
+            return
+        if target.method.upper() != "PUT":
+            fail(
+                f"upsert {target.upsert!r} sends PUT and POST itself: leave target.method "
+                f"at 'PUT' (got {target.method!r})"
+            )
+        collection = collection_path(target)
+        if collection is None:
+            fail(
+                f"upsert {target.upsert!r} POSTs to the collection, and path {target.path!r} "
+                "does not end in '/{id}': set target.collection_path, e.g. '/{index}'"
+            )
+        if "{id}" in collection:
+            fail(
+                f"target.collection_path {collection!r} contains {{id}}: POST goes to the "
+                "collection itself, e.g. '/{index}'"
+            )
 
     def fingerprint(self, target: Target) -> list[str]:
-        return [*super().fingerprint(target), target.method.upper(), target.path]
+        return [
+            *super().fingerprint(target),
+            target.method.upper(),
+            target.path,
+            target.upsert,
+            collection_path(target) or "",
+        ]
 
     def sink(
         self,
@@ -72,8 +154,18 @@ class ItemSink(Sink):
             "{index}", quote(self.target.index, safe="")
         )
 
+    @cached_property
+    def _collection(self) -> str:
+        return self.base_url + (collection_path(self.target) or "").replace(
+            "{index}", quote(self.target.index, safe="")
+        )
+
     def url_for(self, doc_id: str) -> str:
         return self._template.replace("{id}", quote(doc_id, safe=""))
+
+    def request_for(self, step: Step, doc: Document) -> Request:
+        url = self.url_for(doc.id) if step.by_id else self._collection
+        return Request(step.method, url, doc.body, {"Content-Type": "application/json"})
 
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
@@ -87,18 +179,20 @@ class ItemSink(Sink):
         return outcome
 
     async def _deliver(self, doc: Document, outcome: Outcome) -> None:
-        request = Request(
-            self.target.method.upper(),
-            self.url_for(doc.id),
-            doc.body,
-            {"Content-Type": "application/json"},
-        )
+        request = self.request_for(first_step(self.target), doc)
+        switched = False
 
         async def attempt(doc: Document, attempts: int) -> tuple[Document | None, Response | None]:
-            response, _, _ = await self._request(request, outcome)
-            if response is None:
-                self._count_retries(outcome, 1)
-                return doc, None
+            nonlocal request, switched
+            while True:
+                response, _, _ = await self._request(request, outcome)
+                if response is None:
+                    self._count_retries(outcome, 1)
+                    return doc, None
+                then = None if switched else fallback(self.target.upsert, response.status)
+                if then is None:
+                    break
+                request, switched = self.request_for(then, doc), True  # at once, not a retry
             verdict = classify(response.status)
             if verdict is Verdict.ACK:
                 if is_html(response):  # a proxy or login page, not the API
@@ -116,3 +210,12 @@ class ItemSink(Sink):
             return None, None
 
         await self._retrying(doc, attempt)
+
+    def _fatal(self, request: Request, response: Response) -> TargetError:
+        error = super()._fatal(request, response)
+        if response.status == 404 and self.target.upsert == "none" and "{id}" in self.target.path:
+            return TargetError(
+                f"{error}, or, for an API that answers 404 to a PUT of a new id, set "
+                "target.upsert='put-or-post'"
+            )
+        return error

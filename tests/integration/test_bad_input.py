@@ -684,7 +684,8 @@ CASES = [
         no_such_index,
         "HTTP 404 from PUT {url}/readings/_doc/1 (index_not_found_exception: status 404 forced "
         "by status_override): no such path or index: check target.url and target.index / "
-        "target.path",
+        "target.path, or, for an API that answers 404 to a PUT of a new id, set "
+        "target.upsert='put-or-post'",
         None,
         id="404-index",
     ),

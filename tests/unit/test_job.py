@@ -187,6 +187,36 @@ def test_valid_jobs_are_accepted(name):
             "idempotent: add {id} to the path",
         ),
         (
+            {"target": make_target(mode="item", upsert="merge")},
+            "job 'unit': target.upsert must be one of 'none', 'put-or-post', 'post-or-put' "
+            "(got 'merge')",
+        ),
+        (
+            {"target": make_target(mode="bulk", upsert="put-or-post")},
+            "job 'unit': target.upsert 'put-or-post' works one document at a time: "
+            "use mode='item', or leave upsert at 'none'",
+        ),
+        (
+            {"target": make_target(mode="item", upsert="post-or-put", method="PATCH")},
+            "job 'unit': upsert 'post-or-put' sends PUT and POST itself: leave target.method "
+            "at 'PUT' (got 'PATCH')",
+        ),
+        (
+            {"target": make_target(mode="item", upsert="put-or-post", path="/{index}/{id}/doc")},
+            "job 'unit': upsert 'put-or-post' POSTs to the collection, and path "
+            "'/{index}/{id}/doc' does not end in '/{id}': set target.collection_path, "
+            "e.g. '/{index}'",
+        ),
+        (
+            {
+                "target": make_target(
+                    mode="item", upsert="put-or-post", collection_path="/{index}/{id}"
+                )
+            },
+            "job 'unit': target.collection_path '/{index}/{id}' contains {id}: POST goes to "
+            "the collection itself, e.g. '/{index}'",
+        ),
+        (
             {"target": make_target(op_type="upsert")},
             "job 'unit': target.op_type must be 'index' (create or overwrite) or 'create' (write "
             "once; data streams need it), got 'upsert'",
