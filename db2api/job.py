@@ -131,7 +131,10 @@ class Target:
 
     def __post_init__(self) -> None:
         if self.method is None:
-            object.__setattr__(self, "method", "POST" if self.mode == "batch" else "PUT")
+            from db2api.targets import KINDS
+
+            kind = KINDS.get(self.mode)
+            object.__setattr__(self, "method", kind.default_method if kind else "PUT")
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,7 @@ def check_target(job: Job) -> None:
             f"target.upsert must be one of {', '.join(repr(name) for name in UPSERTS)} "
             f"(got {target.upsert!r})"
         )
-    if target.upsert != "none" and target.mode != "item":
+    if target.upsert != "none" and not KINDS[target.mode].takes_upsert:
         fail(
             f"target.upsert {target.upsert!r} works one document at a time: "
             "use mode='item', or leave upsert at 'none'"

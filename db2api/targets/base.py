@@ -208,6 +208,8 @@ class TargetKind:
     name = ""
     # Requests in flight for a run when the job does not say.
     default_concurrency = 8
+    default_method = "PUT"
+    takes_upsert = False  # target.upsert: a fallback between PUT and POST per document
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
         """Refuse settings this kind cannot work with, through ``fail(message)``."""

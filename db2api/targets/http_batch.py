@@ -56,6 +56,7 @@ Pending = tuple[list[Document], bytes]  # documents still to send, and their bod
 class HttpBatch(TargetKind):
     name = "batch"
     default_concurrency = 8
+    default_method = "POST"
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
         if target.bulk_docs < 1 or target.bulk_bytes < 1024:

@@ -95,6 +95,7 @@ def collection_path(target: Target) -> str | None:
 
 class HttpItem(TargetKind):
     name = "item"
+    takes_upsert = True
     # Throughput is latency-bound: one document per request.
     default_concurrency = 64
 
