@@ -82,12 +82,16 @@ class Breaker:
             self.failing_since_wall = datetime.now(UTC)
         self.failures[kind] += 1
 
-    def failed(self, kind: str, retry_after: float | None = None) -> None:
-        """A request failed in a way worth repeating: no answer, or a transient status."""
+    def failed(self, kind: str, retry_after: float | None = None, probe: bool = False) -> None:
+        """A request failed in a way worth repeating: no answer, or a transient status.
+
+        ``probe``: it was the breaker's probe, so the next one is scheduled; requests
+        that were already under way when the breaker opened change nothing.
+        """
         self.stalled(kind)
         now = self.clock()
         self.in_a_row += 1
-        if self._probe_out:
+        if probe and self._probe_out:
             self._probe_out = False
             self._probes += 1
             self._schedule(now, retry_after)

@@ -109,31 +109,30 @@ class Sink:
             try:
                 outcome.requests += 1
                 outcome.bytes += len(request.body)
-                try:
-                    response = await self._send(self.session, request)
-                except TransportError as exc:
-                    self.statuses[exc.kind] += 1
-                    if exc.kind == "tls":
-                        raise TargetError(
-                            f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the "
-                            "PEM certificate of the CA that signed it (or install that CA in the "
-                            "system store); verify_tls=False turns the check off if you accept "
-                            "the risk"
-                        ) from None
-                    if exc.kind == "timeout":
-                        self.limiter.overloaded(sequence)
-                    self.breaker.failed(exc.kind)
-                    return None, f"{exc.kind}: {exc}", sequence
+                response = await self._send(self.session, request)
             finally:
                 self.limiter.release()
-        finally:
+        except TransportError as exc:
+            self.statuses[exc.kind] += 1
+            if exc.kind == "tls":
+                raise TargetError(
+                    f"TLS to {self.base_url} failed: {exc}: set target.ca_file to the PEM "
+                    "certificate of the CA that signed it (or install that CA in the system "
+                    "store); verify_tls=False turns the check off if you accept the risk"
+                ) from None
+            if exc.kind == "timeout":
+                self.limiter.overloaded(sequence)
+            self.breaker.failed(exc.kind, probe=probe)
+            return None, f"{exc.kind}: {exc}", sequence
+        except BaseException:
             if probe:
-                self.breaker.probe_ended()
+                self.breaker.probe_ended()  # cancelled: let another request probe
+            raise
         status = response.status
         self.statuses[str(status)] += 1
         if status in RETRYABLE:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            self.breaker.failed(str(status), retry_after)
+            self.breaker.failed(str(status), retry_after, probe=probe)
         else:
             self.breaker.answered()
         if status in OVERLOAD:

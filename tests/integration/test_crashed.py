@@ -52,7 +52,7 @@ async def test_a_killed_run_is_marked_crashed_and_notifies(
     from prefect import get_client
     from prefect.deployments import run_deployment
 
-    target.set_faults(outage_after=0, outage_seconds=600)  # the run waits for the target
+    target.set_faults(outage_after_seconds=0, outage_seconds=600)  # the run waits for the target
     run = await run_deployment(
         "transfer/nightly-demo",
         parameters={"start": (today() - timedelta(days=3)).isoformat(), "force": True},

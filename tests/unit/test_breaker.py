@@ -91,7 +91,12 @@ async def test_while_open_only_one_probe_goes_out_on_backoff():
     probes = [task for task in waiting if task.done()]
     assert [task.result() for task in probes] == [True], "exactly one probe"
 
-    b.failed("connection")  # the probe failed: the next one is due after a longer backoff
+    b.failed("connection")  # a request sent before it opened: changes nothing
+    clock.now += 0.05
+    await asyncio.sleep(0.05)
+    assert len([task for task in waiting if task.done()]) == 1, "still one probe out"
+
+    b.failed("connection", probe=True)  # the probe failed: the next is due after a longer wait
     clock.now += 0.05
     await asyncio.sleep(0.05)
     assert len([task for task in waiting if task.done()]) == 1
