@@ -1,8 +1,9 @@
-"""A run whose process dies becomes Crashed, and the failure alert fires.
+"""A run whose machine is lost becomes Crashed, and the failure alert fires.
 
-End to end: a worker-run flow is killed with SIGKILL while it waits for a target in
-an outage; its heartbeats stop, the automation deployments/setup.py created marks
-it Crashed, and the webhook hears about it.
+End to end: a worker-run flow waits for a target in an outage; its worker is frozen
+(SIGSTOP, as if its machine were gone, so it cannot report its child's death) and
+the flow's process is killed with SIGKILL. Its heartbeats stop, the automation
+deployments/setup.py created marks it Crashed, and the webhook hears about it.
 """
 
 from __future__ import annotations
@@ -70,13 +71,19 @@ async def test_a_killed_run_is_marked_crashed_and_notifies(
         await asyncio.sleep(10)  # its first heartbeat is sent as it starts
         process = flow_run_process(run_id)
         assert process is not None
-        os.kill(process.pid, signal.SIGKILL)
+        worker_process = process.parent()
+        assert worker_process is not None and "worker" in " ".join(worker_process.cmdline())
+        os.kill(worker_process.pid, signal.SIGSTOP)
+        try:
+            os.kill(process.pid, signal.SIGKILL)
 
-        async def crashed() -> Any:
-            state = (await client.read_flow_run(run.id)).state
-            return state if state and state.is_crashed() else None
+            async def crashed() -> Any:
+                state = (await client.read_flow_run(run.id)).state
+                return state if state and state.is_crashed() else None
 
-        state = await wait_for("marked Crashed", crashed, 240)
+            state = await wait_for("marked Crashed", crashed, 240)
+        finally:
+            os.kill(worker_process.pid, signal.SIGCONT)
 
     assert "no heartbeat for 90 s" in (state.message or "")
     message = await asyncio.wait_for(webhook.get(), timeout=90)
