@@ -65,6 +65,13 @@ class HttpItem(TargetKind):
         return ItemSink(session, url, target, policy, limiter, auth_hint=auth_hint)
 
 
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment. ``.`` and ``..`` are encoded as ``%2E``: written
+    plainly, URL normalisation would drop them and address another resource."""
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
 class ItemSink(Sink):
     """One request per document, retried per document."""
 
@@ -76,7 +83,7 @@ class ItemSink(Sink):
         )
 
     def url_for(self, doc_id: str) -> str:
-        return self._template.replace("{id}", quote(doc_id, safe=""))
+        return self._template.replace("{id}", path_segment(doc_id))
 
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
