@@ -68,8 +68,21 @@ def load_job_file(path: Path) -> Job:
     except Db2apiError as exc:
         raise JobError(f"job file {path}: {exc}") from None
     except SyntaxError as exc:
+        where = Path(exc.filename) if exc.filename else path
+        if where.resolve() != path.resolve():  # in a module the job imports
+            raise JobError(
+                f"job file {path} imports {where}, which has a syntax error at line "
+                f"{exc.lineno}: {exc.msg}"
+            ) from None
         raise JobError(
             f"job file {path} has a syntax error at line {exc.lineno}: {exc.msg}"
+        ) from None
+    except SystemExit as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        mine = [frame for frame in frames if Path(frame.filename) == path] or frames
+        raise JobError(
+            f"job file {path} called sys.exit({exc.code!r}) at line {mine[-1].lineno} while "
+            "loading: a job file only defines `job = Job(...)`; raise an exception to refuse"
         ) from None
     except Exception as exc:
         frames = traceback.extract_tb(exc.__traceback__)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from db2api.errors import Db2apiError, RangeError
+from db2api.interrupt import Interrupted
 from db2api.windows import parse_moment
 
 EXIT_FAILED = 1
@@ -221,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except Interrupted as exc:
+        print(f"db2api: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
     except Db2apiError as exc:
         print(f"db2api: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

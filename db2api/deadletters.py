@@ -30,7 +30,7 @@ class DeadLetter:
     document: Any
     status: int | None  # HTTP status, or None when no response said no
     error: str  # "HTTP 400", an exception class, or "Rejected" for a row the job refused
-    reason: str  # the target's error text or ours, secrets masked
+    reason: str  # the target's error text or ours (masked when written)
     attempts: int = 0
 
 
@@ -61,9 +61,9 @@ class DeadLetterFile:
 
     def _line(self, window: str, letter: DeadLetter, now: str) -> bytes:
         record = {"job": self.job, "window": window, **asdict(letter), "time": now}
-        # Known secrets are masked everywhere; credential-shaped text only in the
-        # reason, so a document is replayed exactly as it was built.
-        record = self.scrubber.scrub_value(record)
+        # Only the messages are masked. The id and the document are the source's data,
+        # stored exactly as built: they are what replay sends.
+        record["error"] = self.scrubber(str(letter.error))
         record["reason"] = self.scrubber(str(letter.reason))[:MAX_REASON]
         return orjson.dumps(record, default=repr) + b"\n"
 

@@ -212,7 +212,7 @@ class DocumentBuilder:
                 if len(doc_id.encode()) > MAX_ID_BYTES:
                     raise Rejected(f"id is longer than {MAX_ID_BYTES} bytes")
                 body = encode(document, self.tz)
-            except Exception as exc:
+            except BaseException as exc:  # even SystemExit: one row, one dead letter
                 rejects.append(rejection(row, exc, self.try_id(row)))
                 continue
             if doc_id in by_id:
@@ -225,20 +225,43 @@ class DocumentBuilder:
 
     def try_id(self, row: Row) -> str | None:
         try:
-            return self.make_id(row, {})
-        except Exception:
+            return printable(self.make_id(row, {}))
+        except BaseException:  # an id function is user code too
             return None
 
 
-def rejection(row: Row, exc: Exception, doc_id: str | None = None) -> DeadLetter:
-    reason = str(exc) if isinstance(exc, Rejected) else f"transform raised {exc!r}"
-    return DeadLetter(
-        id=doc_id,
-        document=safe_json(row),
-        status=None,
-        error=type(exc).__name__ if not isinstance(exc, Rejected) else "Rejected",
-        reason=reason,
-    )
+def is_undecodable(value: object) -> bool:
+    """A text value the source could not decode: its bad bytes are lone surrogates."""
+    if not isinstance(value, str) or value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def printable(text: str) -> str:
+    """Undecodable bytes as ``\\xe9`` escapes, so the text can be written as JSON."""
+    if not is_undecodable(text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def rejection(row: Row, exc: BaseException, doc_id: str | None = None) -> DeadLetter:
+    bad = [key for key, value in row.items() if is_undecodable(value)]
+    if bad and (isinstance(exc, UnicodeError) or "surrogates" in str(exc)):
+        raw = row[bad[0]].encode("utf-8", "surrogateescape")
+        reason = (
+            f"column {bad[0]!r} is not valid UTF-8 ({raw[:40]!r}): fix the value at the "
+            "source, or decode the column in the transform"
+        )
+        error = "Undecodable"
+    elif isinstance(exc, Rejected):
+        reason, error = str(exc), "Rejected"
+    else:
+        reason, error = f"transform raised {exc!r}", type(exc).__name__
+    return DeadLetter(id=doc_id, document=safe_json(row), status=None, error=error, reason=reason)
 
 
 def safe_json(value: Any) -> Any:
@@ -246,4 +269,8 @@ def safe_json(value: Any) -> Any:
     try:
         return orjson.loads(orjson.dumps(value, default=repr, option=_OPTIONS))
     except (TypeError, orjson.JSONEncodeError):
+        if isinstance(value, dict):
+            return {printable(str(k)): safe_json(v) for k, v in value.items()}
+        if isinstance(value, str):
+            return printable(value)
         return repr(value)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import janus
-from etlhelper import DbParams, iter_chunks
+from etlhelper import iter_chunks
 from etlhelper.exceptions import ETLHelperConnectionError, ETLHelperExtractError
 
 from db2api.documents import Chunk, DocumentBuilder
@@ -33,7 +33,6 @@ from db2api.targets import kind_of
 from db2api.windows import Window, zone
 
 Connection = Any
-_ENV_LOCK = threading.Lock()
 
 
 def lazy_dict_row_factory(cursor: Any) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
@@ -73,18 +72,15 @@ def connect(job: Job, password: str | None) -> Connection:
     where = source.describe(job.name)
     kind.before_connect(params, job.chunk_size, job.name)
     variable = source.password_env
-    try:
-        if password is not None and not variable:
-            # A Prefect Secret: etlhelper reads passwords only from the environment.
-            variable = f"DB2API_PASSWORD_{job.name.upper().replace('-', '_')}"
-            with _ENV_LOCK:
-                os.environ[variable] = password
-        if variable and variable not in os.environ:
+    if password is None and variable:
+        password = os.environ.get(variable)
+        if password is None:
             raise SourceError(
                 f"password environment variable {variable} is not set (job {job.name!r}): "
                 f"export it, or name a Prefect Secret block in source.password_secret"
             )
-        conn = DbParams(**params).connect(variable, **kind.connect_options(job.name))
+    try:
+        conn = kind.connect(params, password, job.name)
     except ETLHelperConnectionError as exc:
         detail = _first_line(str(exc.__context__ or exc))
         raise SourceError(
@@ -216,9 +212,16 @@ async def iter_window_chunks(
             if isinstance(item, BaseException):
                 if isinstance(item, Db2apiError):
                     raise item
-                raise SourceLost(
+                what = (
                     f"reading {job.source.describe(job.name)} failed (job {job.name!r}): "
                     f"{type(item).__name__}: {_first_line(str(item))}"
+                )
+                if job.source.kind.is_connection_lost(item):
+                    raise SourceLost(what) from item
+                # Not a lost connection: the same read would fail again, so no retry.
+                raise SourceError(
+                    f"{what}; this is not a lost connection, so the window is not retried: "
+                    "fix the cause and run the range again"
                 ) from item
             yield item
     finally:

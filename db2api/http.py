@@ -3,6 +3,11 @@
 ``send(session, request) -> Response`` turns aiohttp's exception zoo into three
 kinds of :class:`TransportError` (timeout, connection, tls) that the retry policy
 understands. Everything above this seam works on plain values.
+
+Redirects are never followed: a 3xx would carry the documents and the credential
+headers to wherever ``Location`` points, so it stops the run instead. URLs are sent
+as built (already percent-encoded), so an id such as ``%2E%2E`` is never turned into
+``..`` and resolved away.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import ssl
 from dataclasses import dataclass, field
 
 import aiohttp
+from yarl import URL
 
 from db2api.errors import TargetError
 
@@ -51,8 +57,14 @@ KEPT = ("Retry-After", "Content-Type")
 async def send(session: aiohttp.ClientSession, request: Request) -> Response:
     try:
         async with session.request(
-            request.method, request.url, data=request.body, headers=request.headers
+            request.method,
+            URL(request.url, encoded=True),
+            data=request.body,
+            headers=request.headers,
+            allow_redirects=False,
         ) as response:
+            if 300 <= response.status < 400:
+                raise redirected(request, response.status, response.headers.get("Location"))
             body = await response.read()
             # Only the headers db2api reads: copying them all costs per document.
             kept = {name: value for name in KEPT if (value := response.headers.get(name))}
@@ -65,6 +77,17 @@ async def send(session: aiohttp.ClientSession, request: Request) -> Response:
         raise TransportError("connection", f"cannot connect: {exc.os_error or exc}") from exc
     except (aiohttp.ClientError, ConnectionError) as exc:
         raise TransportError("connection", f"{type(exc).__name__}: {exc}") from exc
+
+
+def redirected(request: Request, status: int, location: str | None) -> TargetError:
+    where = "no Location" if not location else location.split("?")[0].split("#")[0]
+    if location and len(where) < len(location):
+        where += "?…"  # a query may hold a signed token
+    return TargetError(
+        f"target answered {request.method} {request.url} with HTTP {status}, a redirect to "
+        f"{where}: db2api never follows redirects, so documents and credentials go only to "
+        "target.url: point target.url at the final address"
+    )
 
 
 def _tls_reason(exc: Exception) -> str:

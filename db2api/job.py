@@ -20,6 +20,7 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from etlhelper import DbParams
+from yarl import URL
 
 from db2api.errors import JobError
 from db2api.retry import RetryPolicy
@@ -54,7 +55,15 @@ class Env:
         return value
 
 
+@dataclass(frozen=True)
+class Secret:
+    """A setting read from a Prefect Secret block when the job runs (e.g. a header value)."""
+
+    block: str
+
+
 Setting = str | Env
+HeaderValue = str | Env | Secret
 
 
 def resolve(value: Any, job: str) -> Any:
@@ -124,7 +133,8 @@ class Target:
     auth_env: str | None = None
     auth_secret: str | None = None
     auth_scheme: str = "ApiKey"
-    headers: Mapping[str, str] = field(default_factory=dict)
+    # Values may be Env(...) or Secret("block"); every value is masked in what a run writes.
+    headers: Mapping[str, HeaderValue] = field(default_factory=dict)
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None  # a private CA's certificate (PEM), instead of turning checks off
@@ -230,7 +240,7 @@ def check(job: Job) -> None:
     try:
         parse_length(job.window)
         if job.lag is not None:
-            parse_length(job.lag)
+            parse_length(job.lag, "lag")
         zone(job.timezone)
         zone(job.source.timezone)
     except Exception as exc:
@@ -272,11 +282,25 @@ def check_target(job: Job) -> None:
             "use mode='item', or leave upsert at 'none'"
         )
     KINDS[target.mode].check(target, fail)
+    timeout = target.timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        fail(
+            f"target.timeout must be a number of seconds above 0 (got {timeout!r}): a request "
+            "without a time limit can hang the run; the default is 30"
+        )
+    for name, value in dict(target.headers).items():
+        if not isinstance(name, str) or not isinstance(value, str | Env | Secret):
+            fail(
+                f"target.headers[{name!r}] must map a header name to a string, Env(...) or "
+                f"Secret(...) (got {type(value).__name__})"
+            )
     if isinstance(target.url, str):
         check_url(target.url, job.name)
 
 
 def check_url(url: str, job: str) -> str:
+    """The target URL without surrounding blanks or a trailing '/', or a one-line refusal."""
+    url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise JobError(
@@ -288,6 +312,20 @@ def check_url(url: str, job: str) -> str:
             f"job {job!r}: target URL contains credentials; move them to target.auth_env "
             "or target.auth_secret so they stay out of logs"
         )
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        raise JobError(
+            f"job {job!r}: target URL {_safe_url(url)!r} contains a space or control "
+            "character: remove it, or percent-encode it (%20) if the path really has one"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise JobError(
+            f"job {job!r}: target URL {_safe_url(url)!r} has a port that is not a number "
+            "from 0 to 65535: write e.g. https://search.example.org:9200"
+        ) from None
+    if not url.isascii():  # requests send URLs as already encoded
+        url = str(URL(url))
     return url.rstrip("/")
 
 

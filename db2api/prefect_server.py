@@ -9,6 +9,7 @@ process at it, and stops it afterwards: run history stays in
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -91,19 +92,26 @@ def server_process(
     try:
         wait_healthy(url, process, log, timeout)
         yield url
-    finally:
+    except BaseException:
+        stop(process, grace=3)  # stopping because of an error or a signal: be quick
+        raise
+    else:
         stop(process)
 
 
 def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """Stop the server's whole process group; whatever interrupts the wait, it goes."""
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
     try:
+        os.killpg(process.pid, signal.SIGTERM)
         process.wait(grace)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    except BaseException:  # a timeout, or a signal arriving while we wait
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        if sys.exc_info()[0] is not subprocess.TimeoutExpired:
+            raise
 
 
 @contextmanager
@@ -126,7 +134,10 @@ def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[st
         try:
             with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):
                 yield url
-        finally:
+        except BaseException:
+            drain_prefect_workers(timeout=2)
+            raise
+        else:
             drain_prefect_workers()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -12,6 +11,7 @@ from typing import Any
 
 from db2api.catalog import load_job
 from db2api.errors import Db2apiError
+from db2api.interrupt import STOPPING, stop_on_signals
 from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
 from db2api.runtime import check_settings
@@ -23,6 +23,8 @@ class _FlowLinesOnly(logging.Filter):
     """Console shows flow-level lines and warnings; the Prefect API still gets everything."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if STOPPING.is_set():  # a signal stops the run: its one line says it all
+            return False
         return record.levelno >= logging.WARNING or record.name == "prefect.flow_runs"
 
 
@@ -60,23 +62,28 @@ def run_transfer(
     echo: bool = True,
     always_local: bool = False,
 ) -> RunSummary | None:
-    """Run the flow here; returns its summary, or None when there was nothing to do."""
-    name = job_name(job)
-    spec = load_job(name)  # a bad job or range fails here, before a server starts
-    if start is not None and end is not None:
-        split(start, end, spec.window_length, spec.timezone)
-    check_settings(spec)
-    with local_prefect(prefect_home, always=always_local):
-        from flows.transfer import transfer
+    """Run the flow here; returns its summary, or None when there was nothing to do.
 
-        quiet_console()
-        install_log_scrubbing()
-        state = asyncio.run(
-            transfer(  # type: ignore[call-overload]
-                job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True
+    SIGTERM or SIGINT stops it: no new windows, those in flight cancelled, the local
+    Prefect server stopped, then :class:`~db2api.interrupt.Interrupted` is raised.
+    """
+    with stop_on_signals() as stop:
+        name = job_name(job)
+        spec = load_job(name)  # a bad job or range fails here, before a server starts
+        if start is not None and end is not None:
+            split(start, end, spec.window_length, spec.timezone)
+        check_settings(spec)
+        with local_prefect(prefect_home, always=always_local):
+            from flows.transfer import transfer
+
+            quiet_console()
+            install_log_scrubbing()
+            state = stop.run(
+                lambda: transfer(  # type: ignore[call-overload,no-any-return]
+                    job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True
+                )
             )
-        )
-        data: Any = state.result(raise_on_failure=False)
+            data: Any = state.result(raise_on_failure=False)
     summary = data.get("summary") if isinstance(data, dict) else None
     if summary is None:
         if state.is_completed():

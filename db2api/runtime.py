@@ -22,7 +22,7 @@ from db2api.dryrun import DrySink
 from db2api.errors import JobError, TargetError
 from db2api.extract import ConnectionPool
 from db2api.http import open_session
-from db2api.job import Job, check_url, resolve
+from db2api.job import Job, Secret, check_url, resolve
 from db2api.limiter import Limiter
 from db2api.log import run_logger
 from db2api.scrub import SCRUBBER
@@ -134,9 +134,43 @@ async def preflight(url: str, job: str) -> None:
     await writer.wait_closed()
 
 
+#: Headers that never carry a credential; every other header value is masked.
+PLAIN_HEADERS = frozenset(
+    {"accept", "accept-encoding", "accept-language", "cache-control", "content-type", "user-agent"}
+)
+
+
+async def resolve_headers(job: Job) -> tuple[dict[str, str], dict[str, str]]:
+    """The target's headers as sent, and the values among them to mask (by header name)."""
+    headers: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for name, value in job.target.headers.items():
+        if isinstance(value, Secret):
+            what = f"header {name} for job {job.name!r}"
+            text = await read_secret(None, value.block, what) or ""
+        else:
+            text = str(resolve(value, job.name))
+        headers[name] = text
+        if name.lower() not in PLAIN_HEADERS:
+            secret[f"header {name}"] = text
+    return headers, secret
+
+
+def register_secrets(job: Job, secrets: dict[str, str | None]) -> None:
+    """Mask every secret from now on; warn once about those too short to mask inside text."""
+    short = [what for what, value in secrets.items() if value and not SCRUBBER.add(value)]
+    if short:
+        run_logger().warning(
+            f"job {job.name!r}: {', '.join(short)} "
+            f"{'is' if len(short) == 1 else 'are'} shorter than 8 characters, so masked only "
+            "where the whole value stands alone, not inside other text: use a longer secret"
+        )
+
+
 def check_settings(job: Job) -> None:
     """Resolve every environment setting now, so a missing one is reported before any work."""
-    for value in (*job.source.db.values(), job.target.url):
+    headers = [value for value in job.target.headers.values() if not isinstance(value, Secret)]
+    for value in (*job.source.db.values(), job.target.url, *headers):
         resolve(value, job.name)
     for variable, what in (
         (job.source.password_env, "the source password"),
@@ -168,10 +202,13 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
         job.source.password_env, job.source.password_secret, f"password for job {job.name!r}"
     )
     token = await read_secret(target.auth_env, target.auth_secret, f"API key for job {job.name!r}")
-    headers = dict(target.headers)
+    headers, secret_headers = await resolve_headers(job)
     if token is not None:
         headers["Authorization"] = auth_header(target.auth_scheme, token)
-        SCRUBBER.add(headers["Authorization"])
+        secret_headers["the Authorization header"] = headers["Authorization"]
+    register_secrets(
+        job, {"the source password": password, "the target API key": token, **secret_headers}
+    )
     if not target.verify_tls:
         run_logger().warning(
             f"job {job.name!r}: TLS certificate verification is OFF for {url} "

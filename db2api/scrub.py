@@ -4,6 +4,11 @@ Known secret values (database passwords, API keys) are registered when a run
 resolves them; on top of that, patterns that look like credentials (URL userinfo,
 ``Authorization`` headers, ``password=`` pairs) are masked even when we never saw
 the value, because a target's error text may echo what it was sent.
+
+A secret shorter than :data:`MIN_SUBSTRING` characters would mask ordinary text
+("2024" inside every date), so it is masked only where it is the whole value.
+Masking applies to messages and reasons, never to data: a document is stored and
+replayed exactly as it was built.
 """
 
 from __future__ import annotations
@@ -15,10 +20,19 @@ from collections.abc import Iterable
 from typing import Any
 
 MASK = "***"
+#: Secrets at least this long are masked wherever they appear inside text.
+MIN_SUBSTRING = 8
 _PATTERNS = [
     # Greedy up to the last "@" before the path: passwords may hold a raw "@".
     (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s]*@"), r"\1" + MASK + "@"),
-    (re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)[^\"',}\n]+"), r"\1" + MASK),
+    (re.compile(r"(?i)((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)[^\"',}\n]+"), r"\1" + MASK),
+    # Key headers hold one token: mask up to the next space or quote.
+    (
+        re.compile(
+            r"(?i)(\b(?:x-)?api-key|x-auth-token|x-access-token)([\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+        ),
+        r"\1\2" + MASK,
+    ),
     (
         re.compile(
             r"(?i)\b(password|passwd|pwd|api[_-]?key|token|secret)="
@@ -35,19 +49,27 @@ class Scrubber:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: tuple[str, ...] = ()
+        self._whole: frozenset[str] = frozenset()
         for secret in secrets:
             self.add(secret)
 
-    def add(self, secret: str | None) -> None:
-        # Very short values would mask ordinary words; they are not real secrets.
-        if not secret or len(secret) < 4:
-            return
+    def add(self, secret: str | None) -> bool:
+        """Register a secret; False when it is too short to be masked inside text."""
+        if not secret:
+            return True
+        value = secret.strip()
         with self._lock:
+            if len(value) < MIN_SUBSTRING:
+                self._whole = self._whole | {secret, value}
+                return False
             values = set(self._secrets) | {secret}
             # Longest first, so a secret containing another is masked whole.
             self._secrets = tuple(sorted(values, key=len, reverse=True))
+        return True
 
     def __call__(self, text: str, patterns: bool = True) -> str:
+        if text in self._whole or text.strip() in self._whole:
+            return MASK
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
@@ -62,7 +84,7 @@ class Scrubber:
         Working on values rather than on serialised text keeps the JSON valid and
         catches secrets that JSON would escape.
         """
-        if not self._secrets:
+        if not self._secrets and not self._whole:
             return value
         if isinstance(value, str):
             return self(value, patterns=False)

@@ -71,7 +71,7 @@ def plan(
             )
         lo = to_moment(job.first_start, tz)
     else:
-        lag = parse_length(job.lag) if job.lag else timedelta(0)
+        lag = parse_length(job.lag, "lag") if job.lag else timedelta(0)
         lo = watermark - lag
     windows = list(iter_windows(lo, hi, step, tz)) if hi > lo else []
     if watermark is not None:

@@ -72,20 +72,21 @@ def zone(name: str) -> tzinfo:
         ) from exc
 
 
-def parse_length(value: str | timedelta) -> timedelta:
-    """Read a window length such as ``1d``, ``6h`` or ``15m``."""
+def parse_length(value: str | timedelta, what: str = "window length") -> timedelta:
+    """Read a length such as ``1d``, ``6h`` or ``15m``; ``what`` names it in errors."""
     if isinstance(value, timedelta):
         length = value
     else:
         match = _LENGTH.match(str(value))
         if not match:
             raise RangeError(
-                f"window length {value!r} is not understood: write a number and a unit, "
+                f"{what} {value!r} is not understood: write a number and a unit, "
                 "e.g. '1d', '6h', '15m'"
             )
         length = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if length <= timedelta(0):
-        raise RangeError(f"window length {value!r} must be positive")
+        hint = ": leave lag unset to re-read nothing, or write e.g. '2d'" if what == "lag" else ""
+        raise RangeError(f"{what} {value!r} must be positive{hint}")
     return length
 
 

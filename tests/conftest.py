@@ -56,9 +56,9 @@ def fresh_scrubber() -> Iterator[None]:
     """Secrets registered by one test (the process-wide scrubber) do not mask the next's text."""
     from db2api.scrub import SCRUBBER
 
-    kept = SCRUBBER._secrets
+    kept = SCRUBBER._secrets, SCRUBBER._whole
     yield
-    SCRUBBER._secrets = kept
+    SCRUBBER._secrets, SCRUBBER._whole = kept
 
 
 @pytest.fixture(scope="session")

@@ -48,8 +48,30 @@ class SourceKind:
         """Checks and driver settings that must come before ``connect``."""
 
     def connect_options(self, job: str) -> dict[str, Any]:
-        """Extra keyword arguments for etlhelper's ``DbParams.connect``."""
+        """Extra keyword arguments for the driver's ``connect``."""
         return {}
+
+    def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
+        """Open a connection, or raise ``ETLHelperConnectionError`` with the driver's error.
+
+        A password is handed to the driver as a parameter, never spliced into a
+        connection string: spaces, quotes, backslashes, ``=`` and non-ASCII
+        characters then reach the server as they are and never leak in part.
+        """
+        from etlhelper import DbParams
+
+        return DbParams(**params).connect(None, **self.connect_options(job))
+
+    def is_connection_lost(self, error: BaseException) -> bool:
+        """Whether a failure while reading means the connection went away (worth a retry).
+
+        DB-API drivers raise ``OperationalError`` or ``InterfaceError`` for that;
+        anything else raised while reading is a fault of its own, not retried.
+        """
+        names = {klass.__name__ for klass in type(error).__mro__}
+        return bool(names & {"OperationalError", "InterfaceError"}) or isinstance(
+            error, ConnectionError
+        )
 
     def after_connect(self, conn: Connection) -> None:
         """Session settings on a fresh connection."""

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from db2api.errors import SourceError
-from db2api.sources.base import SourceKind
+from db2api.sources.base import Connection, SourceKind
+
+
+def odbc_value(value: object) -> str:
+    """An ODBC connection-string value in braces, so ';', '=' and spaces stay inside it."""
+    return "{" + str(value).replace("}", "}}") + "}"
 
 
 class Mssql(SourceKind):
@@ -37,3 +42,22 @@ class Mssql(SourceKind):
                 f"job {job!r} reads MSSQL, which needs pyodbc: pip install 'db2api[mssql]' "
                 "and install Microsoft's ODBC driver for SQL Server"
             ) from None
+
+    def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
+        # etlhelper 1.1.0 writes "PWD=<password>" unquoted: a ";" in it would end it.
+        import pyodbc
+        from etlhelper.exceptions import ETLHelperConnectionError
+
+        parts = {
+            "DRIVER": params.get("odbc_driver"),
+            "SERVER": f"tcp:{params.get('host')}",
+            "PORT": params.get("port"),
+            "DATABASE": params.get("dbname"),
+            "UID": params.get("user"),
+            "PWD": password,
+        }
+        text = ";".join(f"{key}={odbc_value(value)}" for key, value in parts.items())
+        try:
+            return pyodbc.connect(text)
+        except pyodbc.Error as exc:
+            raise ETLHelperConnectionError(str(exc)) from exc

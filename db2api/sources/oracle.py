@@ -9,7 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from db2api.sources.base import SourceKind
+from db2api.sources.base import Connection, SourceKind
+
+
+def keep_undecodable_text(cursor: Any, metadata: Any) -> Any:
+    """An oracledb output type handler: character columns decode with surrogateescape."""
+    import oracledb
+
+    text_types = (
+        oracledb.DB_TYPE_VARCHAR,
+        oracledb.DB_TYPE_CHAR,
+        oracledb.DB_TYPE_NVARCHAR,
+        oracledb.DB_TYPE_NCHAR,
+        oracledb.DB_TYPE_LONG,
+    )
+    if metadata.type_code in text_types:
+        return cursor.var(
+            metadata.type_code,
+            arraysize=cursor.arraysize,
+            encoding_errors="surrogateescape",
+        )
+    return None
 
 
 class Oracle(SourceKind):
@@ -21,3 +41,30 @@ class Oracle(SourceKind):
 
         oracledb.defaults.arraysize = max(oracledb.defaults.arraysize, chunk_size)
         oracledb.defaults.prefetchrows = max(oracledb.defaults.prefetchrows, chunk_size)
+
+    def after_connect(self, conn: Connection) -> None:
+        # Text that does not decode keeps its bad bytes as lone surrogates instead of
+        # failing the fetch: the document builder dead-letters that row, naming the column.
+        conn.outputtypehandler = keep_undecodable_text
+
+    def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
+        # etlhelper 1.1.0 connects with "user/password@host:port/service", which a
+        # password holding "/" or "@" breaks; oracledb takes the parts separately.
+        import oracledb
+        from etlhelper.exceptions import ETLHelperConnectionError
+
+        try:
+            return oracledb.connect(
+                user=params.get("user"),
+                password=password,
+                dsn=f"{params.get('host')}:{params.get('port')}/{params.get('dbname')}",
+            )
+        except oracledb.Error as exc:
+            raise ETLHelperConnectionError(str(exc)) from exc
+
+    def is_connection_lost(self, error: BaseException) -> bool:
+        # python-oracledb raises DatabaseError for a dropped session: DPY-4011 (closed
+        # by the database or network), ORA-03113/03114/03135 (end of file, not connected).
+        text = str(error)
+        lost = ("DPY-4011", "DPY-1001", "ORA-03113", "ORA-03114", "ORA-03135")
+        return super().is_connection_lost(error) or any(code in text for code in lost)

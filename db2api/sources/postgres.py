@@ -43,6 +43,23 @@ class Postgres(SourceKind):
         # Named in pg_stat_activity, so a DBA can see (and stop) what db2api reads.
         return {"application_name": f"db2api {job}"}
 
+    def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
+        # etlhelper 1.1.0 builds "host=... password=<password>" unquoted, so a password
+        # with a space or a quote breaks the DSN (and the parse error quotes part of
+        # it); psycopg2 quotes keyword parameters itself.
+        import psycopg2
+        from etlhelper.exceptions import ETLHelperConnectionError
+
+        keys = ("host", "port", "dbname", "user")
+        try:
+            return psycopg2.connect(
+                **{key: params[key] for key in keys if params.get(key) is not None},
+                password=password,
+                **self.connect_options(job),
+            )
+        except psycopg2.Error as exc:
+            raise ETLHelperConnectionError(str(exc)) from exc
+
     def after_connect(self, conn: Connection) -> None:
         # timestamptz values then arrive in UTC and are written with "Z".
         with conn.cursor() as cursor:

@@ -98,12 +98,13 @@ def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | N
 
     ``None`` means every item succeeded (``"errors": false``): the common case, which
     then costs no per-item work. A compact Elasticsearch answer is recognised without
-    parsing it at all: ``"errors":false`` at the top and one ``"status":`` per item (an
-    escaped quote inside a string cannot form that key).
+    parsing it at all: ``"errors":false`` at the top and one 2xx ``"status":2`` per item
+    (an escaped quote inside a string cannot form that key). The flag alone is not
+    trusted: an odd server may say ``false`` over items that failed.
     """
     if (
         b'"errors":false' in body[:64]
-        and body.count(b'"status":') == expected
+        and body.count(b'"status":2') == expected
         and b'"error":' not in body
     ):
         return None
@@ -144,7 +145,9 @@ def _item(item: object, url: str) -> ItemResult:
     assert isinstance(result, dict)
     error = result.get("error")
     if not error:
-        return ItemResult(status, "", "")
+        if 200 <= status < 300:
+            return ItemResult(status, "", "")
+        return ItemResult(status, "error", "the target gave no reason for this item")
     if isinstance(error, dict):
         reason = str(error.get("reason", ""))
         caused = error.get("caused_by")

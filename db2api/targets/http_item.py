@@ -145,6 +145,13 @@ class HttpItem(TargetKind):
         return ItemSink(session, url, target, policy, limiter, auth_hint=auth_hint)
 
 
+def path_segment(value: str) -> str:
+    """``value`` as one URL path segment. ``.`` and ``..`` are encoded as ``%2E``: written
+    plainly, URL normalisation would drop them and address another resource."""
+    segment = quote(value, safe="")
+    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+
 class ItemSink(Sink):
     """One request per document, retried per document."""
 
@@ -162,7 +169,7 @@ class ItemSink(Sink):
         )
 
     def url_for(self, doc_id: str) -> str:
-        return self._template.replace("{id}", quote(doc_id, safe=""))
+        return self._template.replace("{id}", path_segment(doc_id))
 
     def request_for(self, step: Step, doc: Document) -> Request:
         url = self.url_for(doc.id) if step.by_id else self._collection

@@ -43,6 +43,9 @@ from db2api.report import RunSummary
 from db2api.targets import es_bulk as bulk
 from tests.conftest import PG_PASSWORD_ENV, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
+from tests.support.real_answers import Answer
+from tests.support.scripted import ScriptedTarget
+from tests.support.scripted import Seen as Request
 from tests.support.tls import SelfSigned, self_signed
 
 pytestmark = pytest.mark.timeout(120)
@@ -66,6 +69,19 @@ job = Job(
 )
 '''
 GOOD_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
+SQLITE_JOB = """
+from etlhelper import DbParams
+from db2api.job import Env, Job, Secret, Source, Target
+{imports}
+job = Job(
+    name={name!r},
+    source=Source(db=DbParams(dbtype="SQLITE", filename={sqlite!r})),
+    sql="SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end",
+    id="reading_id",
+    target=Target(url={url!r}, index="readings", {target}),
+    {job}
+)
+"""
 
 
 @dataclass
@@ -79,6 +95,7 @@ class Seen:
     stored: set[str] = field(default_factory=set)
     dead: set[str] = field(default_factory=set)
     dead_expected: set[str] = field(default_factory=set)
+    values: dict[str, Any] = field(default_factory=dict)  # e.g. URLs of scripted targets
 
 
 @dataclass
@@ -153,6 +170,14 @@ def write_pg_job(ctx: Ctx, name: str, **fields: str) -> None:
         **fields,
     }
     (ctx.jobs / f"{name}.py").write_text(PG_JOB.format(**values))
+
+
+def write_sqlite_job(
+    ctx: Ctx, name: str, target: str = "", job: str = "", imports: str = "", url: str = ""
+) -> None:
+    values = {"name": name, "sqlite": str(ctx.sqlite), "url": url or ctx.rx.url}
+    text = SQLITE_JOB.format(**values, target=target, job=job, imports=imports)
+    (ctx.jobs / f"{name}.py").write_text(text)
 
 
 def cli(ctx: Ctx, *args: str, line: str = "db2api") -> Seen:
@@ -468,7 +493,216 @@ def transform_raises(ctx: Ctx) -> Seen:
     return rejected(ctx, job, "11", {"11"})
 
 
+def header_env_missing(ctx: Ctx) -> Seen:
+    write_sqlite_job(ctx, "hdr", target='headers={"X-Api-Key": Env("BAD_INPUT_HEADER_KEY")}')
+    return cli_run(ctx, "hdr")
+
+
+def timeout_zero(ctx: Ctx) -> Seen:
+    write_sqlite_job(ctx, "notime", target="timeout=0")
+    return cli_run(ctx, "notime")
+
+
+def url_with_a_space(ctx: Ctx) -> Seen:
+    write_sqlite_job(ctx, "spaced", url="http://127.0.0.1:92 00")
+    return cli_run(ctx, "spaced")
+
+
+def lag_zero(ctx: Ctx) -> Seen:
+    write_sqlite_job(ctx, "nolag", job='lag="0d",')
+    return cli_run(ctx, "nolag")
+
+
+def helper_syntax_error(ctx: Ctx) -> Seen:
+    (ctx.tmp / "helpers").mkdir()
+    (ctx.tmp / "helpers" / "shapes.py").write_text("def shape(row:\n    return row\n")
+    imports = f"import sys\nsys.path.insert(0, {str(ctx.tmp / 'helpers')!r})\nimport shapes\n"
+    write_sqlite_job(ctx, "helped", imports=imports)
+    return cli_run(ctx, "helped")
+
+
+def job_file_exits(ctx: Ctx) -> Seen:
+    (ctx.jobs / "quits.py").write_text("import sys\n\nsys.exit(3)\n")
+    seen = cli_run(ctx, "quits")
+    listed = cli(ctx, "jobs", line="quits")
+    assert listed.exit == 0 and listed.message == f"quits        BROKEN: {seen.message[15:]}"
+    return seen
+
+
+def scripted_run(
+    ctx: Ctx, respond: Callable[[int, Request], Answer], make: Callable[[str], Job]
+) -> tuple[RunSummary, Seen, list[Request]]:
+    """The pipeline against a loopback server answering from ``respond``."""
+
+    async def go() -> tuple[RunSummary, Seen, list[Request]]:
+        async with ScriptedTarget(respond) as server:
+            job = make(server.url)
+            summary = await transfer_range(job, *DAY)
+        seen = Seen(summary.fatal, "\n".join(summary.lines() + summary.failed))
+        seen.values["scripted"] = server.url
+        seen.dead = {str(letter["id"]) for letter in letters(summary)}
+        return summary, seen, server.seen
+
+    return asyncio.run(go())
+
+
+def answer(status: int, body: bytes = b"", **headers: str) -> Answer:
+    return Answer(status, {"Content-Type": "application/json", **headers}, body, "test", "")
+
+
+def bulk_answer(seen: Request, item: dict[str, Any], errors: bool = False) -> Answer:
+    items = [{"index": {"_index": "readings", **item}}] * seen.bulk_items
+    return answer(200, orjson.dumps({"took": 1, "errors": errors, "items": items}))
+
+
+def redirect_cross_origin(ctx: Ctx) -> Seen:
+    """A 307 to another origin: never followed, so neither documents nor key go there."""
+
+    async def go() -> Seen:
+        async with ScriptedTarget(lambda n, r: answer(201, b"{}")) as elsewhere:
+            moved = f"{elsewhere.url}/readings/_doc/1?sig=tok3n"
+            respond = lambda n, r: answer(307, b"", Location=moved)  # noqa: E731
+            async with ScriptedTarget(respond) as server:
+                job = with_target(
+                    item_job(ctx), url=server.url, headers={"X-Api-Key": "k-redirect-1234"}
+                )
+                summary = await transfer_range(job, *DAY)
+        assert elsewhere.seen == [], "nothing went to the other origin"
+        assert len(server.seen) == 1, "the run stopped at the first answer"
+        seen = Seen(summary.fatal, "\n".join(summary.lines() + summary.failed))
+        seen.values.update(scripted=server.url, elsewhere=elsewhere.url)
+        return seen
+
+    return asyncio.run(go())
+
+
+def redirect_bulk(ctx: Ctx) -> Seen:
+    location = "https://search.example.org/_bulk"
+    job = lambda url: sqlite_job(  # noqa: E731
+        str(ctx.sqlite), url, windows_in_flight=1, concurrency=1
+    )
+    _, seen, requests = scripted_run(ctx, lambda n, r: answer(301, Location=location), job)
+    assert [r.method for r in requests] == ["POST"], "no GET to the new address"
+    return seen
+
+
+def bulk_status_not_a_number(ctx: Ctx) -> Seen:
+    def respond(number: int, seen: Request) -> Answer:
+        return bulk_answer(seen, {"_id": "1", "status": "abc"})
+
+    job = lambda url: sqlite_job(str(ctx.sqlite), url, windows_in_flight=1)  # noqa: E731
+    return scripted_run(ctx, respond, job)[1]
+
+
+def bulk_ok_flag_over_failed_items(ctx: Ctx) -> Seen:
+    """`"errors": false` over items answered 400: the items decide, nothing is acknowledged."""
+
+    def respond(number: int, seen: Request) -> Answer:
+        return bulk_answer(seen, {"_id": "1", "status": 400})
+
+    job = lambda url: sqlite_job(  # noqa: E731
+        str(ctx.sqlite), url, windows_in_flight=1, concurrency=1
+    )
+    summary, seen, requests = scripted_run(ctx, respond, job)
+    assert summary.total("acked") == 0 and seen.dead == set()
+    assert len(requests) == 2, "stopped after two batches failed whole"
+    return seen
+
+
+def dot_ids(ctx: Ctx) -> Seen:
+    """Ids '.' and '..' stay one path segment each: never another resource."""
+    ids = {1: "..", 2: "."}
+    job = lambda url: sqlite_job(  # noqa: E731
+        str(ctx.sqlite),
+        url,
+        "item",
+        id=lambda row: ids.get(row["reading_id"], str(row["reading_id"])),
+    )
+    summary, seen, requests = scripted_run(ctx, lambda n, r: answer(201, b"{}"), job)
+    assert summary.ok and summary.total("acked") == len(sqlite_ids(ctx.sqlite, *DAY))
+    paths = sorted(f"{r.method} {r.path}" for r in requests if r.path.endswith(("%2E", "/")))
+    seen.message = "; ".join(paths)
+    return seen
+
+
+def undecodable_text(ctx: Ctx) -> Seen:
+    """Invalid UTF-8 in 2 of 20 rows of a TEXT column: those two rows are dead letters."""
+    path = ctx.tmp / "latin1.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE readings (reading_id INTEGER, measured_at TEXT, txt TEXT)")
+        for n in range(1, 21):
+            text = "caf\xe9".encode("latin-1") if n in (4, 17) else f"note {n}".encode()
+            conn.execute(
+                "INSERT INTO readings VALUES (?, ?, CAST(? AS TEXT))",
+                (n, f"2024-01-01 {n:02}:00:00", text),
+            )
+    sql = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
+    job = replace(sqlite_job(str(path), ctx.rx.url), sql=sql, transform=None, date_field=None)
+    summary, seen = run(ctx, job)
+    [letter] = [d for d in letters(summary) if str(d["id"]) == "4"]
+    assert letter["document"] == {
+        "reading_id": 4,
+        "measured_at": "2024-01-01 04:00:00",
+        "txt": "caf\\xe9",
+    }
+    assert summary.fatal == "" and not summary.failed
+    seen.message = letter["reason"]
+    seen.source = {str(n) for n in range(1, 21)}
+    seen.stored = set(ctx.rx.ids("readings"))
+    seen.dead_expected = {"4", "17"}
+    return seen
+
+
+def transform_exits(ctx: Ctx) -> Seen:
+    def quits(row: dict[str, Any]) -> dict[str, Any]:
+        if row["reading_id"] == 12:
+            sys.exit(4)
+        return to_document(row)
+
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=quits)
+    return rejected(ctx, job, "12", {"12"})
+
+
+def short_secret(ctx: Ctx) -> Seen:
+    """A header value of 4 characters ('2024'): masked only where it stands alone, so the
+    dead letter's document keeps its dates, and the run warns once."""
+
+    def picky(row: dict[str, Any]) -> dict[str, Any]:
+        if row["reading_id"] == 13:
+            raise ValueError("reading 13 is implausible")
+        return to_document(row)
+
+    records = ctx.request.getfixturevalue("db2api_log")
+    job = sqlite_job(str(ctx.sqlite), ctx.rx.url, transform=picky)
+    seen = rejected(ctx, with_target(job, headers={"X-Pin": "2024"}), "13", {"13"})
+    [letter] = iter_dead_letters(next((ctx.tmp / "dead-letters").rglob("*.jsonl")))
+    assert letter["document"]["measured_at"].startswith("2024-01-01 ")
+    warnings = [r.getMessage() for r in records.records if "shorter than 8" in r.getMessage()]
+    assert warnings == [
+        "job 'test-sqlite': header X-Pin is shorter than 8 characters, so masked only where "
+        "the whole value stands alone, not inside other text: use a longer secret"
+    ]
+    return seen
+
+
+def password_with_a_space(ctx: Ctx) -> Seen:
+    """The password goes to the driver as a parameter: no part of it reaches the message."""
+    monkeypatch = ctx.request.getfixturevalue("monkeypatch")
+    password = "two words 'quoted' back\\slash a=b dé"
+    monkeypatch.setenv("BAD_INPUT_PASSWORD", password)
+    params = {"host": "127.0.0.1", "port": "5432", "dbname": "warehouse", "user": "reader_x"}
+    _, seen = run(ctx, postgres_job(params, "BAD_INPUT_PASSWORD", ctx.rx.url))
+    for part in ("words", "quoted", "slash", "a=b", "dé"):
+        assert part not in seen.message + seen.output
+    return seen
+
+
 CONNECT_HINT = "check host, port, user and password, and that the database is up"
+REFUSE_REDIRECT = (
+    "db2api never follows redirects, so documents and credentials go only to target.url: "
+    "point target.url at the final address"
+)
+NOT_ES = "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
 CASES = [
     pytest.param(
         reversed_range,
@@ -754,6 +988,114 @@ CASES = [
         None,
         id="transform-raises-on-one-row",
     ),
+    pytest.param(
+        header_env_missing,
+        "db2api: error: environment variable BAD_INPUT_HEADER_KEY is not set: export it before "
+        "running job 'hdr'",
+        2,
+        id="header-from-unset-env",
+    ),
+    pytest.param(
+        timeout_zero,
+        "db2api: error: job file {jobs}/notime.py: job 'notime': target.timeout must be a "
+        "number of seconds above 0 (got 0): a request without a time limit can hang the run; "
+        "the default is 30",
+        2,
+        id="timeout-zero",
+    ),
+    pytest.param(
+        url_with_a_space,
+        "db2api: error: job file {jobs}/spaced.py: job 'spaced': target URL "
+        "'http://127.0.0.1:92 00' contains a space or control character: remove it, or "
+        "percent-encode it (%20) if the path really has one",
+        2,
+        id="url-with-a-space",
+    ),
+    pytest.param(
+        lag_zero,
+        "db2api: error: job file {jobs}/nolag.py: job 'nolag': lag '0d' must be positive: "
+        "leave lag unset to re-read nothing, or write e.g. '2d'",
+        2,
+        id="lag-zero",
+    ),
+    pytest.param(
+        helper_syntax_error,
+        "db2api: error: job file {jobs}/helped.py imports {tmp}/helpers/shapes.py, which has a "
+        "syntax error at line 1: '(' was never closed",
+        2,
+        id="syntax-error-in-an-imported-helper",
+    ),
+    pytest.param(
+        job_file_exits,
+        "db2api: error: job file {jobs}/quits.py called sys.exit(3) at line 3 while loading: a "
+        "job file only defines `job = Job(...)`; raise an exception to refuse",
+        2,
+        id="job-file-calls-sys-exit",
+    ),
+    pytest.param(
+        redirect_cross_origin,
+        "target answered PUT {scripted}/readings/_doc/1 with HTTP 307, a redirect to "
+        f"{{elsewhere}}/readings/_doc/1?…: {REFUSE_REDIRECT}",
+        None,
+        id="307-to-another-origin",
+    ),
+    pytest.param(
+        redirect_bulk,
+        "target answered POST {scripted}/_bulk with HTTP 301, a redirect to "
+        f"https://search.example.org/_bulk: {REFUSE_REDIRECT}",
+        None,
+        id="301-on-bulk",
+    ),
+    pytest.param(
+        bulk_status_not_a_number,
+        "target's _bulk response at {scripted}/_bulk has an item without a valid status "
+        "({{'index': {{'_index': 'readings', '_id': '1', 'status': 'abc'}}}}): check that "
+        "target.url points at an Elasticsearch/OpenSearch-compatible API",
+        None,
+        id="bulk-item-status-not-a-number",
+    ),
+    pytest.param(
+        bulk_ok_flag_over_failed_items,
+        "index readings at {scripted}: every item of 2 batches in a row failed with HTTP 400 "
+        "error: the target gave no reason for this item; this looks like a problem with the "
+        "index or the key, not the documents: fix it and run again (the window was not "
+        "completed and runs again)",
+        None,
+        id="bulk-errors-false-over-failed-items",
+    ),
+    pytest.param(
+        dot_ids,
+        "PUT /readings/_doc/%2E; PUT /readings/_doc/%2E%2E",
+        None,
+        id="ids-dot-and-dot-dot",
+    ),
+    pytest.param(
+        undecodable_text,
+        "column 'txt' is not valid UTF-8 (b'caf\\xe9'): fix the value at the source, or "
+        "decode the column in the transform",
+        None,
+        id="sqlite-text-not-utf8-in-2-of-20-rows",
+    ),
+    pytest.param(
+        transform_exits,
+        "transform raised SystemExit(4)",
+        None,
+        id="transform-calls-sys-exit-on-one-row",
+    ),
+    pytest.param(
+        short_secret,
+        "transform raised ValueError('reading 13 is implausible')",
+        None,
+        id="secret-shorter-than-8-characters",
+    ),
+    pytest.param(
+        password_with_a_space,
+        "cannot connect to PG reader_x@127.0.0.1:5432/warehouse (job 'test-postgres'): "
+        'connection to server at "127.0.0.1", port 5432 failed: FATAL: password '
+        f'authentication failed for user "reader_x"; {CONNECT_HINT}',
+        None,
+        id="password-with-spaces-quotes-backslash-equals-non-ascii",
+    ),
 ]
 
 
@@ -775,7 +1117,7 @@ def test_bad_input_gets_one_clear_line_and_loses_nothing(
 ) -> None:
     seen = case(ctx)
 
-    values = {**ctx.values, "tmp": ctx.tmp}
+    values = {**ctx.values, "tmp": ctx.tmp, **seen.values}
     if "{size_7}" in expected:
         values["size_7"] = bulk_size(ctx, 7, padded)
     assert seen.message == expected.format(**values)

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,20 +42,29 @@ BIN = Path(sys.executable).parent
 PG_SECRET = "Pg-Secret-7f3a9c21-source"
 API_KEY = "ApiKey-Secret-4b8e19d0-target"
 BASIC = "svc-writer:Basic-Secret-91c2e6aa"
+HEADER_LITERAL = "Hdr-Literal-Secret-3c9d0e"
+HEADER_ENV = "Hdr-Env-Secret-81fa2b"
+HEADER_BLOCK = "Hdr-Block-Secret-55e0c4"
 SECRETS = {
     "database password": PG_SECRET,
     "API key": API_KEY,
     "Basic credential": BASIC,
     "Basic password": BASIC.split(":", 1)[1],
     "Basic header": base64.b64encode(BASIC.encode()).decode(),
+    "literal header value": HEADER_LITERAL,
+    "header value from Env": HEADER_ENV,
+    "header value from a Secret block": HEADER_BLOCK,
 }
+# Spaces, quotes, a backslash, '=' and non-ASCII: the role .ci/setup-postgres creates.
+AWKWARD_USER = "db2api_awkward"
+AWKWARD_PASSWORD = "Pg awkward 'q' \"dq\" back\\slash a=b dé-7f3a"
 JOB_FILE = '''
 import logging
 import os
 import sys
 
 from etlhelper import DbParams
-from db2api.job import Job, Source, Target
+from db2api.job import Env, Job, Secret, Source, Target
 
 # etlhelper at DEBUG logs the SQL, its parameters and the connection. Its records come
 # from the reader thread, outside any Prefect run context, so Prefect neither shows
@@ -83,7 +93,7 @@ job = Job(
     transform=to_document,
     target=Target(
         url={url!r}, index="readings", mode={mode!r}, auth_env="DB2API_SEC_AUTH",
-        auth_scheme={scheme!r}, timeout=10,
+        auth_scheme={scheme!r}, timeout=10, headers={headers},
     ),
     concurrency=4,
 )
@@ -96,7 +106,8 @@ class EchoTarget:
     """A careless API: every write is refused with 400, and the error text echoes the
     request's Authorization header and the document it was sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 400) -> None:
+        self.status = status
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.runner: web.AppRunner | None = None
@@ -104,12 +115,14 @@ class EchoTarget:
 
     async def handle(self, request: web.Request) -> web.Response:
         body = (await request.read()).decode()[:200]
-        reason = (
-            f"cannot index {body} (request headers: Authorization: "
-            f"{request.headers.get('Authorization')})"
+        echoed = ", ".join(
+            f"{name}: {request.headers.get(name)}"
+            for name in ("Authorization", "X-Api-Key", "X-Env-Key", "X-Block-Key")
+            if name in request.headers
         )
+        reason = f"cannot index {body} (request headers: {echoed})"
         error = {"type": "mapper_parsing_exception", "reason": reason}
-        return web.json_response({"error": error, "status": 400}, status=400)
+        return web.json_response({"error": error, "status": self.status}, status=self.status)
 
     async def _start(self) -> int:
         app = web.Application()
@@ -139,7 +152,20 @@ def echo_target() -> Iterator[EchoTarget]:
         yield echo
 
 
+@pytest.fixture
+def echo_401() -> Iterator[EchoTarget]:
+    with EchoTarget(status=401) as echo:
+        yield echo
+
+
+HEADERS = (
+    f'{{"X-Api-Key": {HEADER_LITERAL!r}, "X-Env-Key": Env("DB2API_SEC_HEADER"), '
+    '"X-Block-Key": Secret("db2api-sec-header")}'
+)
+
+
 def write_job(folder: Path, name: str, **values: Any) -> None:
+    values.setdefault("headers", "{}")
     (folder / f"{name}.py").write_text(JOB_FILE.format(name=name, **values))
 
 
@@ -186,9 +212,13 @@ async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
     sqlite_source: Path,
     target: ReceiverProcess,
     echo_target: EchoTarget,
+    echo_401: EchoTarget,
     tmp_path: Path,
 ) -> None:
+    from prefect.blocks.system import Secret as SecretBlock
     from prefect.settings import PREFECT_API_URL
+
+    await SecretBlock(value=HEADER_BLOCK).asave("db2api-sec-header", overwrite=True)
 
     jobs, dead = tmp_path / "jobs", tmp_path / "dead-letters"
     jobs.mkdir()
@@ -226,6 +256,31 @@ async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
         mode="item",
         scheme="Basic",
     )
+    # 4. Header secrets (a literal, an Env, a Secret block) echoed in every 400 reason ...
+    sqlite_db = {"dbtype": "SQLITE", "filename": str(sqlite_source)}
+    write_job(
+        jobs,
+        "sec-headers",
+        db=sqlite_db,
+        password_env=None,
+        sql=SQLITE_SQL,
+        url=echo_target.url,
+        mode="item",
+        scheme="ApiKey",
+        headers=HEADERS,
+    )
+    # 5. ... and in the 401 that stops the run (terminal, states, logs, events).
+    write_job(
+        jobs,
+        "sec-headers-401",
+        db=sqlite_db,
+        password_env=None,
+        sql=SQLITE_SQL,
+        url=echo_401.url,
+        mode="bulk",
+        scheme="ApiKey",
+        headers=HEADERS,
+    )
     target.set_faults(require_auth="ApiKey the-right-key")
     env = {
         **os.environ,
@@ -243,6 +298,8 @@ async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
         "sec-source": {**env, "DB2API_SEC_AUTH": API_KEY},
         "sec-target": {**env, "DB2API_SEC_AUTH": API_KEY},
         "sec-echo": {**env, "DB2API_SEC_AUTH": BASIC},
+        "sec-headers": {**env, "DB2API_SEC_AUTH": API_KEY, "DB2API_SEC_HEADER": HEADER_ENV},
+        "sec-headers-401": {**env, "DB2API_SEC_AUTH": API_KEY, "DB2API_SEC_HEADER": HEADER_ENV},
     }
     processes = {
         name: subprocess.Popen(
@@ -274,14 +331,19 @@ async def test_no_secret_reaches_logs_artifacts_states_or_dead_letters(
     assert "password authentication failed" in output["sec-source"]
     assert "HTTP 401 from PUT" in output["sec-target"]
     assert all(text.startswith("exit 1") for text in output.values()), output
-    assert len(kept) == 3 and all(re.search(r"^10 prefect", t, re.M) for t in kept.values())
+    assert len(kept) == 5 and all(re.search(r"^10 prefect", t, re.M) for t in kept.values())
+    assert "HTTP 401 from POST" in output["sec-headers-401"]
+    assert "X-Api-Key: ***, X-Env-Key: ***, X-Block-Key: ***" in output["sec-headers-401"]
     for name in ("sec-target", "sec-echo"):  # etlhelper's DEBUG lines were there to leak
         assert "etlhelper DEBUG Fetching:" in output[name]
         assert "against:" in output[name] and "readings WHERE measured_at" in output[name]
     # The connection etlhelper logs shows its DSN with the password masked.
     assert re.search(r"dsn: '[^']*password=(xxx|\*\*\*) ", output["sec-target"])
-    assert len(letters) == 1 and "Authorization: ***" in next(iter(letters.values()))
-    assert "cannot index" in next(iter(letters.values()))
+    assert len(letters) == 2
+    [echo_letters] = [text for path, text in letters.items() if "/sec-echo/" in path]
+    assert "cannot index" in echo_letters and "Authorization: ***" in echo_letters
+    [header_letters] = [text for text in letters.values() if "X-Block-Key" in text]
+    assert "Authorization: ***, X-Api-Key: ***, X-Env-Key: ***, X-Block-Key: ***" in header_letters
     leaks = [
         f"{what} in {where}"
         for where, text in everything.items()
@@ -440,3 +502,60 @@ def test_window_bounds_reach_the_database_only_as_bind_parameters(
     assert all(bind in sql for bind in binds)
     assert "2024" not in sql
     assert "2024" in parameters and "'start'" in parameters and "'end'" in parameters
+
+
+def test_a_password_with_spaces_quotes_backslash_equals_and_non_ascii_connects(
+    postgres: dict[str, Any],
+    target: ReceiverProcess,
+    dead_letter_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The password reaches PostgreSQL as a parameter, not spliced into a DSN."""
+    import psycopg2
+
+    try:
+        psycopg2.connect(
+            **{**postgres, "user": AWKWARD_USER}, password=AWKWARD_PASSWORD, connect_timeout=5
+        ).close()
+    except psycopg2.OperationalError as exc:
+        reason = f"role {AWKWARD_USER} cannot log in ({exc}); run `sudo bash .ci/setup-postgres`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    monkeypatch.setenv("DB2API_SEC_AWKWARD", AWKWARD_PASSWORD)
+    sql = (
+        "SELECT n AS reading_id, %(start)s::timestamptz + n * interval '1 hour' AS measured_at "
+        "FROM generate_series(0, 2) AS n WHERE %(start)s < %(end)s"
+    )
+    job = postgres_job(
+        {**postgres, "user": AWKWARD_USER}, "DB2API_SEC_AWKWARD", target.url, transform=None
+    )
+    job = replace(job, sql=sql, date_field=None)
+
+    summary = asyncio.run(transfer_range(job, "2024-01-01", "2024-01-03"))
+
+    assert summary.ok, summary.fatal or summary.failed
+    assert set(target.ids("readings")) == {"0", "1", "2"}
+
+
+async def test_a_redirect_to_another_origin_carries_neither_documents_nor_keys(
+    sqlite_source: Path, dead_letter_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.real_answers import Answer
+    from tests.support.scripted import ScriptedTarget
+
+    monkeypatch.setenv("DB2API_SEC_HEADER", HEADER_ENV)
+    ok = Answer(201, {"Content-Type": "application/json"}, b"{}", "test", "")
+    async with ScriptedTarget(lambda n, r: ok) as elsewhere:
+        moved = Answer(307, {"Location": f"{elsewhere.url}/steal"}, b"", "test", "")
+        async with ScriptedTarget(lambda n, r: moved) as first:
+            job = with_target(
+                sqlite_job(str(sqlite_source), first.url, "item"),
+                headers={"X-Api-Key": HEADER_LITERAL, "X-Env-Key": Env("DB2API_SEC_HEADER")},
+            )
+            summary = await transfer_range(job, "2024-01-01", "2024-01-02")
+
+    assert elsewhere.seen == []
+    assert summary.fatal.startswith(f"target answered PUT {first.url}/readings/_doc/")
+    assert f"with HTTP 307, a redirect to {elsewhere.url}/steal: " in summary.fatal
+    assert HEADER_LITERAL not in summary.fatal and HEADER_ENV not in summary.fatal

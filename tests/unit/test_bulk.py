@@ -204,10 +204,25 @@ def test_items_decide_even_when_the_flag_says_no_errors():
     assert parse_response(body, 1, URL) == [ItemResult(400, "t", "r")]
 
 
+def test_a_compact_errors_false_over_a_failed_item_without_error_is_not_trusted():
+    body = b'{"took":1,"errors":false,"items":[{"index":{"_id":"1","status":400}}]}'
+
+    assert parse_response(body, 1, URL) == [
+        ItemResult(400, "error", "the target gave no reason for this item")
+    ]
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
-        ({"index": {"status": 409, "error": {}}}, ItemResult(409, "", "")),
+        (
+            {"index": {"status": 409, "error": {}}},
+            ItemResult(409, "error", "the target gave no reason for this item"),
+        ),
+        (
+            {"index": {"status": 400}},
+            ItemResult(400, "error", "the target gave no reason for this item"),
+        ),
         (
             {"index": {"status": 400, "error": {"reason": "bad", "caused_by": {"type": "t"}}}},
             ItemResult(400, "error", "bad"),

@@ -108,35 +108,42 @@ def test_reasons_are_scrubbed_and_truncated(dead_file, reason, stored):
     assert len(record["reason"]) <= MAX_REASON
 
 
-def test_a_registered_secret_in_a_document_is_masked_but_patterns_are_not(dead_file):
+def test_the_document_and_id_are_stored_exactly_as_built_and_the_reason_is_masked(dead_file):
+    """A document is the source's data and what replay sends: masking never rewrites it."""
     document = {"note": "key hunter2-secret", "link": "https://u:p@host/x", "n": 7}
 
-    dead_file.write(W1, [letter(document=document, id="id-hunter2-secret")])
+    dead_file.write(
+        W1,
+        [letter(document=document, id="id-hunter2-secret", reason="echoed hunter2-secret")],
+    )
 
     (record,) = iter_dead_letters(dead_file.path)
-    assert "hunter2-secret" not in dead_file.path.read_text()
-    assert record["document"] == {"note": "key ***", "link": "https://u:p@host/x", "n": 7}
-    assert record["id"] == "id-***"
+    assert record["document"] == document
+    assert record["id"] == "id-hunter2-secret"
+    assert record["reason"] == "echoed ***"
 
 
-def test_a_secret_with_json_escaped_characters_is_masked(tmp_path):
-    secret = 'pa"ss\\word'
+def test_a_short_secret_never_touches_a_date_in_the_document(tmp_path):
+    """The source password '2024' once turned "2024-01-01 00:57:00" into "***-01-01 ..."."""
+    letters = DeadLetterFile(tmp_path / "dl.jsonl", "unit", Scrubber(["2024"]))
+    document = {"at": "2024-01-01 00:57:00", "pin": "2024", "reading_id": 2024}
+    letters.write(W1, [letter(document=document, reason="2024")])
+    letters.close()
+
+    (record,) = iter_dead_letters(letters.path)
+    assert record["document"] == document
+    assert record["reason"] == "***"
+
+
+def test_a_secret_with_json_escaped_characters_is_masked_in_the_reason(tmp_path):
+    secret = 'pa"ss\\word-long'
     letters = DeadLetterFile(tmp_path / "dl.jsonl", "unit", Scrubber([secret]))
-    letters.write(W1, [letter(document={"pw": secret})])
+    letters.write(W1, [letter(reason=f"refused {secret}")])
     letters.close()
 
     (record,) = iter_dead_letters(letters.path)
-    assert record["document"] == {"pw": "***"}
-
-
-def test_a_numeric_secret_keeps_the_line_readable(tmp_path):
-    """Secrets are masked in strings, never inside numbers: the line stays valid JSON."""
-    letters = DeadLetterFile(tmp_path / "dl.jsonl", "unit", Scrubber(["4242"]))
-    letters.write(W1, [letter(document={"reading_id": 142420, "note": "pin 4242"})])
-    letters.close()
-
-    (record,) = iter_dead_letters(letters.path)
-    assert record["document"] == {"reading_id": 142420, "note": "pin ***"}
+    assert record["reason"] == "refused ***"
+    assert secret not in letters.path.read_text()
 
 
 def test_values_without_a_json_form_are_written_as_their_repr(dead_file):

@@ -403,3 +403,54 @@ def test_a_rejected_row_with_unencodable_values_is_still_stored_safely(tmp_path)
     assert reject.document["reading_id"] == 1
     assert reject.document["odd"].startswith("<object object at")
     orjson.dumps(reject.document)  # the dead-letter payload is JSON-safe
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [
+        (SystemExit(4), "transform raised SystemExit(4)"),
+        (KeyboardInterrupt(), "transform raised KeyboardInterrupt()"),
+        (GeneratorExit(), "transform raised GeneratorExit()"),
+    ],
+)
+def test_a_transform_raising_anything_dead_letters_only_that_row(tmp_path, raised, reason):
+    def transform(row):
+        if row["reading_id"] == 2:
+            raise raised
+        return row
+
+    builder = DocumentBuilder(make_job(tmp_path, transform=transform))
+
+    chunk = builder.build(0, [{"reading_id": i} for i in range(1, 4)])
+
+    assert [d.id for d in chunk.documents] == ["1", "3"]
+    [reject] = chunk.rejects
+    assert (reject.id, reject.error, reject.reason) == ("2", type(raised).__name__, reason)
+
+
+def test_text_that_is_not_utf8_dead_letters_the_row_naming_the_column(tmp_path):
+    """SQLite hands such text over with its bad bytes as lone surrogates (surrogateescape)."""
+    bad = b"caf\xe9 au lait".decode("utf-8", "surrogateescape")
+    builder = DocumentBuilder(make_job(tmp_path))
+    rows = [{"reading_id": 1, "txt": "ok"}, {"reading_id": 2, "txt": bad}]
+
+    chunk = builder.build(0, rows)
+
+    assert [d.id for d in chunk.documents] == ["1"]
+    [reject] = chunk.rejects
+    assert (reject.id, reject.error) == ("2", "Undecodable")
+    assert reject.reason == (
+        "column 'txt' is not valid UTF-8 (b'caf\\xe9 au lait'): fix the value at the source, "
+        "or decode the column in the transform"
+    )
+    assert reject.document == {"reading_id": 2, "txt": "caf\\xe9 au lait"}
+    orjson.dumps(reject.document)
+
+
+def test_an_undecodable_column_the_transform_drops_does_not_reject_the_row(tmp_path):
+    bad = b"\xff".decode("utf-8", "surrogateescape")
+    builder = DocumentBuilder(make_job(tmp_path, transform=lambda row: {"id": row["reading_id"]}))
+
+    chunk = builder.build(0, [{"reading_id": 1, "txt": bad}])
+
+    assert [d.id for d in chunk.documents] == ["1"] and chunk.rejects == []

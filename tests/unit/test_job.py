@@ -152,8 +152,36 @@ def test_valid_jobs_are_accepted(name):
         ({"window": "0h"}, "job 'unit': window length '0h' must be positive"),
         (
             {"lag": "soon"},
-            "job 'unit': window length 'soon' is not understood: write a number and a unit, "
+            "job 'unit': lag 'soon' is not understood: write a number and a unit, "
             "e.g. '1d', '6h', '15m'",
+        ),
+        (
+            {"lag": "0d"},
+            "job 'unit': lag '0d' must be positive: leave lag unset to re-read nothing, "
+            "or write e.g. '2d'",
+        ),
+        *(
+            (
+                {"target": make_target(timeout=bad)},
+                f"job 'unit': target.timeout must be a number of seconds above 0 (got {bad!r}): "
+                "a request without a time limit can hang the run; the default is 30",
+            )
+            for bad in (0, -1, "30", None)
+        ),
+        (
+            {"target": make_target(headers={"X-Api-Key": 42})},
+            "job 'unit': target.headers['X-Api-Key'] must map a header name to a string, "
+            "Env(...) or Secret(...) (got int)",
+        ),
+        (
+            {"target": make_target(url="http://127.0.0.1:92 00")},
+            "job 'unit': target URL 'http://127.0.0.1:92 00' contains a space or control "
+            "character: remove it, or percent-encode it (%20) if the path really has one",
+        ),
+        (
+            {"target": make_target(url="http://127.0.0.1:port")},
+            "job 'unit': target URL 'http://127.0.0.1:port' has a port that is not a number "
+            "from 0 to 65535: write e.g. https://search.example.org:9200",
         ),
         (
             {"timezone": "Mars/Base"},
@@ -319,9 +347,14 @@ def test_a_password_containing_an_at_sign_is_not_echoed():
         ("https://search.example.org:9200/", "https://search.example.org:9200"),
         ("http://127.0.0.1:9200", "http://127.0.0.1:9200"),
         ("https://search.example.org/prefix//", "https://search.example.org/prefix"),
+        # Blanks around it (an env var read from a file) are dropped, not sent.
+        ("http://127.0.0.1:9200 ", "http://127.0.0.1:9200"),
+        ("\t https://search.example.org:9200/\n", "https://search.example.org:9200"),
+        # Non-ASCII is percent-encoded once, here: requests send URLs as built.
+        ("https://search.example.org/dépôt", "https://search.example.org/d%C3%A9p%C3%B4t"),
     ],
 )
-def test_check_url_strips_trailing_slashes(url, cleaned):
+def test_check_url_strips_blanks_and_trailing_slashes(url, cleaned):
     assert check_url(url, "unit") == cleaned
 
 

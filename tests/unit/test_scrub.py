@@ -9,16 +9,16 @@ import pytest
 
 from db2api.scrub import MASK, Scrubber, ScrubFilter
 
-SECRETS = ["hunter2-long-password", "hunter2", "K3y-0f-the-API"]
+SECRETS = ["hunter22-long-password", "hunter22", "K3y-0f-the-API"]
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("login failed for password hunter2", "login failed for password ***"),
+        ("login failed for password hunter22", "login failed for password ***"),
         # Longest first: the longer secret is masked whole, not as '***-long-password'.
-        ("pw=hunter2-long-password;", "pw=***;"),
-        ("hunter2 and hunter2-long-password", "*** and ***"),
+        ("pw=hunter22-long-password;", "pw=***;"),
+        ("hunter22 and hunter22-long-password", "*** and ***"),
         ("key K3y-0f-the-API twice K3y-0f-the-API", "key *** twice ***"),
         ("nothing secret here", "nothing secret here"),
         ("", ""),
@@ -28,20 +28,42 @@ def test_registered_secrets_are_masked(text, expected):
     assert Scrubber(SECRETS)(text, patterns=False) == expected
 
 
-@pytest.mark.parametrize("short", ["", None, "a", "ab", "abc"])
-def test_short_values_are_not_registered(short):
+@pytest.mark.parametrize("short", ["a", "ab", "2024", "hunter7"])
+def test_a_short_secret_is_masked_only_as_a_whole_value(short):
     scrubber = Scrubber()
-    scrubber.add(short)
 
-    assert scrubber("a cab is abc or ab or a", patterns=False) == "a cab is abc or ab or a"
+    assert scrubber.add(short) is False
+    text = f"at {short}-01-01 {short}x a cab is abc"
+    assert scrubber(text, patterns=False) == text
+    assert scrubber(short, patterns=False) == MASK
+    assert scrubber(f" {short}\n", patterns=False) == MASK
+    assert scrubber.scrub_value({"pw": short, "at": f"{short}-01"}) == {
+        "pw": MASK,
+        "at": f"{short}-01",
+    }
+
+
+@pytest.mark.parametrize("empty", ["", None])
+def test_nothing_is_registered_for_an_empty_value(empty):
+    scrubber = Scrubber()
+
+    assert scrubber.add(empty) is True
+    assert scrubber("", patterns=False) == ""
+
+
+def test_a_secret_of_eight_characters_is_masked_inside_text():
+    scrubber = Scrubber()
+
+    assert scrubber.add("8chars!!") is True
+    assert scrubber("said 8chars!!.", patterns=False) == "said ***."
 
 
 def test_secrets_added_later_are_masked_longest_first():
-    scrubber = Scrubber(["abcd"])
-    scrubber.add("abcdefgh")
-    scrubber.add("abcd")  # registering twice changes nothing
+    scrubber = Scrubber(["abcdefgh"])
+    scrubber.add("abcdefghijkl")
+    scrubber.add("abcdefgh")  # registering twice changes nothing
 
-    assert scrubber("[abcdefgh] [abcd]", patterns=False) == "[***] [***]"
+    assert scrubber("[abcdefghijkl] [abcdefgh]", patterns=False) == "[***] [***]"
 
 
 @pytest.mark.parametrize(
@@ -69,6 +91,13 @@ def test_secrets_added_later_are_masked_longest_first():
             '{"Authorization": "***", "Accept": "application/json"}',
         ),
         ("{'authorization': 'Bearer x.y.z'}", "{'authorization': '***'}"),
+        # Other credential headers, in text and in JSON.
+        (
+            "request headers: X-Api-Key: k-123, Accept: */*",
+            "request headers: X-Api-Key: ***, Accept: */*",
+        ),
+        ('{"x-api-key": "k-123"}', '{"x-api-key": "***"}'),
+        ("Proxy-Authorization: Basic dXNlcjpwYXNz", "Proxy-Authorization: ***"),
         # password=... style pairs.
         ("dsn: host=db password=s3cret user=reader", "dsn: host=db password=*** user=reader"),
         ("?user=me&PASSWORD=s3cret&x=1", "?user=me&PASSWORD=***&x=1"),
@@ -89,8 +118,8 @@ def test_quoted_password_pairs_are_masked(text):
 
 
 def test_patterns_false_masks_only_registered_secrets():
-    scrubber = Scrubber(["hunter2"])
-    text = "password=other https://u:p@host Authorization: Bearer x hunter2"
+    scrubber = Scrubber(["hunter22"])
+    text = "password=other https://u:p@host Authorization: Bearer x hunter22"
 
     assert scrubber(text, patterns=False) == (
         "password=other https://u:p@host Authorization: Bearer x ***"
@@ -105,25 +134,25 @@ def make_record(msg, args=(), exc_info=None) -> logging.LogRecord:
 @pytest.mark.parametrize(
     ("msg", "args", "expected"),
     [
-        ("connecting with %s", ("hunter2",), "connecting with ***"),
-        ("connecting with hunter2", (), "connecting with ***"),
+        ("connecting with %s", ("hunter22",), "connecting with ***"),
+        ("connecting with hunter22", (), "connecting with ***"),
         ("GET %s -> %d", ("https://u:pw@host/x", 401), "GET https://***@host/x -> 401"),
-        ("%(who)s used %(pw)s", ({"who": "me", "pw": "hunter2"},), "me used ***"),
+        ("%(who)s used %(pw)s", ({"who": "me", "pw": "hunter22"},), "me used ***"),
     ],
 )
 def test_scrub_filter_masks_message_and_args(msg, args, expected):
     record = make_record(msg, args)
 
-    assert ScrubFilter(Scrubber(["hunter2"])).filter(record) is True
+    assert ScrubFilter(Scrubber(["hunter22"])).filter(record) is True
 
     assert record.getMessage() == expected
-    assert "hunter2" not in str(record.args)
+    assert "hunter22" not in str(record.args)
 
 
 def test_scrub_filter_leaves_clean_records_alone():
     record = make_record("step %s took %d ms", ("load", 12))
 
-    ScrubFilter(Scrubber(["hunter2"])).filter(record)
+    ScrubFilter(Scrubber(["hunter22"])).filter(record)
 
     assert (record.msg, record.args) == ("step %s took %d ms", ("load", 12))
 
@@ -136,19 +165,19 @@ def exc_info_with(text):
 
 
 def test_scrub_filter_masks_an_exception_and_drops_its_traceback():
-    record = make_record("load failed", exc_info=exc_info_with("login hunter2 refused"))
+    record = make_record("load failed", exc_info=exc_info_with("login hunter22 refused"))
 
-    ScrubFilter(Scrubber(["hunter2"])).filter(record)
+    ScrubFilter(Scrubber(["hunter22"])).filter(record)
 
     assert record.exc_info is None
     assert record.getMessage() == "load failed (login *** refused)"
-    assert "hunter2" not in logging.Formatter().format(record)
+    assert "hunter22" not in logging.Formatter().format(record)
 
 
 def test_scrub_filter_keeps_a_record_with_args_formattable():
-    record = make_record("step %s failed", ("load",), exc_info_with("hunter2 refused at 100%"))
+    record = make_record("step %s failed", ("load",), exc_info_with("hunter22 refused at 100%"))
 
-    ScrubFilter(Scrubber(["hunter2"])).filter(record)
+    ScrubFilter(Scrubber(["hunter22"])).filter(record)
 
     assert record.getMessage() == "step load failed (*** refused at 100%)"
 
@@ -156,12 +185,12 @@ def test_scrub_filter_keeps_a_record_with_args_formattable():
 def test_the_filter_masks_what_a_handler_writes(tmp_path):
     path = tmp_path / "log.txt"
     handler = logging.FileHandler(path)
-    handler.addFilter(ScrubFilter(Scrubber(["hunter2"])))
+    handler.addFilter(ScrubFilter(Scrubber(["hunter22"])))
     logger = logging.getLogger("db2api.test.scrub")
     logger.addHandler(handler)
     logger.propagate = False
     try:
-        logger.warning("retrying with %s at %s", "hunter2", "https://user:pw@host")
+        logger.warning("retrying with %s at %s", "hunter22", "https://user:pw@host")
     finally:
         logger.removeHandler(handler)
         logger.propagate = True
