@@ -59,6 +59,7 @@ def run_transfer(
     prefect_home: Path | None = None,
     echo: bool = True,
     always_local: bool = False,
+    max_delete_fraction: float | None = None,
 ) -> RunSummary | None:
     """Run the flow here; returns its summary, or None when there was nothing to do."""
     name = job_name(job)
@@ -73,7 +74,13 @@ def run_transfer(
         install_log_scrubbing()
         state = asyncio.run(
             transfer(  # type: ignore[call-overload]
-                job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True
+                job=name,
+                start=start,
+                end=end,
+                force=force,
+                dry_run=dry_run,
+                max_delete_fraction=max_delete_fraction,
+                return_state=True,
             )
         )
         data: Any = state.result(raise_on_failure=False)
@@ -87,6 +94,9 @@ def run_transfer(
     if echo:
         print("\n".join(summary.lines()), flush=True)
         if summary.dry_run:
+            for report in summary.windows:
+                if report.delete_note:
+                    print(f"{report.window}  {report.delete_note}")
             for report in summary.windows[:1]:
                 for sample in report.samples[:2]:
                     print(f"sample       {json.dumps(sample, default=str)[:300]}")
