@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -83,9 +83,9 @@ def deletions_path(dead_letter_file: str | Path) -> Path:
     return path.with_name(f"{path.stem}.deleted.jsonl")
 
 
-def cutoff(now: datetime, lag: object) -> datetime:
+def cutoff(now: datetime, lag: str | timedelta | None) -> datetime:
     """Windows ending after this are not reconciled yet."""
-    return now - parse_length(lag) if lag is not None else now  # type: ignore[arg-type]
+    return now - parse_length(lag) if lag is not None else now
 
 
 def refusal(window: str, job: str, rows: int, held: int, gone: int, limit: float) -> str | None:
@@ -153,7 +153,7 @@ class Reconciler:
             )
         held = await find_held(self.sink, job.name, date_field, window)
         if not self.dry_run:
-            missing = [doc_id for doc_id in source_ids if doc_id not in held]
+            missing = sorted(doc_id for doc_id in source_ids if doc_id not in held)
             if missing:
                 raise ReconcileRefused(unseen(window.key, job.name, date_field, missing))
         gone = [(index, doc_id) for doc_id, index in held.items() if doc_id not in source_ids]
