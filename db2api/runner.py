@@ -16,6 +16,7 @@ from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
 from db2api.runtime import check_settings
 from db2api.scrub import install_log_scrubbing
+from db2api.targets.es_reconcile import check_override
 from db2api.windows import split
 
 
@@ -66,6 +67,8 @@ def run_transfer(
     spec = load_job(name)  # a bad job or range fails here, before a server starts
     if start is not None and end is not None:
         split(start, end, spec.window_length, spec.timezone)
+    if max_delete_fraction is not None:
+        check_override(max_delete_fraction)
     check_settings(spec)
     with local_prefect(prefect_home, always=always_local):
         from flows.transfer import transfer

@@ -77,6 +77,11 @@ def _refuse(message: str) -> NoReturn:
     raise JobError(message)
 
 
+def check_override(value: float) -> None:
+    """A run's ``max_delete_fraction``, refused in one line before anything runs."""
+    check_fraction(value, "--max-delete-fraction (flow parameter max_delete_fraction)", _refuse)
+
+
 def deletions_path(dead_letter_file: str | Path) -> Path:
     """The deletions file of a run: beside its dead-letter file."""
     path = Path(dead_letter_file)
@@ -135,7 +140,7 @@ class Reconciler:
         self.deletions = deletions
         self.limit = job.target.max_delete_fraction
         if max_delete_fraction is not None:
-            check_fraction(max_delete_fraction, "max_delete_fraction", _refuse)
+            check_override(max_delete_fraction)
             self.limit = max_delete_fraction
         self.dry_run = dry_run
         self.now = now
