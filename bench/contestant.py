@@ -31,9 +31,15 @@ Contestant = Callable[[Args], Measurement]
 
 
 def pipeline(
-    args: Args, mode: str = "bulk", source: str = "pg", one_window: bool = False
+    args: Args,
+    mode: str = "bulk",
+    source: str = "pg",
+    one_window: bool = False,
+    reconcile: bool = False,
 ) -> Measurement:
     """db2api's plain-function pipeline: ``transfer_range`` over the first ``docs`` rows."""
+    from dataclasses import replace
+
     from bench.jobs import ONE_WINDOW, WINDOW, limits, pg_job, sqlite_job
     from bench.settings import START, range_end
 
@@ -43,6 +49,8 @@ def pipeline(
         if source == "sqlite"
         else pg_job(args.url, mode, window=window)  # type: ignore[arg-type]
     )
+    if reconcile:  # every window also searches the target for what to delete
+        job = replace(job, target=replace(job.target, reconcile=True))
     measurement = timed_transfer(job, START, range_end(args.docs), args.docs)
     measurement.extra.update(limits(job))
     return measurement
@@ -77,6 +85,7 @@ CONTESTANTS: dict[str, Contestant] = {
     "recipe-gather-cap": lambda args: recipe(args, 2, capped=True),
     "db2api-item": lambda args: pipeline(args, "item"),
     "db2api-bulk": lambda args: pipeline(args, "bulk"),
+    "db2api-bulk-reconcile": lambda args: pipeline(args, "bulk", reconcile=True),
     "db2api-bulk-sqlite": lambda args: pipeline(args, "bulk", source="sqlite"),
     "one-window": lambda args: pipeline(args, "bulk", one_window=True),
     "extract-only": lazy("bench.halves", "extract_only"),

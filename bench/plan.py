@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     "extract-only": "extract only: PG -> documents, nothing sent",
     "upload-only": "upload only: prebuilt documents via BulkSink",
     "db2api-bulk": "db2api bulk mode (transfer_range)",
+    "db2api-bulk-reconcile": "db2api bulk mode, target.reconcile on (nothing to delete)",
     "db2api-item": "db2api item mode (transfer_range)",
     "db2api-bulk-sqlite": "db2api bulk mode, SQLite source",
     "recipe-seq": "recipe 1: requests.post per document",
@@ -58,6 +59,7 @@ def full_plan(sizes: Sizes) -> list[Run]:
         Run("extract", "extract-only", None, n),
         Run("upload@0", "upload-only", 0, n),
         Run("bulk@0", "db2api-bulk", 0, n),
+        Run("reconcile@0", "db2api-bulk-reconcile", 0, n),  # bulk@0's pair: its cost
         Run("gather@0", "recipe-gather", 0, sizes.per_item),
         Run("gather-cap@0", "recipe-gather-cap", 0, sizes.per_item),
         Run("item@0", "db2api-item", 0, sizes.per_item),

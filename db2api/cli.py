@@ -47,7 +47,14 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from db2api.runner import run_transfer
 
-    summary = run_transfer(args.job, args.start, args.end, force=args.force, dry_run=args.dry_run)
+    summary = run_transfer(
+        args.job,
+        args.start,
+        args.end,
+        force=args.force,
+        dry_run=args.dry_run,
+        max_delete_fraction=args.max_delete_fraction,
+    )
     if summary is None or summary.ok or summary.dry_run:
         return 0
     return EXIT_UNAVAILABLE if summary.unavailable else EXIT_FAILED
@@ -156,6 +163,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="send windows already done again")
     run.add_argument(
         "--dry-run", action="store_true", help="read and build everything, send nothing"
+    )
+    run.add_argument(
+        "--max-delete-fraction",
+        type=float,
+        metavar="F",
+        help="reconciling jobs: let this run delete up to this share of a window's documents "
+        "(0 to 1; default: the job's target.max_delete_fraction)",
     )
     run.set_defaults(func=cmd_run)
 

@@ -197,6 +197,11 @@ class DocumentBuilder:
         self.transform: Transform | None = job.transform
         self.make_id = id_function(job.id)
         self.tz = zone(job.source.timezone)
+        self.marker: dict[str, Any] | None = None
+        if job.target.reconcile:  # this job's documents must be found apart from others'
+            from db2api.targets.es_marker import marker
+
+            self.marker = marker(job.name)
 
     def build(self, number: int, rows: Iterable[Row]) -> Chunk:
         by_id: dict[str, Document] = {}
@@ -208,6 +213,8 @@ class DocumentBuilder:
                 document = self.transform(row) if self.transform else row
                 if not isinstance(document, Mapping):
                     raise Rejected(f"transform returned {type(document).__name__}, not a dict")
+                if self.marker is not None:
+                    document = {**document, **self.marker}
                 doc_id = self.make_id(row, document)
                 if len(doc_id.encode()) > MAX_ID_BYTES:
                     raise Rejected(f"id is longer than {MAX_ID_BYTES} bytes")

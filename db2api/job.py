@@ -138,6 +138,10 @@ class Target:
     timeout: float = 30.0
     verify_tls: bool = True
     ca_file: str | None = None  # a private CA's certificate (PEM), instead of turning checks off
+    # bulk: delete this job's documents the source no longer returns, window by window
+    # (db2api.targets.es_reconcile); refused when more than this share would go.
+    reconcile: bool = False
+    max_delete_fraction: float = 0.1
 
     def __post_init__(self) -> None:
         if self.method is None:
@@ -294,6 +298,10 @@ def check_target(job: Job) -> None:
                 f"target.headers[{name!r}] must map a header name to a string, Env(...) or "
                 f"Secret(...) (got {type(value).__name__})"
             )
+    if target.reconcile:
+        from db2api.targets.es_reconcile import check_reconcile
+
+        check_reconcile(job, KINDS[target.mode], fail)
     if isinstance(target.url, str):
         check_url(target.url, job.name)
 

@@ -44,6 +44,9 @@ async def run_window(
     tally = runtime.tally
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)
+    reconciler = runtime.reconciler
+    # The window's ids, to find what the source no longer returns: only when reconciling.
+    source_ids: set[str] | None = set() if reconciler is not None else None
 
     async def deliver(chunk: Chunk) -> None:
         try:
@@ -67,6 +70,8 @@ async def run_window(
             async for chunk in iter_window_chunks(job, window, runtime.pool):
                 report.rows += chunk.rows
                 report.duplicates += chunk.duplicates
+                if source_ids is not None:
+                    source_ids.update(doc.id for doc in chunk.documents)
                 runtime.dead_letters.write(window.key, chunk.rejects)
                 report.dead += len(chunk.rejects)
                 tally.rows += chunk.rows
@@ -75,6 +80,11 @@ async def run_window(
                 group.create_task(deliver(chunk))
         report.seconds = time.perf_counter() - started
         report.check()
+        if reconciler is not None and source_ids is not None and not report.dead:
+            report.deleted, report.delete_note = await reconciler.reconcile(
+                window, source_ids, report.rows
+            )
+            report.seconds = time.perf_counter() - started
     except BaseExceptionGroup as group_error:
         error = first_error(group_error)
         error.partial_report = report  # type: ignore[attr-defined]
@@ -154,12 +164,16 @@ async def run_windows(
 
 
 async def transfer_range(
-    job: Job, start: date | datetime, end: date | datetime, label: str = "plain"
+    job: Job,
+    start: date | datetime,
+    end: date | datetime,
+    label: str = "plain",
+    max_delete_fraction: float | None = None,
 ) -> RunSummary:
     """The whole transfer without Prefect: for tests, benchmarks and embedding."""
     windows = split(start, end, job.window_length, job.timezone)
     began = time.perf_counter()
-    async with open_runtime(job, label) as runtime:
+    async with open_runtime(job, label, max_delete_fraction=max_delete_fraction) as runtime:
         reports, fatal = await run_windows(
             windows, lambda window: run_window(runtime, window), job.windows_in_flight
         )

@@ -21,8 +21,10 @@ class WindowReport:
     retries: int = 0
     requests: int = 0
     bytes: int = 0
+    deleted: int = 0  # reconcile: gone from the source, deleted (a dry run: would be)
     seconds: float = 0.0
     cached: bool = False
+    delete_note: str = ""  # reconcile: why nothing was deleted, or what a dry run would delete
     error: str = ""
     samples: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
 
@@ -37,7 +39,9 @@ class WindowReport:
             return f"window {self.window}: {self.error}"
         return (
             f"window {self.window}: {self.rows} rows, {self.acked} acked, "
-            f"{self.dead} dead letters, {self.seconds:.2f} s"
+            f"{self.dead} dead letters, "
+            + (f"{self.deleted} deleted, " if self.deleted else "")
+            + f"{self.seconds:.2f} s"
             + (f" ({self.error})" if self.error else "")
         )
 
@@ -75,6 +79,7 @@ class RunSummary:
     fatal: str = ""
     unavailable: bool = False  # the run stopped because the target stayed down
     dry_run: bool = False
+    reconcile: bool = False  # deletes reach the target (target.reconcile)
 
     def total(self, name: str) -> int:
         """A figure summed over the windows this run worked on (not those done before)."""
@@ -102,6 +107,7 @@ class RunSummary:
             + f"{self.total('acked')} documents in {self.total('requests')} requests, "
             f"{self.total('bytes'):,} bytes",
             f"dead letters {dead}" + (f"  -> {self.dead_letter_file}" if dead else ""),
+            *self.deleted_lines(),
             *(
                 [f"already present {self.total('present')} (create: the id was there already)"]
                 if self.total("present")
@@ -114,6 +120,17 @@ class RunSummary:
         lines += [f"failed       {reason}" for reason in self.failed[:5]]
         return lines
 
+    def deleted_lines(self) -> list[str]:
+        if not self.reconcile:
+            return []
+        from db2api.targets.es_reconcile import deletions_path
+
+        deleted = self.total("deleted")
+        if self.dry_run:
+            return [f"would delete {deleted} documents the source no longer returns"]
+        where = f"  -> {deletions_path(self.dead_letter_file)}" if deleted else ""
+        return [f"deleted      {deleted} documents the source no longer returns{where}"]
+
     def headline(self) -> str:
         verb = "would be sent (dry run)" if self.dry_run else "acknowledged"
         return (
@@ -124,15 +141,15 @@ class RunSummary:
 
     def markdown(self) -> str:
         head = (
-            "| window | rows | acked | already present | dead letters | duplicates | retries "
-            "| seconds | docs/s | note |"
+            "| window | rows | acked | already present | dead letters | duplicates | deleted "
+            "| retries | seconds | docs/s | note |"
         )
-        rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
         rows = [
             f"| {r.window} | {r.rows} | {r.acked} | {r.present} | {r.dead} | {r.duplicates} "
-            f"| {r.retries} "
+            f"| {r.deleted} | {r.retries} "
             f"| {r.seconds:.2f} | {r.docs_per_second:,.0f} | "
-            f"{'cached' if r.cached else ''}{r.error} |"
+            f"{'cached' if r.cached else ''}{r.error}{r.delete_note} |"
             for r in self.windows
         ]
         text = "\n".join(["```", *self.lines(), "```", "", head, rule, *rows])
@@ -155,6 +172,7 @@ def summarise(
         windows=reports,
         dead_letter_file=dead_letter_file,
         seconds=seconds,
+        reconcile=job.target.reconcile,
     )
     summary.failed = [f"{r.window}: {r.error}" for r in reports if r.error]
     summary.fatal = str(fatal or "")

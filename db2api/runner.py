@@ -16,6 +16,7 @@ from db2api.prefect_server import local_prefect
 from db2api.report import RunSummary
 from db2api.runtime import check_settings
 from db2api.scrub import install_log_scrubbing
+from db2api.targets.es_reconcile import check_override
 from db2api.windows import split
 
 
@@ -61,6 +62,7 @@ def run_transfer(
     prefect_home: Path | None = None,
     echo: bool = True,
     always_local: bool = False,
+    max_delete_fraction: float | None = None,
 ) -> RunSummary | None:
     """Run the flow here; returns its summary, or None when there was nothing to do.
 
@@ -72,6 +74,8 @@ def run_transfer(
         spec = load_job(name)  # a bad job or range fails here, before a server starts
         if start is not None and end is not None:
             split(start, end, spec.window_length, spec.timezone)
+        if max_delete_fraction is not None:
+            check_override(max_delete_fraction)
         check_settings(spec)
         with local_prefect(prefect_home, always=always_local):
             from flows.transfer import transfer
@@ -80,7 +84,13 @@ def run_transfer(
             install_log_scrubbing()
             state = stop.run(
                 lambda: transfer(  # type: ignore[call-overload,no-any-return]
-                    job=name, start=start, end=end, force=force, dry_run=dry_run, return_state=True
+                    job=name,
+                    start=start,
+                    end=end,
+                    force=force,
+                    dry_run=dry_run,
+                    max_delete_fraction=max_delete_fraction,
+                    return_state=True,
                 )
             )
             data: Any = state.result(raise_on_failure=False)
@@ -94,6 +104,9 @@ def run_transfer(
     if echo:
         print("\n".join(summary.lines()), flush=True)
         if summary.dry_run:
+            for report in summary.windows:
+                if report.delete_note:
+                    print(f"{report.window}  {report.delete_note}")
             for report in summary.windows[:1]:
                 for sample in report.samples[:2]:
                     print(f"sample       {json.dumps(sample, default=str)[:300]}")

@@ -27,6 +27,7 @@ from db2api.limiter import Limiter
 from db2api.log import run_logger
 from db2api.scrub import SCRUBBER
 from db2api.targets import DocumentSink, TargetKind, kind_of
+from db2api.targets.es_reconcile import Reconciler, deletions_path
 
 
 class Tally:
@@ -53,6 +54,7 @@ class Runtime:
         "limiter",
         "password",
         "pool",
+        "reconciler",
         "sink",
         "tally",
         "url",
@@ -76,6 +78,7 @@ class Runtime:
         self.pool = ConnectionPool(job, password)
         self.kind: TargetKind = kind_of(job.target)
         self.tally = Tally()
+        self.reconciler: Reconciler | None = None  # target.reconcile: deletes reach the target
 
 
 async def read_secret(env: str | None, block: str | None, what: str) -> str | None:
@@ -190,11 +193,14 @@ def dead_letter_path(job: Job, label: str) -> Path:
 
 
 @asynccontextmanager
-async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    job: Job, label: str, dry_run: bool = False, max_delete_fraction: float | None = None
+) -> AsyncIterator[Runtime]:
     """Resolve secrets, check the target answers, open the session: one per run.
 
-    A dry run resolves everything too (so it proves the configuration) but opens
-    no connection to the target and sends nothing.
+    A dry run resolves everything too (so it proves the configuration) but sends
+    nothing; it opens no connection to the target unless the job reconciles, when
+    it searches the target to say what would be deleted.
     """
     target = job.target
     url = check_url(resolve(target.url, job.name), job.name)
@@ -214,7 +220,8 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
             f"job {job.name!r}: TLS certificate verification is OFF for {url} "
             "(target.verify_tls=False); anyone on the path can read or alter what is sent"
         )
-    if not dry_run:
+    online = not dry_run or target.reconcile
+    if online:
         await preflight(url, job.name)
     concurrency = job.concurrency or 8  # set by Job itself; `or` for type checkers
     # The floor: random 429s or a few hung requests must not pin the limit near 1.
@@ -230,14 +237,24 @@ async def open_runtime(job: Job, label: str, dry_run: bool = False) -> AsyncIter
     async with AsyncExitStack() as stack:
         stack.callback(dead_letters.close)
         sink: DocumentSink
-        if dry_run:
-            sink = DrySink(target, kind_of(target))
-        else:
+        live = None
+        if online:
             session = open_session(
                 concurrency, target.timeout, target.verify_tls, headers, target.ca_file
             )
             await stack.enter_async_context(session)
-            sink = kind_of(target).sink(session, url, target, job.retry, limiter, hint)
+            live = kind_of(target).sink(session, url, target, job.retry, limiter, hint)
+        sink = DrySink(target, kind_of(target)) if dry_run or live is None else live
         runtime = Runtime(job, url, password, sink, limiter, dead_letters)
+        if target.reconcile and live is not None:
+            deletions = DeadLetterFile(deletions_path(dead_letters.path), job.name)
+            stack.callback(deletions.close)
+            runtime.reconciler = Reconciler(
+                job,
+                live,
+                deletions,
+                max_delete_fraction,
+                dry_run,  # type: ignore[arg-type]
+            )
         stack.callback(runtime.pool.close)
         yield runtime

@@ -73,6 +73,14 @@ async def transfer(
         bool,
         Field(title="Force", description="Send windows again even if an earlier run did."),
     ] = False,
+    max_delete_fraction: Annotated[
+        float | None,
+        Field(
+            title="Max delete fraction",
+            description="Reconciling jobs: the largest share of a window's documents this "
+            "run may delete (empty: the job's target.max_delete_fraction, 0.1 by default).",
+        ),
+    ] = None,
 ) -> State:
     install_log_scrubbing()
     logger = get_run_logger()
@@ -92,7 +100,8 @@ async def transfer(
         logger.info(message)
         return Completed(message=message, data={"summary": None})
     try:
-        async with open_runtime(spec, f"{flow_run.id or 'local'}"[:8], dry_run) as runtime:
+        label = f"{flow_run.id or 'local'}"[:8]
+        async with open_runtime(spec, label, dry_run, max_delete_fraction) as runtime:
             progress = await Progress.start(spec.name, len(work.windows), logger)
             ticker = asyncio.create_task(heartbeat(runtime, progress.tick))
             try:

@@ -23,6 +23,7 @@ from db2api.receiver import protocol as es
 from db2api.receiver.faults import FaultError, Faults, RequestFault, decide_request
 from db2api.receiver.faults import matches_reject_rule as _rejects
 from db2api.receiver.refusals import decide_refusal
+from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
 from db2api.receiver.store import Store, WriteOp
 
@@ -331,6 +332,18 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     return json_response({"docs": answers})
 
 
+async def search(request: web.Request, st: ReceiverState) -> web.Response:
+    """``_search`` by ``range`` and ``term`` filters, sorted, paged with ``search_after``."""
+    started = time.perf_counter()
+    index = request.match_info.get("index")
+    query = parse_search(await request.read(), dict(request.query))
+    refused = _refused(request, st, "get", index) if index else None
+    if refused:
+        return refused
+    took = int((time.perf_counter() - started) * 1000)
+    return json_response(await st.db(run_search, st.store, index, query, took))
+
+
 async def refresh(request: web.Request, st: ReceiverState) -> web.Response:
     """Writes are visible at once here; answer as Elasticsearch does after a refresh."""
     return json_response({"_shards": {"total": 1, "successful": 1, "failed": 0}})
@@ -437,6 +450,9 @@ def create_app(
     for path in ("/_mget", "/{index}/_mget"):
         r.add_get(path, data_route(mget, read=True))
         r.add_post(path, data_route(mget, read=True))
+    for path in ("/_search", "/{index}/_search"):
+        r.add_get(path, data_route(search, read=True))
+        r.add_post(path, data_route(search, read=True))
     for path in ("/_refresh", "/{index}/_refresh"):
         r.add_get(path, data_route(refresh, read=True))
         r.add_post(path, data_route(refresh, read=True))

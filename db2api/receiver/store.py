@@ -264,6 +264,13 @@ class Store:
                 return None
         return int(count)
 
+    def select(self, sql: str, params: Sequence[object], indexed: Sequence[str] = ()) -> list[Any]:
+        """Rows of a read-only query (the search builds it), indexing those field expressions."""
+        for expression in indexed:
+            self._index_field(expression)
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
     def _index_field(self, expression: str) -> None:
         """Index a counted field once, as Elasticsearch has every field indexed."""
         if expression in self._indexed:

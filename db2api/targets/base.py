@@ -160,9 +160,16 @@ class Sink:
             await asyncio.sleep(self._wait(attempts, response))
 
     async def call(self, method: str, path: str, payload: object, outcome: Outcome) -> Response:
-        """A checking request (not a document) through the same retry loop."""
-        headers = {"Content-Type": "application/json"}
-        first = Request(method, f"{self.base_url}{path}", orjson.dumps(payload), headers)
+        """A checking request (not a document) through the same retry loop.
+
+        ``payload`` is sent as JSON; ``None`` sends no body (Elasticsearch refuses one
+        where an API takes none, e.g. ``_refresh``); bytes are sent as NDJSON.
+        """
+        if isinstance(payload, bytes):
+            body, kind = payload, "application/x-ndjson"
+        else:
+            body, kind = (b"" if payload is None else orjson.dumps(payload)), "application/json"
+        first = Request(method, f"{self.base_url}{path}", body, {"Content-Type": kind})
         answers: list[Response] = []
 
         async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
@@ -209,6 +216,7 @@ class TargetKind:
     default_concurrency = 8
     default_method = "PUT"
     takes_upsert = False  # target.upsert: a fallback between PUT and POST per document
+    takes_reconcile = False  # target.reconcile: deletes reach the target (es_reconcile)
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
         """Refuse settings this kind cannot work with, through ``fail(message)``."""

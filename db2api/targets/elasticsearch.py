@@ -60,6 +60,7 @@ STOP_AFTER_UNIFORM = 2
 class Elasticsearch(TargetKind):
     name = "bulk"
     default_concurrency = 8
+    takes_reconcile = True
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
         if target.bulk_docs < 1 or target.bulk_bytes < 1024:
@@ -74,7 +75,9 @@ class Elasticsearch(TargetKind):
             )
 
     def fingerprint(self, target: Target) -> list[str]:
-        return [*super().fingerprint(target), target.op_type]
+        # Reconciling adds the job marker to every document: windows must be sent again.
+        marker = ["reconcile"] if target.reconcile else []
+        return [*super().fingerprint(target), target.op_type, *marker]
 
     def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
         return es_bulk.prepare(documents, target)

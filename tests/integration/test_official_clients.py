@@ -251,3 +251,67 @@ def test_a_missing_index_fails_reads_too(client: Flavour, target: ReceiverProces
     (doc,) = client.mget("present", ["1"])
     assert doc["error"]["type"] == "index_not_found_exception"
     assert target.get("present", "1") == {"n": 1}  # the helpers still see it
+
+
+def search_page(client: Flavour, index: str, body: dict[str, Any]) -> dict[str, Any]:
+    if client.name == "elasticsearch":
+        return client.client.search(index=index, **body)
+    return client.client.search(index=index, body=body)
+
+
+def test_search_pages_with_search_after_over_a_range_and_a_term(client: Flavour) -> None:
+    docs = [
+        {
+            "_index": "paged",
+            "_id": f"d{i:03d}",
+            "_source": {"ts": DAYS[i % 30], "_db2api": {"job": "a" if i % 3 else "b"}},
+        }
+        for i in range(90)
+    ]
+    assert client.helpers.bulk(client.client, docs) == (90, [])
+    client.client.indices.refresh(index="paged")
+    query = {
+        "bool": {
+            "filter": [
+                {"range": {"ts": {"gte": "2024-05-01T00:00:00Z", "lt": "2024-05-11T00:00:00Z"}}},
+                {"term": {"_db2api.job": "a"}},
+            ]
+        }
+    }
+    wanted = {
+        d["_id"]
+        for d in docs
+        if d["_source"]["ts"] < DAYS[10] and d["_source"]["_db2api"]["job"] == "a"
+    }
+    seen: list[str] = []
+    after = None
+    while True:
+        body: dict[str, Any] = {
+            "size": 7,
+            "_source": False,
+            "query": query,
+            "sort": [{"ts": "asc"}, {"_doc": "asc"}],
+        }
+        if after is not None:
+            body["search_after"] = after
+        hits = search_page(client, "paged", body)["hits"]["hits"]
+        assert all("_source" not in hit and hit["_index"] == "paged" for hit in hits)
+        seen += [hit["_id"] for hit in hits]
+        if len(hits) < 7:
+            break
+        after = hits[-1]["sort"]
+    assert len(seen) == len(set(seen)) == len(wanted) == 18  # three pages of 7
+    assert set(seen) == wanted
+    with pytest.raises(client.api_error) as info:
+        search_page(client, "paged", {"from": 9_995, "size": 10, "query": query})
+    assert client.status_of(info.value) == 400
+
+
+def test_bulk_deletes_with_the_helpers(client: Flavour, target: ReceiverProcess) -> None:
+    client.helpers.bulk(client.client, actions("gone", 10))
+    deletes = [{"_op_type": "delete", "_index": "gone", "_id": str(i)} for i in range(0, 10, 2)]
+    assert client.helpers.bulk(client.client, deletes) == (5, [])
+    assert set(target.ids("gone")) == {"1", "3", "5", "7", "9"}
+    # Deleting what is already gone answers not_found, which the helpers can let pass.
+    again = client.helpers.bulk(client.client, deletes, raise_on_error=False)
+    assert again[0] == 0 and all(e["delete"]["result"] == "not_found" for e in again[1])

@@ -28,3 +28,13 @@ def test_unknown_option_elsewhere_is_still_refused(capsys: pytest.CaptureFixture
         main(["run", "demo", "--start", "2024-01-01", "--end", "2024-01-02", "--bogus"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_a_delete_fraction_out_of_range_is_one_line_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "demo", "--max-delete-fraction", "1.5"]) == 2
+    assert capsys.readouterr().err == (
+        "db2api: error: --max-delete-fraction (flow parameter max_delete_fraction) must be a "
+        "number from 0 to 1 (got 1.5), e.g. 0.1 for 10%\n"
+    )

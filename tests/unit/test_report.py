@@ -171,13 +171,13 @@ def test_markdown_has_one_table_row_per_window():
 
     table = [line for line in text.splitlines() if line.startswith("| 20")]
     assert table == [
-        f"| {W1} | 100 | 100 | 0 | 0 | 0 | 0 | 0.00 | 0 | cached |",
-        f"| {W2} | 10 | 8 | 0 | 2 | 0 | 3 | 2.00 | 4 |  |",
-        f"| {W3} | 5 | 5 | 0 | 0 | 0 | 0 | 0.50 | 10 |  slow |",
+        f"| {W1} | 100 | 100 | 0 | 0 | 0 | 0 | 0 | 0.00 | 0 | cached |",
+        f"| {W2} | 10 | 8 | 0 | 2 | 0 | 0 | 3 | 2.00 | 4 |  |",
+        f"| {W3} | 5 | 5 | 0 | 0 | 0 | 0 | 0 | 0.50 | 10 |  slow |",
     ]
     head = (
-        "| window | rows | acked | already present | dead letters | duplicates | retries "
-        "| seconds | docs/s | note |"
+        "| window | rows | acked | already present | dead letters | duplicates | deleted "
+        "| retries | seconds | docs/s | note |"
     )
     assert head in text.splitlines()
     assert text.startswith("```\njob          unit (bulk mode)\n")
