@@ -68,10 +68,11 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
 async def test_nightly_runs_from_the_watermark_and_catch_up(
     stack: Stack, worker: Path, target: ReceiverProcess
 ) -> None:
-    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+    from db2api.catalog import load_job
+    from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
 
     # The backfills before left the watermark wherever their parts happened to finish.
-    await clear_watermark("demo")
+    await clear_ledger("demo")
     first = await run_deployment(
         "transfer/nightly-demo", {"start": (today() - 2 * DAY).isoformat()}
     )
@@ -79,7 +80,7 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
     assert first.state.is_completed(), first.state.message
     assert first.name == f"demo {today() - 2 * DAY}→{today()}"
     assert set(target.ids("readings")) == ids_between(stack, 2 * DAY, 0 * DAY)
-    assert await read_watermark("demo") == midnight(today())
+    assert await read_watermark(load_job("demo")) == midnight(today())
     written = target.stats()["docs_written"]
 
     # As the schedule would: no parameters. Nothing new since the watermark.
@@ -91,13 +92,13 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
 
     # A night that failed: the watermark stayed two days back. The next run catches up,
     # and the windows already delivered are skipped rather than sent again.
-    await write_watermark("demo", midnight(today() - 2 * DAY))
+    await set_watermark("demo", midnight(today() - 2 * DAY))
     target.reset()
     caught_up = await run_deployment("transfer/nightly-demo", {})
 
     assert caught_up.state.is_completed(), caught_up.state.message
     assert caught_up.name == f"demo {today() - 2 * DAY}→{today()}"
-    assert await read_watermark("demo") == midnight(today())
+    assert await read_watermark(load_job("demo")) == midnight(today())
     assert target.ids("readings") == {}, "both windows were done: skipped, not re-sent"
 
 

@@ -91,7 +91,8 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         FlowRunFilterExpectedStartTime,
     )
 
-    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+    from db2api.catalog import load_job
+    from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
 
     expect.set_options(timeout=STEP)
     began, since = time.monotonic(), datetime.now(UTC) - timedelta(seconds=5)
@@ -101,7 +102,7 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
     base = stack.api_url.removesuffix("/api")
     async with get_client() as client:
         deployment = await client.read_deployment_by_name("transfer/nightly-demo")
-    watermark = await read_watermark("demo")
+    watermark = await read_watermark(load_job("demo"))
     target.reset()
 
     context = await chromium.new_context(
@@ -204,9 +205,9 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
             await context.close()
         finally:  # a run from dates before the watermark must not move it for later tests
             if watermark is None:
-                await clear_watermark("demo")
+                await clear_ledger("demo")
             else:
-                await write_watermark("demo", watermark)
+                await set_watermark("demo", watermark)
         timings["total"] = time.monotonic() - began
         print("page journal:", *journal, sep="\n  ")
         print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
