@@ -1,11 +1,10 @@
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from db2api.errors import RangeError
-from db2api.report import WindowReport
 from db2api.planning import plan, today_start
 from db2api.windows import Window
 from tests.support.jobs import unit_job as job
