@@ -41,10 +41,16 @@ async def replay_dead_letters(file: str, job: str | None = None) -> State:
     install_log_scrubbing()
     logger = get_run_logger()
     path = Path(file)
+
+    def say(line: str) -> None:
+        """Where it sends, in the run's log and on the console that started it."""
+        logger.info(line)
+        print(line, flush=True)
+
     try:
         name = job_of(path, read_letters(path), job)
         await tag_run([f"from-run:{source_run(path)}", *([f"job:{name}"] if name else [])])
-        report = await replay(path, job, announce=logger.info, by=f"replay {flow_run.id}"[:15])
+        report = await replay(path, job, announce=say, by=f"replay {flow_run.id}"[:15])
     except Db2apiError as exc:
         logger.error(str(exc))
         return Failed(message=str(exc))
