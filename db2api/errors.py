@@ -44,6 +44,10 @@ class TargetError(Db2apiError):
     """The target API cannot take documents; retrying will not help."""
 
 
+class OutsideWindow(JobError):
+    """The SQL returned rows whose ``date_field`` lies outside the window it was asked for."""
+
+
 class AccountingError(Db2apiError):
     """A window's rows do not add up to acknowledged plus dead-lettered documents."""
 

@@ -49,7 +49,7 @@ async def run_window(
         try:
             outcome = await send(chunk)
             runtime.dead_letters.write(window.key, outcome.dead)
-            report.acked += outcome.acked
+            report.acked += outcome.acked - resent_and_acked(chunk, outcome)
             report.present += outcome.present
             report.dead += len(outcome.dead)
             report.retries += outcome.retries
@@ -81,6 +81,14 @@ async def run_window(
         error.partial_report = report  # type: ignore[attr-defined]
         raise
     return report
+
+
+def resent_and_acked(chunk: Chunk, outcome: Outcome) -> int:
+    """Ids an earlier chunk already delivered, acknowledged again: counted as duplicates."""
+    if not chunk.repeated:
+        return 0
+    refused = {letter.id for letter in outcome.dead}
+    return sum(1 for doc_id in chunk.repeated if doc_id not in refused)
 
 
 RunOne = Callable[[Window], Awaitable[WindowReport]]

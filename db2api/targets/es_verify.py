@@ -108,13 +108,14 @@ async def verify_window(runtime: Runtime, window: Window, report: WindowReport) 
             )
         return
     missing = await missing_ids(runtime, window)
-    if not missing:
-        # Every id is there: the same id came in two chunks of this window.
-        gap = report.acked - held
-        report.acked -= gap
-        report.duplicates += gap
-        return
     field = runtime.job.date_field
+    if not missing:
+        # Every id is there (duplicates are counted in the reader): the documents'
+        # date_field does not hold the time the window was read by.
+        raise AccountingError(
+            f"window {window}: the target holds every acknowledged id but only {held} with "
+            f"{field} in the window: check that date_field names the time the SQL selects on"
+        )
     raise AccountingError(
         f"window {window}: the target holds {held} documents with {field} in the window but "
         f"{report.acked} were acknowledged; missing ids: {', '.join(missing)}"
