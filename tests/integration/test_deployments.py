@@ -39,8 +39,17 @@ def ids_between(stack: Stack, start: timedelta, end: timedelta) -> set[str]:
 async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
     stack: Stack, target: ReceiverProcess
 ) -> None:
-    """Runs first, before the module's worker exists: two workers taking one run at a time."""
-    with stack.worker("scale-a", limit=1) as first_log, stack.worker("scale-b", limit=1) as log:
+    """Runs first, before the module's worker exists: two workers taking one run at a time,
+    each with its own local storage (two machines); parts finish in any order."""
+    from db2api.catalog import load_job
+    from db2api.ledger_store import read_ledger, read_watermark, set_watermark
+
+    await set_watermark("demo", midnight(today() - 6 * DAY))
+    a, b = stack.home / "storage-a", stack.home / "storage-b"
+    with (
+        stack.worker("scale-a", limit=1, storage=a) as first_log,
+        stack.worker("scale-b", limit=1, storage=b) as log,
+    ):
         out = stack.run(
             str(BIN / "db2api"),
             "backfill",
@@ -63,6 +72,17 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
     stored = target.ids("readings")
     assert set(stored) == ids_between(stack, 6 * DAY, 2 * DAY)
     assert set(stored.values()) == {1}, "every document written exactly once"
+    assert await read_watermark(load_job("demo")) == midnight(today() - 2 * DAY)
+    assert (await read_ledger("demo")).gaps(None) == []
+
+    # Only machine B is up: a part machine A delivered is skipped all the same.
+    with stack.worker("scale-b2", limit=1, storage=b):
+        again = await run_deployment(
+            "transfer/backfill-demo",
+            {"start": (today() - 6 * DAY).isoformat(), "end": (today() - 2 * DAY).isoformat()},
+        )
+    assert again.state.is_completed(), again.state.message
+    assert target.ids("readings") == stored, "nothing sent again, A's parts included"
 
 
 async def test_nightly_runs_from_the_watermark_and_catch_up(
@@ -71,8 +91,9 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
     from db2api.catalog import load_job
     from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
 
-    # The backfills before left the watermark wherever their parts happened to finish.
+    # The job's first_start is long ago: say everything before two days ago was delivered.
     await clear_ledger("demo")
+    await set_watermark("demo", midnight(today() - 2 * DAY))
     first = await run_deployment(
         "transfer/nightly-demo", {"start": (today() - 2 * DAY).isoformat()}
     )
