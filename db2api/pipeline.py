@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
+from db2api.deadletters import dead_letter_folder
 from db2api.documents import Chunk
 from db2api.dryrun import DrySink
 from db2api.errors import (
@@ -26,6 +27,7 @@ from db2api.errors import (
 from db2api.extract import iter_window_chunks
 from db2api.job import Job
 from db2api.report import RunSummary, WindowReport, summarise
+from db2api.resolutions import resolve_delivered
 from db2api.runtime import Runtime, open_runtime
 from db2api.targets import Outcome
 from db2api.windows import Window, split
@@ -44,12 +46,14 @@ async def run_window(
     report = WindowReport(window=window.key)
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)
+    delivered: list[str] = []
 
     async def deliver(chunk: Chunk) -> None:
         try:
             outcome = await send(chunk)
             runtime.dead_letters.write(window.key, outcome.dead)
             report.acked += outcome.acked - resent_and_acked(chunk, outcome)
+            delivered.extend(acknowledged_ids(outcome))
             report.present += outcome.present
             report.dead += len(outcome.dead)
             report.retries += outcome.retries
@@ -72,6 +76,8 @@ async def run_window(
             await runtime.kind.verify(runtime, window, report)
         report.seconds = time.perf_counter() - started
         report.check()
+        if delivered and not isinstance(runtime.sink, DrySink):
+            await resolve_letters(runtime, window, delivered)
     except BaseExceptionGroup as group_error:
         error = first_error(group_error)
         error.partial_report = report  # type: ignore[attr-defined]
@@ -81,6 +87,23 @@ async def run_window(
         error.partial_report = report  # type: ignore[attr-defined]
         raise
     return report
+
+
+def acknowledged_ids(outcome: Outcome) -> list[str]:
+    """The ids the target acknowledged, when the sink reports them (``acked_ids``)."""
+    return list(getattr(outcome, "acked_ids", None) or ())
+
+
+async def resolve_letters(runtime: Runtime, window: Window, ids: list[str]) -> int:
+    """The hook for resolved dead letters: ids a window delivered resolve earlier letters.
+
+    Runs once sinks report acknowledged ids; until then replay is what resolves them.
+    """
+    folder = dead_letter_folder(runtime.job)
+    if not folder.is_dir():
+        return 0
+    by = f"window {window.key} of {runtime.dead_letters.path.name}"
+    return await asyncio.to_thread(resolve_delivered, runtime.job.name, ids, by, folder)
 
 
 def resent_and_acked(chunk: Chunk, outcome: Outcome) -> int:

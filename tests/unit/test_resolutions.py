@@ -40,3 +40,22 @@ def test_a_file_outside_the_folder_is_recorded_by_its_path(tmp_path: Path):
 def test_no_ids_touch_nothing(tmp_path: Path):
     assert resolve_delivered("demo", [], folder=tmp_path / "none") == 0
     assert not (tmp_path / "none").exists()
+
+
+async def test_the_pipeline_hook_resolves_what_a_window_delivered(tmp_path: Path, monkeypatch):
+    from types import SimpleNamespace
+
+    from db2api.pipeline import acknowledged_ids, resolve_letters
+    from db2api.windows import split
+    from tests.support.jobs import unit_job
+
+    monkeypatch.delenv("DB2API_DEAD_LETTER_DIR", raising=False)
+    job = unit_job(dead_letter_dir=str(tmp_path))
+    old = letters(tmp_path / "unit" / "20240101T000000Z_aaaa.jsonl", "a", "b")
+    runtime = SimpleNamespace(job=job, dead_letters=SimpleNamespace(path=tmp_path / "new.jsonl"))
+    [window] = split("2024-01-02", "2024-01-03", job.window_length, job.timezone)
+
+    ids = acknowledged_ids(SimpleNamespace(acked=2, acked_ids=["b", "c"]))
+    assert await resolve_letters(runtime, window, ids) == 1
+    assert [(s.path, s.open, s.resolved) for s in file_statuses(tmp_path / "unit")] == [(old, 1, 1)]
+    assert acknowledged_ids(SimpleNamespace(acked=2)) == [], "sinks that do not report ids"
