@@ -20,8 +20,8 @@ PER_DAY = SOURCE_SENSORS * 96
 
 @pytest.fixture
 async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
-    """Each test starts with no windows done: an empty ledger, and results (the window
-    cache) in tmp_path."""
+    """Each test starts and ends with no windows done: an empty ledger, and results (the
+    window cache) in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     from db2api.ledger_store import clear_ledger
@@ -29,6 +29,7 @@ async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
     await clear_ledger("demo")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
         yield
+    await clear_ledger("demo")  # the session's server outlives the test: leave no record
 
 
 async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:
