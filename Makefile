@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 ARGS   ?=
+PORT   ?= 4200
 
 .PHONY: help install demo test test-unit lint format ui receiver bench clean
 
@@ -14,7 +15,7 @@ help:
 	@echo "make test       run the whole test suite (needs PostgreSQL, see README)"
 	@echo "make test-unit  run the fast unit tests only"
 	@echo "make lint       ruff check + format check"
-	@echo "make ui         browse the demo's run history in the Prefect UI"
+	@echo "make ui         browse the demo's run history in the Prefect UI (PORT=4200)"
 	@echo "make receiver   start the local receiver on 127.0.0.1:9200"
 	@echo "make bench      run the benchmark (not part of the tests)"
 
@@ -44,7 +45,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 ui: $(STAMP)
-	PREFECT_HOME=$(CURDIR)/.db2api/prefect $(BIN)/prefect server start --host 127.0.0.1
+	PREFECT_HOME=$(CURDIR)/.db2api/prefect PREFECT_SERVER_ANALYTICS_ENABLED=false \
+	PREFECT_SERVER_API_PORT=$(PORT) PREFECT_UI_API_URL=http://127.0.0.1:$(PORT)/api \
+	$(BIN)/prefect server start --host 127.0.0.1 --port $(PORT)
 
 receiver: $(STAMP)
 	$(BIN)/db2api receiver --data .db2api/receiver.sqlite $(ARGS)

@@ -131,8 +131,8 @@ async def submit(
         for part in parts:
             parameters: dict[str, Any] = {
                 "job": job.name,
-                "start": part.start.isoformat(),
-                "end": part.end.isoformat(),
+                "start_at": part.start.isoformat(),
+                "end_at": part.end.isoformat(),
                 "force": force,
             }
             key = idempotency_key(job, part, force)

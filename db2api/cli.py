@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from db2api.errors import Db2apiError, RangeError
 from db2api.interrupt import Interrupted
@@ -89,40 +90,62 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    import asyncio
     from pathlib import Path
 
-    from db2api.replay import replay
+    from db2api.runner import run_replay
 
-    report = asyncio.run(replay(Path(args.file), args.job))
-    print(f"re-sent {report.sent} documents: {report.delivered} delivered, {report.failed} failed")
-    if report.carried:
-        print(
-            f"{report.carried} rows were rejected by the transform and cannot be replayed: fix "
-            f"the transform, then run their windows again ({', '.join(report.windows_to_rerun)})"
-        )
-    if report.new_file:
-        print(f"still undelivered: {report.new_file}")
+    report = run_replay(Path(args.file), args.job)
+    print("\n".join(report.lines()))
     return 0 if not report.failed and not report.carried else EXIT_FAILED
+
+
+def cmd_deadletters(args: argparse.Namespace) -> int:
+    from db2api.catalog import load_job
+    from db2api.deadletters import dead_letter_folder
+    from db2api.resolutions import file_statuses
+
+    folder = dead_letter_folder(load_job(args.job))
+    statuses = file_statuses(folder)
+    for status in statuses:
+        print(f"{status.path}  {status.open} open, {status.resolved} resolved")
+    total = sum(status.open for status in statuses)
+    print(f"{len(statuses)} dead-letter files in {folder}, {total} letters open")
+    return 0
 
 
 def cmd_watermark(args: argparse.Namespace) -> int:
     import asyncio
 
     from db2api.catalog import load_job
+    from db2api.ledger_store import clear_ledger, read_ledger, set_watermark
     from db2api.prefect_server import local_prefect
-    from db2api.windows import iso, to_moment, zone
-    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+    from db2api.windows import to_moment, zone
 
     job = load_job(args.job)
     with local_prefect():
         if args.set:
-            asyncio.run(write_watermark(job.name, to_moment(args.set, zone(job.timezone))))
+            asyncio.run(set_watermark(job.name, to_moment(args.set, zone(job.timezone))))
         elif args.clear:
-            asyncio.run(clear_watermark(job.name))
-        value = asyncio.run(read_watermark(job.name))
-    print(f"{job.name}: {iso(value)}" if value else f"{job.name}: no watermark")
+            asyncio.run(clear_ledger(job.name))
+        ledger = asyncio.run(read_ledger(job.name))
+    print("\n".join(watermark_lines(job, ledger)))
     return 0
+
+
+def watermark_lines(job: Any, ledger: Any) -> list[str]:
+    from db2api.ledger import describe
+    from db2api.ledger_store import origin
+    from db2api.windows import iso
+
+    start = origin(job)
+    value = ledger.watermark(start)
+    since = f"first_start {iso(start)}" if start else "the earliest delivered window"
+    return [
+        f"job          {job.name}",
+        f"watermark    {iso(value) if value else 'none'} (delivered without a gap from {since})",
+        f"delivered    {describe(ledger.counted())}",
+        f"gaps         {describe(ledger.gaps(start))}",
+    ]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -199,11 +222,22 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--job", help="job to send with (default: the job named in the file)")
     replay.set_defaults(func=cmd_replay)
 
-    watermark = commands.add_parser("watermark", help="show, set or clear a job's watermark")
+    deadletters = commands.add_parser(
+        "deadletters", help="list a job's dead-letter files with open and resolved counts"
+    )
+    deadletters.add_argument("job", help="job name")
+    deadletters.set_defaults(func=cmd_deadletters)
+
+    watermark = commands.add_parser(
+        "watermark",
+        help="show a job's watermark and the gaps in what it delivered; set or clear it",
+    )
     watermark.add_argument("job", help="job name")
     change = watermark.add_mutually_exclusive_group()
     change.add_argument("--set", type=moment, help="move it to YYYY-MM-DD[THH:MM]")
-    change.add_argument("--clear", action="store_true", help="remove it (next run: first_start)")
+    change.add_argument(
+        "--clear", action="store_true", help="forget what was delivered (next run: first_start)"
+    )
     watermark.set_defaults(func=cmd_watermark)
 
     demo = commands.add_parser(

@@ -13,11 +13,14 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from db2api.scrub import SCRUBBER, Scrubber
+
+if TYPE_CHECKING:
+    from db2api.job import Job
 
 MAX_REASON = 2000
 
@@ -72,6 +75,13 @@ class DeadLetterFile:
             if self._handle is not None:
                 self._handle.close()
                 self._handle = None
+
+
+def dead_letter_folder(job: Job) -> Path:
+    """Where a job's dead-letter files go: ``DB2API_DEAD_LETTER_DIR`` or the job's folder."""
+    return (
+        Path(os.environ.get("DB2API_DEAD_LETTER_DIR") or job.dead_letter_dir) / job.name
+    ).resolve()
 
 
 def iter_dead_letters(path: Path) -> Iterator[dict[str, Any]]:

@@ -8,6 +8,7 @@ port, then a check that the receiver holds exactly what was read.
 from __future__ import annotations
 
 import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,25 @@ from db2api.receiver import ReceiverProcess
 from db2api.runner import run_transfer
 
 HOME = Path(".db2api")
+PORTS = (9200, 9299)  # the usual port, then a fixed second one: stable URL, stable ledger
+
+
+def is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def receiver_home(home: Path) -> tuple[int, Path]:
+    """The receiver's port and its own data file (two receivers never share one)."""
+    for port in PORTS:
+        if is_free(port):
+            name = "receiver.sqlite" if port == 9200 else f"receiver-{port}.sqlite"
+            return port, home / name
+    return 0, home / "receiver-any-port.sqlite"
 
 
 def run_demo(
@@ -30,8 +50,8 @@ def run_demo(
         return 0
     start = demodata.DEMO_START
     end = start + timedelta(days=demodata.DEMO_DAYS)
-    # Port 9200 when free: windows done by an earlier demo are cached per target URL.
-    with ReceiverProcess(data=home / "receiver.sqlite", port=9200) as receiver:
+    port, data = receiver_home(home)
+    with ReceiverProcess(data=data, port=port) as receiver:
         os.environ.update(
             DB2API_DEMO_DB=str(database),
             DB2API_DEMO_URL=receiver.url,
@@ -39,6 +59,16 @@ def run_demo(
             DB2API_DEAD_LETTER_DIR=str(home / "dead-letters"),
         )
         print(f"receiver listening on {receiver.url} (data in {receiver.data})")
+        if port != 9200:
+            print(
+                f"port 9200 is busy: this demo's receiver uses {receiver.url} and its own file; "
+                + (
+                    "windows are recorded as delivered per target URL, so a demo on another "
+                    "port sends them again"
+                    if not port
+                    else "a later demo with 9200 still busy finds its windows done"
+                )
+            )
         summary = run_transfer(
             "demo", start, end, force=force, prefect_home=home / "prefect", always_local=True
         )

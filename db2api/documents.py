@@ -23,8 +23,9 @@ from typing import Any
 import orjson
 
 from db2api.deadletters import DeadLetter
+from db2api.errors import Db2apiError, JobError, OutsideWindow
 from db2api.job import IdSpec, Job, Row, Transform
-from db2api.windows import zone
+from db2api.windows import Window, as_moment, iso, short, zone
 
 MAX_ID_BYTES = 512  # Elasticsearch refuses longer _id values
 _OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
@@ -53,7 +54,7 @@ class Chunk:
     for futures, which would cost a visit per document.
     """
 
-    __slots__ = ("documents", "duplicates", "number", "prepared", "rejects", "rows")
+    __slots__ = ("documents", "duplicates", "number", "prepared", "rejects", "repeated", "rows")
 
     def __init__(
         self,
@@ -68,6 +69,9 @@ class Chunk:
         self.documents = documents
         self.rejects = rejects
         self.duplicates = duplicates
+        # Ids an earlier chunk of the same window already sent (counted in duplicates):
+        # the later document is sent too, and overwrites the earlier one.
+        self.repeated: list[str] = []
         # Request bodies built ahead by the reader thread (bulk mode), so the event
         # loop only sends them.
         self.prepared: list[Any] | None = None
@@ -191,9 +195,17 @@ def id_function(spec: IdSpec) -> Callable[[Row, Mapping[str, Any]], str]:
 
 
 class DocumentBuilder:
-    """Turns rows into a :class:`Chunk`; runs in the extraction thread."""
+    """Turns one window's rows into :class:`Chunk` s; runs in the extraction thread.
 
-    def __init__(self, job: Job) -> None:
+    Across the chunks of its window it remembers the ids sent (as 64-bit hashes, so
+    a million rows cost tens of MB, not the ids themselves) to count an id that
+    comes again as a duplicate, and, when the job names its ``date_field``, checks
+    every document's time against the window.
+    """
+
+    def __init__(self, job: Job, window: Window | None = None) -> None:
+        self.job = job
+        self.window = window
         self.transform: Transform | None = job.transform
         self.make_id = id_function(job.id)
         self.tz = zone(job.source.timezone)
@@ -202,6 +214,10 @@ class DocumentBuilder:
             from db2api.targets.es_marker import marker
 
             self.marker = marker(job.name)
+        self.field = job.date_field if window is not None else None
+        self.seen: set[int] = set()
+        self.outside = 0
+        self.first_outside = ""
 
     def build(self, number: int, rows: Iterable[Row]) -> Chunk:
         by_id: dict[str, Document] = {}
@@ -218,7 +234,14 @@ class DocumentBuilder:
                 doc_id = self.make_id(row, document)
                 if len(doc_id.encode()) > MAX_ID_BYTES:
                     raise Rejected(f"id is longer than {MAX_ID_BYTES} bytes")
+                if self.field and not self.is_inside(doc_id, document):
+                    continue
                 body = encode(document, self.tz)
+            except Rejected as exc:
+                rejects.append(rejection(row, exc, self.try_id(row)))
+                continue
+            except Db2apiError:
+                raise
             except BaseException as exc:  # even SystemExit: one row, one dead letter
                 rejects.append(rejection(row, exc, self.try_id(row)))
                 continue
@@ -228,7 +251,46 @@ class DocumentBuilder:
                 duplicates += 1
                 del by_id[doc_id]
             by_id[doc_id] = Document(doc_id, body)
-        return Chunk(number, count, list(by_id.values()), rejects, duplicates)
+        chunk = Chunk(number, count, list(by_id.values()), rejects, duplicates)
+        for doc_id in by_id:
+            key = hash(doc_id)
+            if key in self.seen:
+                chunk.repeated.append(doc_id)
+            self.seen.add(key)
+        chunk.duplicates += len(chunk.repeated)
+        return chunk
+
+    def is_inside(self, doc_id: str, document: Mapping[str, Any]) -> bool:
+        """Whether the document's ``date_field`` lies in the window; counts those outside."""
+        assert self.window is not None and self.field is not None
+        if self.field not in document:
+            raise JobError(
+                f"job {self.job.name!r}: date_field {self.field!r} is not in the documents; "
+                f"they have {', '.join(map(str, document)) or 'no fields'}: name one of those"
+            )
+        moment = as_moment(document[self.field], self.tz)
+        if moment is None:
+            raise JobError(
+                f"job {self.job.name!r}: date_field {self.field!r} holds "
+                f"{str(document[self.field])[:40]!r}, not a date or time: name the field that "
+                "holds the row's time"
+            )
+        if self.window.start <= moment < self.window.end:
+            return True
+        self.outside += 1
+        if not self.first_outside:
+            self.first_outside = f"id {doc_id} at {iso(moment)}"
+        return False
+
+    def outside_error(self) -> OutsideWindow | None:
+        """The window's one line when the SQL returned rows outside it."""
+        if not self.outside or self.window is None:
+            return None
+        start, end = short(self.window.start), short(self.window.end)
+        return OutsideWindow(
+            f"SQL returned {self.outside} rows outside the window [{start}, {end}) "
+            f"(first: {self.first_outside}): select with >= start AND < end, not BETWEEN"
+        )
 
     def try_id(self, row: Row) -> str | None:
         try:

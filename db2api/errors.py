@@ -51,6 +51,10 @@ class TargetUnavailable(TargetError):
     """
 
 
+class OutsideWindow(JobError):
+    """The SQL returned rows whose ``date_field`` lies outside the window it was asked for."""
+
+
 class AccountingError(Db2apiError):
     """A window's rows do not add up to acknowledged plus dead-lettered documents."""
 

@@ -161,7 +161,7 @@ async def iter_window_chunks(
 ) -> AsyncIterator[Chunk]:
     """Yield the window's chunks while the next ones are read in a thread."""
     queue: janus.Queue[Chunk | BaseException] = janus.Queue(maxsize=max_ready)
-    builder = DocumentBuilder(job)
+    builder = DocumentBuilder(job, window)
     target = job.target
     kind = kind_of(target)
 
@@ -178,6 +178,7 @@ async def iter_window_chunks(
         try:
             conn = source.take()
             healthy = False
+            chunks: Any = None
             try:
                 chunks = iter_chunks(
                     job.sql,
@@ -189,7 +190,13 @@ async def iter_window_chunks(
                 for number, rows in enumerate(chunks, start=1):
                     queue.sync_q.put(build(number, rows))
                 healthy = True
+                outside = builder.outside_error()
+                if outside is not None:
+                    raise outside
             finally:
+                if chunks is not None:  # a job error mid-window: let go of the cursor now
+                    with contextlib.suppress(Exception):
+                        chunks.close()
                 source.give(conn, healthy and not own_pool)
         except janus.SyncQueueShutDown:
             return  # the consumer stopped listening

@@ -260,7 +260,15 @@ def _failer(job: Job) -> Callable[[str], NoReturn]:
 
 
 def check_binds(job: Job) -> None:
-    job.source.kind.check_sql(job.sql, _failer(job))
+    kind = job.source.kind
+    kind.check_sql(job.sql, _failer(job))
+    between = rf"\bBETWEEN\s+{re.escape(kind.start_bind)}\s+AND\s+{re.escape(kind.end_bind)}"
+    if re.search(between, job.sql, re.IGNORECASE):
+        _failer(job)(
+            f"SQL selects BETWEEN {kind.start_bind} AND {kind.end_bind}, which reads a row on "
+            f"the boundary in two windows: select with >= {kind.start_bind} AND "
+            f"< {kind.end_bind}, not BETWEEN"
+        )
 
 
 def check_target(job: Job) -> None:

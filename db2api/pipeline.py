@@ -13,7 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
+from db2api.deadletters import dead_letter_folder
 from db2api.documents import Chunk
+from db2api.dryrun import DrySink
 from db2api.errors import (
     JobError,
     SourceError,
@@ -25,6 +27,7 @@ from db2api.errors import (
 from db2api.extract import iter_window_chunks
 from db2api.job import Job
 from db2api.report import RunSummary, WindowReport, summarise
+from db2api.resolutions import resolve_delivered
 from db2api.runtime import Runtime, open_runtime
 from db2api.targets import Outcome
 from db2api.windows import Window, split
@@ -47,6 +50,8 @@ async def run_window(
     reconciler = runtime.reconciler
     # The window's ids, to find what the source no longer returns: only when reconciling.
     source_ids: set[str] | None = set() if reconciler is not None else None
+    # Ids delivered, to resolve earlier dead letters: only when the job has any.
+    delivered: list[str] | None = [] if has_letters(runtime) else None
 
     async def deliver(chunk: Chunk) -> None:
         try:
@@ -55,7 +60,9 @@ async def run_window(
             tally.acked += outcome.acked
             tally.dead += len(outcome.dead)
             tally.retries += outcome.retries
-            report.acked += outcome.acked
+            report.acked += outcome.acked - resent_and_acked(chunk, outcome)
+            if delivered is not None:
+                delivered.extend(outcome.acked_ids)
             report.present += outcome.present
             report.dead += len(outcome.dead)
             report.retries += outcome.retries
@@ -85,6 +92,8 @@ async def run_window(
                 window, source_ids, report.rows
             )
             report.seconds = time.perf_counter() - started
+        if delivered:
+            await resolve_letters(runtime, window, delivered)
     except BaseExceptionGroup as group_error:
         error = first_error(group_error)
         error.partial_report = report  # type: ignore[attr-defined]
@@ -110,6 +119,26 @@ async def heartbeat(runtime: Runtime, emit: Emit, every: float = 10.0) -> None:
         await asyncio.sleep(every)
         breaker = getattr(runtime.sink, "breaker", None)
         await emit(runtime.tally.line(breaker.state() if breaker else ""))
+
+
+def has_letters(runtime: Runtime) -> bool:
+    """Whether this job ever wrote dead letters (a dry run resolves nothing)."""
+    return not isinstance(runtime.sink, DrySink) and dead_letter_folder(runtime.job).is_dir()
+
+
+async def resolve_letters(runtime: Runtime, window: Window, ids: list[str]) -> int:
+    """Ids a window delivered resolve the dead letters earlier runs wrote for them."""
+    folder = dead_letter_folder(runtime.job)
+    by = f"window {window.key} of {runtime.dead_letters.path.name}"
+    return await asyncio.to_thread(resolve_delivered, runtime.job.name, ids, by, folder)
+
+
+def resent_and_acked(chunk: Chunk, outcome: Outcome) -> int:
+    """Ids an earlier chunk already delivered, acknowledged again: counted as duplicates."""
+    if not chunk.repeated:
+        return 0
+    refused = {letter.id for letter in outcome.dead}
+    return sum(1 for doc_id in chunk.repeated if doc_id not in refused)
 
 
 RunOne = Callable[[Window], Awaitable[WindowReport]]

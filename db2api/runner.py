@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -53,6 +54,28 @@ def job_name(job: str) -> str:
     return path.stem
 
 
+TRANSFER = "flows.transfer:transfer"  # the flows prefect.yaml deploys
+REPLAY = "flows.replay:replay_dead_letters"
+
+
+def load_flow(entrypoint: str) -> Any:
+    """The flow a deployment runs, found by its entrypoint as a worker finds it."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    return load_flow_from_entrypoint(entrypoint)
+
+
+def range_parameters(
+    start: date | datetime | None, end: date | datetime | None
+) -> dict[str, date | datetime | None]:
+    """Days go to ``start``/``end``, exact moments to ``start_at``/``end_at``."""
+    parameters: dict[str, date | datetime | None] = {}
+    for name, value in (("start", start), ("end", end)):
+        exact = isinstance(value, datetime)
+        parameters[f"{name}_at" if exact else name] = value
+    return parameters
+
+
 def run_transfer(
     job: str,
     start: date | datetime | None,
@@ -78,15 +101,13 @@ def run_transfer(
             check_override(max_delete_fraction)
         check_settings(spec)
         with local_prefect(prefect_home, always=always_local):
-            from flows.transfer import transfer
-
+            transfer = load_flow(TRANSFER)
             quiet_console()
             install_log_scrubbing()
             state = stop.run(
-                lambda: transfer(  # type: ignore[call-overload,no-any-return]
+                lambda: transfer(  # type: ignore[no-any-return]
                     job=name,
-                    start=start,
-                    end=end,
+                    **range_parameters(start, end),
                     force=force,
                     dry_run=dry_run,
                     max_delete_fraction=max_delete_fraction,
@@ -113,3 +134,20 @@ def run_transfer(
         if not state.is_completed():
             print(f"run failed: {state.message}", flush=True)
     return summary
+
+
+def run_replay(file: Path, job: str | None = None) -> Any:
+    """Run the replay flow here; returns its :class:`~db2api.replay.ReplayReport`."""
+    from db2api.replay import read_letters
+
+    read_letters(file)  # a missing or damaged file fails here, before a server starts
+    with local_prefect():
+        replay = load_flow(REPLAY)
+        quiet_console()
+        install_log_scrubbing()
+        state = asyncio.run(replay(file=str(file), job=job, return_state=True))
+        data: Any = state.result(raise_on_failure=False)
+    report = data.get("report") if isinstance(data, dict) else None
+    if report is None:
+        raise Db2apiError(state.message or f"the replay ended {state.name}")
+    return report

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from db2api.deadletters import DeadLetterFile
+from db2api.deadletters import DeadLetterFile, dead_letter_folder
 from db2api.dryrun import DrySink
 from db2api.errors import JobError, TargetError
 from db2api.extract import ConnectionPool
@@ -187,9 +187,8 @@ def check_settings(job: Job) -> None:
 
 
 def dead_letter_path(job: Job, label: str) -> Path:
-    folder = Path(os.environ.get("DB2API_DEAD_LETTER_DIR") or job.dead_letter_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return (folder / job.name / f"{stamp}_{label}.jsonl").resolve()
+    return dead_letter_folder(job) / f"{stamp}_{label}.jsonl"
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from db2api.errors import RangeError
@@ -158,3 +159,17 @@ def iter_windows(lo: datetime, hi: datetime, step: timedelta, tz: tzinfo) -> Ite
         cursor = cursor + step
         end = min(cursor.astimezone(UTC), hi)
         yield Window(start, end)
+
+
+def as_moment(value: Any, tz: tzinfo) -> datetime | None:
+    """A document's time as an aware UTC datetime (naive values are in ``tz``)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T", 1))
+        except ValueError:
+            return None
+    if isinstance(value, datetime):
+        return (value.replace(tzinfo=tz) if value.tzinfo is None else value).astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=tz).astimezone(UTC)
+    return None

@@ -16,89 +16,100 @@ from typing import Annotated, Any
 from prefect import flow, get_client, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
-from pydantic import Field
+from pydantic import WithJsonSchema
 
 from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
+from db2api.job import resolve
+from db2api.ledger import delivery_key
+from db2api.ledger_store import LedgerRecorder, origin, read_ledger
 from db2api.pipeline import heartbeat, run_windows
-from db2api.report import RunSummary, summarise
+from db2api.planning import is_complete, plan
+from db2api.report import RunSummary, WindowReport, summarise
 from db2api.runtime import open_runtime
 from db2api.scrub import install_log_scrubbing
-from db2api.watermark import advance, plan
-from db2api.windows import iso, short
-from tasks.report import Progress, publish_summary
-from tasks.watermark import read_watermark, write_watermark
+from db2api.windows import Window, iso
+from tasks.artifacts import Progress, publish_summary
 from tasks.window import run_window_task
 
 JobName = Enum("JobName", {name: name for name in job_names()}, type=str)  # type: ignore[misc]
+# A plain date in the form's schema: the UI shows a date picker at once (an optional
+# date would open on a "None" tab). Empty still means "not given".
+Day = Annotated[date | None, WithJsonSchema({"type": "string", "format": "date"})]
 
 
 def run_name() -> str:
     """The name a run starts with; renamed to its real range once that is planned."""
     parameters = flow_run.parameters
     job = getattr(parameters.get("job"), "value", parameters.get("job"))
-    start, end = parameters.get("start"), parameters.get("end")
+    start = parameters.get("start_at") or parameters.get("start")
+    end = parameters.get("end_at") or parameters.get("end")
     return f"{job} {start or 'watermark'}→{end or 'today'}"
 
 
 @flow(name="transfer", flow_run_name=run_name, log_prints=False)
 async def transfer(
-    job: Annotated[
-        JobName, Field(title="Job", description="Which transfer to run (a file in jobs/).")
-    ],
-    start: Annotated[
-        date | datetime | None,
-        Field(
-            title="Start",
-            description="First moment to send, inclusive. Empty: from the job's watermark "
-            "(where the last complete run ended).",
-        ),
-    ] = None,
-    end: Annotated[
-        date | datetime | None,
-        Field(
-            title="End",
-            description="Where to stop, exclusive. Empty: today 00:00 in the job's timezone.",
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool,
-        Field(
-            title="Dry run",
-            description="Read and build everything, send nothing: rows, bytes and sample "
-            "documents per window.",
-        ),
-    ] = False,
-    force: Annotated[
-        bool,
-        Field(title="Force", description="Send windows again even if an earlier run did."),
-    ] = False,
-    max_delete_fraction: Annotated[
-        float | None,
-        Field(
-            title="Max delete fraction",
-            description="Reconciling jobs: the largest share of a window's documents this "
-            "run may delete (empty: the job's target.max_delete_fraction, 0.1 by default).",
-        ),
-    ] = None,
+    job: JobName,
+    start: Day = None,
+    end: Day = None,
+    dry_run: bool = False,
+    force: bool = False,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    max_delete_fraction: float | None = None,
 ) -> State:
+    """Send one job's rows to its target, window by window.
+
+    Args:
+        job: Which transfer to run (a file in jobs/).
+        start: First day to send, from 00:00 in the job's timezone (inclusive). Pick a
+            date, or leave empty to continue from the job's watermark (where the
+            delivered history ends).
+        end: Day to stop at, 00:00 in the job's timezone (exclusive). Leave empty for
+            today. Days that have not ended yet are sent but not recorded as delivered.
+        dry_run: Read and build everything, send nothing; rows, bytes and sample
+            documents per window in the summary artifact.
+        force: Send windows again even if an earlier run delivered them.
+        start_at: An exact first moment instead of Start, e.g. 2024-03-01T06:00:00Z
+            (for windows shorter than a day). Overrides Start.
+        end_at: An exact moment to stop at instead of End. Overrides End.
+        max_delete_fraction: Reconciling jobs only: the largest share of a window's
+            documents this run may delete (empty: the job's target.max_delete_fraction,
+            0.1 by default).
+    """
     install_log_scrubbing()
     logger = get_run_logger()
     began = time.perf_counter()
     name = str(getattr(job, "value", job))
     try:
         spec = load_job(name)
-        watermark = await read_watermark(spec.name)
-        work = plan(spec, start, end, watermark)
+        ledger = await read_ledger(spec.name)
+        watermark = ledger.watermark(origin(spec))
+        work = plan(spec, start_at or start, end_at or end, watermark)
+        key = delivery_key(spec.fingerprint, resolve(spec.target.url, spec.name))
     except Db2apiError as exc:
         logger.error(str(exc))
         return Failed(message=str(exc))
     kind = " (dry run)" if dry_run else " (backfill)" if "backfill" in flow_run.tags else ""
     await rename_run(f"{spec.name} {work.label}{kind}")
+    if work.note:
+        logger.info(work.note)
     if not work.windows:
-        message = f"nothing to do: the watermark is already at {short(work.start)}"
-        logger.info(message)
-        return Completed(message=message, data={"summary": None})
+        return Completed(message=work.note, data={"summary": None})
+    recorder = LedgerRecorder(spec.name, key)
+    by_key = {window.key: window for window in work.windows}
+
+    async def run_one(window: Window) -> WindowReport:
+        if not (force or dry_run) and window not in work.open and ledger.is_delivered(key, window):
+            return WindowReport(window.key, cached=True)  # delivered, maybe by another machine
+        return await run_window_task(runtime, window, force, dry_run, window in work.open)
+
+    async def on_done(report: WindowReport) -> None:
+        window = by_key[report.window]
+        if not dry_run and window not in work.open and is_complete(report):
+            await recorder.add(window)
+        await progress.update(report)
+
     try:
         label = f"{flow_run.id or 'local'}"[:8]
         async with open_runtime(spec, label, dry_run, max_delete_fraction) as runtime:
@@ -106,12 +117,7 @@ async def transfer(
             ticker = asyncio.create_task(heartbeat(runtime, progress.tick))
             try:
                 reports, fatal = await run_windows(
-                    work.windows,
-                    lambda window: run_window_task(
-                        runtime, window, force or window in work.refresh, dry_run
-                    ),
-                    concurrency=spec.windows_in_flight,
-                    on_done=progress.update,
+                    work.windows, run_one, concurrency=spec.windows_in_flight, on_done=on_done
                 )
             finally:
                 ticker.cancel()
@@ -119,16 +125,17 @@ async def transfer(
     except Db2apiError as exc:
         logger.error(str(exc))
         return Failed(message=str(exc))
+    finally:
+        ledger = await recorder.flush() or ledger
     summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
     summary.dry_run = dry_run
-    if not dry_run and (work.from_watermark or watermark is None or work.start <= watermark):
-        moved = advance(watermark, work.windows, reports)
-        if moved != watermark:
-            await write_watermark(spec.name, moved)
-            logger.info(f"watermark of {spec.name} moved to {iso(moved)}")
+    moved = ledger.watermark(origin(spec))
+    if moved != watermark:
+        logger.info(f"watermark of {spec.name} moved to {iso(moved) if moved else 'none'}")
     logger.info(summary.headline())
+    await progress.finish(summary)
     await publish_summary(summary)
-    return final_state(summary)
+    return final_state(summary, work.note)
 
 
 async def rename_run(name: str) -> None:
@@ -137,7 +144,7 @@ async def rename_run(name: str) -> None:
             await client.set_flow_run_name(flow_run.id, name)
 
 
-def final_state(summary: RunSummary) -> State:
+def final_state(summary: RunSummary, note: str = "") -> State:
     result: dict[str, Any] = {"summary": summary}
     if summary.fatal:
         return Failed(message=summary.fatal, data=result)
@@ -149,7 +156,8 @@ def final_state(summary: RunSummary) -> State:
         )
     if not summary.ok:
         return Failed(message=failure_message(summary), data=result)
-    return Completed(message=f"{summary.total('acked')} documents delivered", data=result)
+    message = f"{summary.total('acked')} documents delivered"
+    return Completed(message=f"{message} ({note})" if note else message, data=result)
 
 
 def failure_message(summary: RunSummary) -> str:

@@ -73,18 +73,44 @@ async def _transfer(runtime: Runtime, window: Window) -> WindowReport:
     return report
 
 
+@task(
+    name="open-window",
+    task_run_name="window {window} (not ended yet)",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_source_lost,
+)
+async def open_window(runtime: Runtime, window: Window) -> WindowReport:
+    """A window that has not ended yet: sent, never cached (rows may still arrive)."""
+    return await _transfer(runtime, window)
+
+
 refreshed_window = transfer_window.with_options(refresh_cache=True)
 
 
 async def run_window_task(
-    runtime: Runtime, window: Window, force: bool = False, dry_run: bool = False
+    runtime: Runtime,
+    window: Window,
+    force: bool = False,
+    dry_run: bool = False,
+    is_open: bool = False,
 ) -> WindowReport:
     """Run the window task and say whether its result came from the cache.
 
     ``force`` reads and sends the window even if it is done (and caches it anew);
-    a dry run never reads from or writes to the cache.
+    a dry run and an open window (not ended yet) never read from or write to the cache.
     """
-    runner = dry_run_window if dry_run else refreshed_window if force else transfer_window
+    runner = (
+        dry_run_window
+        if dry_run
+        else open_window
+        if is_open
+        else refreshed_window
+        if force
+        else transfer_window
+    )
     state = await runner(runtime, window, return_state=True)
     if not state.is_completed():
         error = await state.aresult(raise_on_failure=False)

@@ -37,8 +37,17 @@ def ids_between(stack: Stack, start: timedelta, end: timedelta) -> set[str]:
 async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
     stack: Stack, target: ReceiverProcess
 ) -> None:
-    """Runs first, before the module's worker exists: two workers taking one run at a time."""
-    with stack.worker("scale-a", limit=1) as first_log, stack.worker("scale-b", limit=1) as log:
+    """Runs first, before the module's worker exists: two workers taking one run at a time,
+    each with its own local storage (two machines); parts finish in any order."""
+    from db2api.catalog import load_job
+    from db2api.ledger_store import read_ledger, read_watermark, set_watermark
+
+    await set_watermark("demo", midnight(today() - 6 * DAY))
+    a, b = stack.home / "storage-a", stack.home / "storage-b"
+    with (
+        stack.worker("scale-a", limit=1, storage=a) as first_log,
+        stack.worker("scale-b", limit=1, storage=b) as log,
+    ):
         out = stack.run(
             str(BIN / "db2api"),
             "backfill",
@@ -61,15 +70,28 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
     stored = target.ids("readings")
     assert set(stored) == ids_between(stack, 6 * DAY, 2 * DAY)
     assert set(stored.values()) == {1}, "every document written exactly once"
+    assert await read_watermark(load_job("demo")) == midnight(today() - 2 * DAY)
+    assert (await read_ledger("demo")).gaps(None) == []
+
+    # Only machine B is up: a part machine A delivered is skipped all the same.
+    with stack.worker("scale-b2", limit=1, storage=b):
+        again = await run_deployment(
+            "transfer/backfill-demo",
+            {"start": (today() - 6 * DAY).isoformat(), "end": (today() - 2 * DAY).isoformat()},
+        )
+    assert again.state.is_completed(), again.state.message
+    assert target.ids("readings") == stored, "nothing sent again, A's parts included"
 
 
 async def test_nightly_runs_from_the_watermark_and_catch_up(
     stack: Stack, worker: Path, target: ReceiverProcess
 ) -> None:
-    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+    from db2api.catalog import load_job
+    from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
 
-    # The backfills before left the watermark wherever their parts happened to finish.
-    await clear_watermark("demo")
+    # The job's first_start is long ago: say everything before two days ago was delivered.
+    await clear_ledger("demo")
+    await set_watermark("demo", midnight(today() - 2 * DAY))
     first = await run_deployment(
         "transfer/nightly-demo", {"start": (today() - 2 * DAY).isoformat()}
     )
@@ -77,7 +99,7 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
     assert first.state.is_completed(), first.state.message
     assert first.name == f"demo {today() - 2 * DAY}→{today()}"
     assert set(target.ids("readings")) == ids_between(stack, 2 * DAY, 0 * DAY)
-    assert await read_watermark("demo") == midnight(today())
+    assert await read_watermark(load_job("demo")) == midnight(today())
     written = target.stats()["docs_written"]
 
     # As the schedule would: no parameters. Nothing new since the watermark.
@@ -89,13 +111,13 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
 
     # A night that failed: the watermark stayed two days back. The next run catches up,
     # and the windows already delivered are skipped rather than sent again.
-    await write_watermark("demo", midnight(today() - 2 * DAY))
+    await set_watermark("demo", midnight(today() - 2 * DAY))
     target.reset()
     caught_up = await run_deployment("transfer/nightly-demo", {})
 
     assert caught_up.state.is_completed(), caught_up.state.message
     assert caught_up.name == f"demo {today() - 2 * DAY}→{today()}"
-    assert await read_watermark("demo") == midnight(today())
+    assert await read_watermark(load_job("demo")) == midnight(today())
     assert target.ids("readings") == {}, "both windows were done: skipped, not re-sent"
 
 

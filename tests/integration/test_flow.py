@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,12 +19,17 @@ PER_DAY = SOURCE_SENSORS * 96
 
 
 @pytest.fixture
-def fresh_cache(tmp_path: Path) -> Iterator[None]:
-    """Each test starts with no windows done: results (the window cache) live in tmp_path."""
+async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
+    """Each test starts and ends with no windows done: an empty ledger, and results (the
+    window cache) in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
+    from db2api.ledger_store import clear_ledger
+
+    await clear_ledger("demo")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
         yield
+    await clear_ledger("demo")  # the session's server outlives the test: leave no record
 
 
 async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:

@@ -446,3 +446,25 @@ async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting
     )
     assert len(target.ids("readings")) == PER_DAY, "every document did reach the target"
     assert not dead_letter_dir.exists()
+
+
+async def test_a_later_run_that_delivers_dead_lettered_ids_resolves_them(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    from db2api.deadletters import dead_letter_folder
+    from db2api.resolutions import file_statuses
+
+    target.set_faults(reject_field="sensor_id", reject_value="S001")
+    job = sqlite_job(str(sqlite_source), target.url)
+    first = await transfer_range(job, START, "2024-01-02")
+    dead = first.total("dead")
+    assert dead > 0
+    [status] = file_statuses(dead_letter_folder(job))
+    assert (status.open, status.resolved) == (dead, 0)
+
+    target.set_faults()
+    second = await transfer_range(job, START, "2024-01-02")
+
+    assert second.ok
+    [status] = [s for s in file_statuses(dead_letter_folder(job)) if s.path == status.path]
+    assert (status.open, status.resolved) == (0, dead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -69,4 +70,36 @@ def test_replay_of_a_missing_file_is_one_line(capsys: pytest.CaptureFixture[str]
     assert main(["replay", "/nonexistent/letters.jsonl"]) == 2
     assert capsys.readouterr().err == (
         "db2api: error: dead-letter file /nonexistent/letters.jsonl does not exist\n"
+    )
+
+
+@pytest.mark.usefixtures("prefect_harness")
+async def test_replay_is_a_tagged_run_and_resolves_what_it_delivered(
+    demo_env: ReceiverProcess, dead_letter_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    demo_env.set_faults(reject_field="sensor_id", reject_value="S002")
+    summary = await transfer_range(load_job("demo"), "2024-01-02", "2024-01-03", label="1a2b3c4d")
+    first = Path(summary.dead_letter_file)
+    demo_env.set_faults()
+
+    assert await asyncio.to_thread(main, ["replay", str(first)]) == 0
+    out = capsys.readouterr().out
+    assert f"replaying 96 documents of {first.name} to {demo_env.url} index 'readings'" in out
+    assert out.index("replaying 96") < out.index("re-sent 96 documents: 96 delivered, 0 failed")
+
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=["from-run:1a2b3c4d"]))
+        )
+    assert [sorted(run.tags) for run in runs] == [["from-run:1a2b3c4d", "job:demo"]]
+    assert runs[0].name == f"replay {first.name}"
+
+    assert main(["deadletters", "demo"]) == 0
+    assert f"{first}  0 open, 96 resolved" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["replay", str(first)]) == 0
+    assert "re-sent 0 documents: 0 delivered, 0 failed; 96 resolved before, skipped" in (
+        capsys.readouterr().out
     )

@@ -39,6 +39,14 @@ CHROMIUM_ARGS = [
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 FINAL_STATE = re.compile(r"^(Completed|Failed|Crashed|Cancelled)$")
 RUN_TIMEOUT = 180  # seconds from Submit to a final state on the run page
+DESCRIPTIONS = (
+    "Which transfer to run (a file in jobs/).",
+    "First day to send, from 00:00 in the job's timezone (inclusive).",
+    "Day to stop at, 00:00 in the job's timezone (exclusive).",
+    "Read and build everything, send nothing",
+    "Send windows again even if an earlier run delivered them.",
+    "An exact first moment instead of Start",
+)
 STEP = 20_000  # ms: the longest any single page step may take
 
 
@@ -91,7 +99,8 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         FlowRunFilterExpectedStartTime,
     )
 
-    from tasks.watermark import clear_watermark, read_watermark, write_watermark
+    from db2api.catalog import load_job
+    from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
 
     expect.set_options(timeout=STEP)
     began, since = time.monotonic(), datetime.now(UTC) - timedelta(seconds=5)
@@ -101,7 +110,7 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
     base = stack.api_url.removesuffix("/api")
     async with get_client() as client:
         deployment = await client.read_deployment_by_name("transfer/nightly-demo")
-    watermark = await read_watermark("demo")
+    watermark = await read_watermark(load_job("demo"))
     target.reset()
 
     context = await chromium.new_context(
@@ -121,15 +130,20 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         await page.goto(f"{base}/v2/deployments/deployment/{deployment.id}")
         crumbs = page.get_by_role("navigation", name="breadcrumb").first  # the header
         await expect(crumbs).to_contain_text("nightly-demo")
+        # A fresh checkout needs the receiver running: the deployment says so.
+        await page.get_by_role("tab", name="Description").click()
+        await expect(page.get_by_text("make receiver", exact=True).first).to_be_visible()
         await page.get_by_role("button", name="Run", exact=True).click()
         await page.get_by_role("menuitem", name="Custom run").click()
         await page.wait_for_url(re.compile(r"/v2/deployments/deployment/[^/]+/run\b"))
         await expect(page.get_by_role("heading", name="Parameters")).to_be_visible()
         await expect(page.get_by_role("button", name="Select job")).to_have_text("demo")
+        for description in DESCRIPTIONS:  # from the flow's docstring
+            await expect(page.get_by_text(description).first).to_be_visible()
         timings["form open"] = time.monotonic() - began
 
-        for name, other, day in (("start", "end", start), ("end", "start", end)):
-            await pick_date(page, name, other, day)
+        for name, day in (("start", start), ("end", end)):
+            await pick_date(page, name, day)
         force = page.get_by_role("switch", name="force (Optional)")
         await force.click()  # the demo days were sent by earlier tests: send them again
         await expect(force).to_be_checked()
@@ -204,36 +218,28 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
             await context.close()
         finally:  # a run from dates before the watermark must not move it for later tests
             if watermark is None:
-                await clear_watermark("demo")
+                await clear_ledger("demo")
             else:
-                await write_watermark("demo", watermark)
+                await set_watermark("demo", watermark)
         timings["total"] = time.monotonic() - began
         print("page journal:", *journal, sep="\n  ")
         print("timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
         print(f"blocked requests: {len(blocked)} {sorted({urlsplit(u).hostname for u in blocked})}")
 
 
-async def pick_date(page: Any, name: str, other: str, day: date) -> None:
-    """Choose ``day`` in an ``Optional[date]`` field: its `date` tab, then its date picker."""
+async def pick_date(page: Any, name: str, day: date) -> None:
+    """Type ``day`` into a date field's picker: the field is a picker at once, no tab first."""
     from playwright.async_api import expect
 
-    label = page.get_by_text(f"{name} (Optional)", exact=True)
-    field = (
-        page.locator("div")
-        .filter(has=label)
-        .filter(has=page.get_by_role("tablist"))
-        .filter(has_not=page.get_by_text(f"{other} (Optional)", exact=True))
-    )
-    await field.get_by_role("tab", name="date", exact=True).click()
-    await field.get_by_role("button", name="Pick a date").click()
+    await expect(page.get_by_role("tab", name="date", exact=True)).to_have_count(0)
+    field = page.get_by_role("button", name=f"{name} (Optional)", exact=True)  # its label
+    await expect(field).to_have_text("Pick a date")
+    await field.click()
     picker = page.get_by_role("dialog")
     await picker.get_by_role("textbox", name="Date (yyyy-MM-dd)").fill(day.isoformat())
     await page.keyboard.press("Escape")
     await picker.wait_for(state="hidden")
-    shown = re.compile(rf"^{day:%B} {day.day}(st|nd|rd|th), {day.year}$")
-    await expect(field.get_by_role("tabpanel", name="date").get_by_role("button")).to_have_text(
-        shown
-    )
+    await expect(field).to_have_text(re.compile(rf"^{day:%B} {day.day}(st|nd|rd|th), {day.year}$"))
 
 
 async def submit(page: Any, journal: list[str], attempts: int = 5) -> tuple[str, int]:

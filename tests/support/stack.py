@@ -76,9 +76,15 @@ class Stack:
         self.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
 
     @contextmanager
-    def worker(self, name: str, limit: int = 2) -> Iterator[Path]:
-        """A process worker on the db2api pool; yields its log file."""
+    def worker(self, name: str, limit: int = 2, storage: Path | None = None) -> Iterator[Path]:
+        """A process worker on the db2api pool; yields its log file.
+
+        ``storage``: the worker's own PREFECT_LOCAL_STORAGE_PATH, as on another machine.
+        """
         log = self.logs / f"{name}.log"
+        env = self.env
+        if storage is not None:
+            env["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)
         with log.open("ab") as output:
             process = subprocess.Popen(
                 [
@@ -93,7 +99,7 @@ class Stack:
                     str(limit),
                 ],
                 cwd=ROOT,
-                env=self.env,
+                env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

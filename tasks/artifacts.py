@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -61,6 +62,8 @@ class Progress:
         self.started = time.monotonic()
         self.interval = 2.0
         self.next_update = self.started  # the first window is logged at once
+        # Updates are sent one at a time, so an older value never lands after a newer one.
+        self._publishing = asyncio.Lock()
 
     @classmethod
     async def start(cls, job: str, total: int, logger: Any) -> Progress:
@@ -91,5 +94,26 @@ class Progress:
         self.next_update = now + self.interval
         remaining = (now - self.started) / self.done * (self.total - self.done)
         self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
-        if self.artifact is not None:
-            await aupdate_progress_artifact(self.artifact, progress=100.0 * self.done / self.total)
+        await self._publish()
+
+    async def _publish(self, description: str | None = None) -> None:
+        if self.artifact is None:
+            return
+        async with self._publishing:
+            await aupdate_progress_artifact(
+                self.artifact, progress=100.0 * self.done / self.total, description=description
+            )
+
+    async def finish(self, summary: RunSummary) -> None:
+        """The last word: 100 % and the run's final counts."""
+        self.done = self.total
+        await self._publish(f"{summary.job}: {final_counts(summary)}")
+
+
+def final_counts(summary: RunSummary) -> str:
+    cached = sum(1 for report in summary.windows if report.cached)
+    return (
+        f"{len(summary.windows)} windows done ({cached} done before, {len(summary.failed)} "
+        f"failed): {summary.total('rows')} rows read, {summary.total('acked')} acknowledged, "
+        f"{summary.total('dead')} dead letters"
+    )

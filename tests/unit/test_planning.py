@@ -1,12 +1,11 @@
 import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from db2api.errors import RangeError
-from db2api.report import WindowReport
-from db2api.watermark import advance, plan, today_start
+from db2api.planning import plan, today_start
 from db2api.windows import Window
 from tests.support.jobs import unit_job as job
 
@@ -28,7 +27,7 @@ def test_an_explicit_range_ignores_the_watermark():
 def test_no_range_runs_from_the_watermark_to_today():
     work = plan(job(), None, None, watermark=utc(2024, 3, 7), now=NOW)
 
-    assert work.from_watermark and not work.refresh
+    assert work.from_watermark and not work.open
     assert (work.start, work.end) == (utc(2024, 3, 7), utc(2024, 3, 10))
     assert len(work.windows) == 3
 
@@ -55,14 +54,6 @@ def test_no_watermark_and_no_first_start_is_a_clear_error_not_1970():
     )
 
 
-def test_a_lag_reads_recent_windows_again_even_though_they_are_done():
-    work = plan(job(lag="2d"), None, None, watermark=utc(2024, 3, 9), now=NOW)
-
-    assert work.start == utc(2024, 3, 7)
-    assert sorted(w.start for w in work.refresh) == [utc(2024, 3, 7), utc(2024, 3, 8)]
-    assert [w.start for w in work.windows] == [utc(2024, 3, 7), utc(2024, 3, 8), utc(2024, 3, 9)]
-
-
 def test_a_start_alone_runs_to_today_and_must_be_before_it():
     assert plan(job(), date(2024, 3, 9), None, None, now=NOW).end == utc(2024, 3, 10)
     with pytest.raises(RangeError, match="is not before today's start 2024-03-10T00:00:00Z"):
@@ -87,60 +78,46 @@ def test_today_starts_at_local_midnight_in_the_jobs_timezone(now, expected):
 DAYS = [Window(utc(2024, 3, d), utc(2024, 3, d + 1)) for d in range(1, 5)]
 
 
-def ok(window: Window, **changes) -> WindowReport:
-    return WindowReport(window.key, **{"rows": 10, "acked": 10, **changes})
+def test_lag_keeps_recent_windows_open_so_every_run_reads_them_again():
+    work = plan(job(lag="2d"), None, None, watermark=utc(2024, 3, 7), now=NOW)
+
+    assert work.start == utc(2024, 3, 7)
+    assert [w.start for w in work.windows] == [utc(2024, 3, 7), utc(2024, 3, 8), utc(2024, 3, 9)]
+    # now - 2d = 03-08 09:30: the windows ending after it have not settled
+    assert sorted(w.start for w in work.open) == [utc(2024, 3, 8), utc(2024, 3, 9)]
+    assert "2 windows have ended less than 2d ago" in work.note
 
 
-@pytest.mark.parametrize(
-    ("watermark", "reports", "expected"),
-    [
-        # every window complete: the watermark moves to the end of the run
-        (utc(2024, 3, 1), [ok(w) for w in DAYS], utc(2024, 3, 5)),
-        # stops before the first incomplete window, even if later ones completed
-        (
-            utc(2024, 3, 1),
-            [
-                ok(DAYS[0]),
-                ok(DAYS[1], dead=1, acked=9, error="1 dead letters"),
-                ok(DAYS[2]),
-                ok(DAYS[3]),
-            ],
-            utc(2024, 3, 2),
-        ),
-        # a failed first window leaves it where it was
-        (
-            utc(2024, 3, 1),
-            [ok(DAYS[0], error="SourceLost: gone")] + [ok(w) for w in DAYS[1:]],
-            utc(2024, 3, 1),
-        ),
-        # windows done by an earlier run count as complete
-        (utc(2024, 3, 1), [ok(w, cached=True) for w in DAYS], utc(2024, 3, 5)),
-        # no watermark yet: the run sets it
-        (None, [ok(w) for w in DAYS[:2]], utc(2024, 3, 3)),
-        # never backwards: re-running old windows keeps a later watermark
-        (utc(2024, 3, 20), [ok(w) for w in DAYS], utc(2024, 3, 20)),
-    ],
-)
-def test_advance(watermark, reports, expected):
-    assert advance(watermark, DAYS[: len(reports)], reports) == expected
+def test_a_range_into_the_future_is_sent_up_to_now_and_says_so():
+    work = plan(job(), date(2024, 3, 8), date(2030, 1, 1), watermark=None, now=NOW)
+
+    assert [w.start for w in work.windows] == [utc(2024, 3, 8), utc(2024, 3, 9), utc(2024, 3, 10)]
+    assert [w.start for w in work.open] == [utc(2024, 3, 10)], "today has not ended"
+    assert work.note.startswith(
+        "the range reaches into the future: sending up to now (2024-03-10T09:30:00Z); "
+    )
 
 
-def test_a_run_that_starts_after_the_watermark_leaves_a_gap_and_does_not_move_it():
-    later = [Window(utc(2024, 4, d), utc(2024, 4, d + 1)) for d in (1, 2)]
+def test_a_range_wholly_in_the_future_is_nothing_to_do():
+    work = plan(job(), date(2024, 4, 1), date(2024, 4, 3), watermark=None, now=NOW)
 
-    assert advance(utc(2024, 3, 1), later, [ok(w) for w in later]) == utc(2024, 3, 1)
+    assert work.windows == []
+    assert work.note.startswith("nothing to do: the range [2024-04-01→2024-04-03) has not begun")
 
 
-def test_an_empty_run_keeps_the_watermark():
-    assert advance(utc(2024, 3, 1), [], []) == utc(2024, 3, 1)
-    assert advance(None, [], []) is None
+def test_a_first_start_in_the_future_says_exactly_that():
+    work = plan(job(first_start=date(2030, 1, 1)), None, None, watermark=None, now=NOW)
+
+    assert work.windows == []
+    assert work.note == (
+        "nothing to do: job 'unit' starts at its first_start 2030-01-01, which is in the future"
+    )
 
 
 def test_lag_windows_are_contiguous_with_the_watermark():
     work = plan(job(lag="6h", window="6h"), None, None, watermark=utc(2024, 3, 9, 12), now=NOW)
 
-    assert work.windows[0].start == utc(2024, 3, 9, 6)
+    assert work.windows[0].start == utc(2024, 3, 9, 12)
     assert all(a.end == b.start for a, b in itertools.pairwise(work.windows))
-    assert work.windows[-1].end == utc(2024, 3, 10) and timedelta(hours=6) == (
-        work.windows[0].end - work.windows[0].start
-    )
+    assert work.windows[-1].end == utc(2024, 3, 10)
+    assert work.open == frozenset(), "every window ended before now - 6h (03-10 03:30)"
