@@ -64,7 +64,7 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
         run_ids = re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", out)
         assert "4 parts: 4 new flow runs, 0 already there" in out
         assert await wait_final(run_ids) == ["COMPLETED"] * 4
-        took = {w.stem: ran(w, run_ids) for w in (first_log, log)}
+        took = await taken(run_ids, first_log, log)
     assert all(took.values()), f"each worker should take runs: {took}"
     assert sorted(took["scale-a"] + took["scale-b"]) == sorted(run_ids), "each run ran once"
     stored = target.ids("readings")
@@ -216,6 +216,17 @@ async def test_a_failed_run_notifies_the_webhook(
     message = await asyncio.wait_for(webhook.get(), timeout=90)
     assert message["subject"] == f"db2api: {failed.name} ended Failed"
     assert "documents dead-lettered to" in message["body"]
+
+
+async def taken(run_ids: list[str], *logs: Path, timeout: float = 30) -> dict[str, list[str]]:
+    """Which worker ran which run, once their logs (written by another process) show all."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        took = {log.stem: ran(log, run_ids) for log in logs}
+        if sum(map(len, took.values())) >= len(run_ids) or loop.time() > deadline:
+            return took
+        await asyncio.sleep(0.5)
 
 
 def ran(worker_log: Path, run_ids: list[str]) -> list[str]:
