@@ -20,6 +20,7 @@ from pydantic import Field
 
 from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
+from db2api.log import quiet_task_runs
 from db2api.pipeline import heartbeat, run_windows
 from db2api.report import RunSummary, summarise
 from db2api.runtime import open_runtime
@@ -75,6 +76,7 @@ async def transfer(
     ] = False,
 ) -> State:
     install_log_scrubbing()
+    quiet_task_runs()
     logger = get_run_logger()
     began = time.perf_counter()
     name = str(getattr(job, "value", job))
