@@ -43,6 +43,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--rows", type=int, metavar="N", help="rows for the db2api contestants (caps the others)"
     )
     parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="rounds of the runs behind P1a, P2a, P4 and P5, back to back; their targets take "
+        "the median (default 3, 1 with --quick)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=RESULTS_FILE,
@@ -66,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.rows:
             sizes = sizes.with_rows(options.rows)
-        runs = select(full_plan(sizes), options.only)
+        repeats = options.repeat or (1 if options.quick else 3)
+        if repeats < 1:
+            raise ValueError(f"--repeat must be at least 1 (got {repeats})")
+        runs = select(full_plan(sizes, repeats), options.only)
     except ValueError as exc:
         print(f"bench: error: {exc}", file=sys.stderr)
         return 2

@@ -165,6 +165,14 @@ def settings(results: list[Result]) -> list[str]:
         "window's count at the target (`_count` over the window); upload-only holds every "
         "document at once, so its RSS is not a claim",
     ]
+    rounds = sorted({run.key.split("#")[1] for run in (r.run for r in results) if "#" in run.key})
+    if rounds:
+        lines.append(
+            f"- the runs behind P1a, P2a, P4 and P5 ran {int(rounds[-1])} times back to back "
+            "(rounds `#2`, `#3`, ...): their ratios moved across the bounds from one run to the "
+            "next on this shared machine, so those targets take the median of the rounds and "
+            "show the spread"
+        )
     return lines
 
 

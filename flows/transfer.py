@@ -23,6 +23,7 @@ from db2api.errors import Db2apiError
 from db2api.job import resolve
 from db2api.ledger import delivery_key
 from db2api.ledger_store import LedgerRecorder, origin, read_ledger
+from db2api.log import quiet_task_runs
 from db2api.pipeline import heartbeat, run_windows
 from db2api.planning import is_complete, plan
 from db2api.report import RunSummary, WindowReport, summarise
@@ -78,6 +79,7 @@ async def transfer(
             0.1 by default).
     """
     install_log_scrubbing()
+    quiet_task_runs()
     logger = get_run_logger()
     began = time.perf_counter()
     name = str(getattr(job, "value", job))
