@@ -229,6 +229,9 @@ class TargetKind:
         """Request bodies built in the reader thread, so the event loop only sends."""
         return None
 
+    def sink_type(self) -> type[Sink]:
+        raise NotImplementedError
+
     def sink(
         self,
         session: aiohttp.ClientSession,
@@ -238,13 +241,27 @@ class TargetKind:
         limiter: Limiter,
         auth_hint: str,
     ) -> Sink:
+        return self.sink_type()(session, url, target, policy, limiter, auth_hint=auth_hint)
+
+    def oversize(self, doc: Document, target: Target) -> DeadLetter:
+        """The dead letter of a document too large for any request (batching kinds)."""
         raise NotImplementedError
 
     def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
-        """What a real send would cost, with nothing sent: one request per document."""
+        """What a real send would cost, with nothing sent: its requests and bytes."""
         outcome = Outcome()
-        outcome.requests = outcome.acked = len(documents)
-        outcome.bytes = sum(len(doc.body) for doc in documents)
+        items = prepared if prepared is not None else self.prepare(documents, target)
+        if items is None:  # one request per document
+            outcome.requests = outcome.acked = len(documents)
+            outcome.bytes = sum(len(doc.body) for doc in documents)
+            return outcome
+        for item in items:
+            if isinstance(item, Document):
+                outcome.dead.append(self.oversize(item, target))
+                continue
+            outcome.requests += 1
+            outcome.bytes += len(item.body)
+            outcome.acked += len(item.documents)
         return outcome
 
 

@@ -25,14 +25,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
-import aiohttp
-
 from db2api.deadletters import DeadLetter
 from db2api.documents import Document
 from db2api.errors import TargetError
 from db2api.http import Request, Response
-from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy, Verdict, classify
+from db2api.retry import Verdict, classify
 from db2api.targets import es_bulk
 from db2api.targets.base import (
     OVERLOAD,
@@ -82,27 +79,11 @@ class Elasticsearch(TargetKind):
     def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
         return es_bulk.prepare(documents, target)
 
-    def sink(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        target: Target,
-        policy: RetryPolicy,
-        limiter: Limiter,
-        auth_hint: str,
-    ) -> Sink:
-        return BulkSink(session, url, target, policy, limiter, auth_hint=auth_hint)
+    def sink_type(self) -> type[Sink]:
+        return BulkSink
 
-    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
-        outcome = Outcome()
-        for item in prepared if prepared is not None else es_bulk.prepare(documents, target):
-            if isinstance(item, Document):
-                outcome.dead.append(oversize_letter(target, item))
-                continue
-            outcome.requests += 1
-            outcome.bytes += len(item.body)
-            outcome.acked += len(item.documents)
-        return outcome
+    def oversize(self, doc: Document, target: Target) -> DeadLetter:
+        return oversize_letter(target, doc)
 
 
 def oversize_letter(target: Target, doc: Document) -> DeadLetter:

@@ -19,14 +19,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
-import aiohttp
 import orjson
 
+from db2api.deadletters import DeadLetter
 from db2api.documents import Document
 from db2api.errors import TargetError
 from db2api.http import Request, Response
-from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy, Verdict, classify
+from db2api.retry import Verdict, classify
 from db2api.targets.base import (
     Outcome,
     Prepared,
@@ -78,27 +77,11 @@ class HttpBatch(TargetKind):
     def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
         return list(iter_batches(documents, target))
 
-    def sink(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        target: Target,
-        policy: RetryPolicy,
-        limiter: Limiter,
-        auth_hint: str,
-    ) -> Sink:
-        return BatchSink(session, url, target, policy, limiter, auth_hint=auth_hint)
+    def sink_type(self) -> type[Sink]:
+        return BatchSink
 
-    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
-        outcome = Outcome()
-        for item in prepared if prepared is not None else iter_batches(documents, target):
-            if isinstance(item, Document):
-                outcome.dead.append(too_large(item, len(item.body), _cap(target)))
-                continue
-            outcome.requests += 1
-            outcome.bytes += len(item.body)
-            outcome.acked += len(item.documents)
-        return outcome
+    def oversize(self, doc: Document, target: Target) -> DeadLetter:
+        return too_large(doc, len(doc.body), _cap(target))
 
 
 def _cap(target: Target) -> str:

@@ -29,13 +29,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
 
-import aiohttp
-
 from db2api.documents import Document
 from db2api.errors import TargetError
 from db2api.http import Request, Response
-from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy, Verdict, classify
+from db2api.retry import Verdict, classify
 from db2api.targets.base import (
     Outcome,
     Prepared,
@@ -133,16 +130,8 @@ class HttpItem(TargetKind):
             collection_path(target) or "",
         ]
 
-    def sink(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        target: Target,
-        policy: RetryPolicy,
-        limiter: Limiter,
-        auth_hint: str,
-    ) -> Sink:
-        return ItemSink(session, url, target, policy, limiter, auth_hint=auth_hint)
+    def sink_type(self) -> type[Sink]:
+        return ItemSink
 
 
 def path_segment(value: str) -> str:
