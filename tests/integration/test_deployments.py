@@ -40,9 +40,9 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
     """Runs first, before the module's worker exists: two workers taking one run at a time,
     each with its own local storage (two machines); parts finish in any order."""
     from db2api.catalog import load_job
-    from db2api.ledger_store import read_ledger, read_watermark, set_watermark
+    from db2api.ledger_store import read_ledger, read_watermark
 
-    await set_watermark("demo", midnight(today() - 6 * DAY))
+    await asyncio.to_thread(stack.set_watermark, "demo", today() - 6 * DAY)
     a, b = stack.home / "storage-a", stack.home / "storage-b"
     with (
         stack.worker("scale-a", limit=1, storage=a) as first_log,
@@ -87,11 +87,11 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
     stack: Stack, worker: Path, target: ReceiverProcess
 ) -> None:
     from db2api.catalog import load_job
-    from db2api.ledger_store import clear_ledger, read_watermark, set_watermark
+    from db2api.ledger_store import clear_ledger, read_watermark
 
     # The job's first_start is long ago: say everything before two days ago was delivered.
     await clear_ledger("demo")
-    await set_watermark("demo", midnight(today() - 2 * DAY))
+    await asyncio.to_thread(stack.set_watermark, "demo", today() - 2 * DAY)
     first = await run_deployment(
         "transfer/nightly-demo", {"start": (today() - 2 * DAY).isoformat()}
     )
@@ -111,7 +111,7 @@ async def test_nightly_runs_from_the_watermark_and_catch_up(
 
     # A night that failed: the watermark stayed two days back. The next run catches up,
     # and the windows already delivered are skipped rather than sent again.
-    await set_watermark("demo", midnight(today() - 2 * DAY))
+    await asyncio.to_thread(stack.set_watermark, "demo", today() - 2 * DAY)
     target.reset()
     caught_up = await run_deployment("transfer/nightly-demo", {})
 

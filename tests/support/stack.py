@@ -71,6 +71,11 @@ class Stack:
             )
         return result
 
+    def set_watermark(self, job: str, day: date | datetime) -> None:
+        """As an operator would, in a process of its own (one Prefect server per process:
+        Prefect's concurrency service keeps the server it first talked to)."""
+        self.run(str(BIN / "db2api"), "watermark", job, "--set", day.isoformat())
+
     def setup_and_deploy(self) -> None:
         self.run(str(BIN / "python"), "deployments/setup.py")
         self.run(str(BIN / "prefect"), "--no-prompt", "deploy", "--all")
