@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import aiohttp
@@ -140,6 +140,28 @@ class Sink:
         elif status < 300:
             self.limiter.succeeded()
         return response, "", sequence
+
+    async def _send_batches(
+        self,
+        items: Iterable[Any],
+        oversize: Callable[[Document], DeadLetter],
+        deliver: Callable[[list[Document], bytes, Outcome], Awaitable[None]],
+        outcome: Outcome,
+    ) -> None:
+        """Batches built ahead, sent by a few workers; a document too large alone is a letter."""
+        batches = []
+        for item in items:
+            if isinstance(item, Document):
+                outcome.dead.append(oversize(item))
+            else:
+                batches.append(item)
+        pending = iter(batches)
+
+        async def work() -> None:
+            for batch in pending:
+                await deliver(batch.documents, batch.body, outcome)
+
+        await run_workers(min(self.limiter.maximum, len(batches)), work)
 
     async def _retrying(self, first: T, attempt: Attempt[T]) -> None:
         """The one retry loop, for every kind and for checking requests.

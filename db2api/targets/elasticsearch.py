@@ -23,6 +23,7 @@ document alone becomes ``DocumentTooLarge``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
 from db2api.deadletters import DeadLetter
@@ -39,7 +40,6 @@ from db2api.targets.base import (
     TargetKind,
     error_text,
     refused,
-    run_workers,
     too_large,
 )
 from db2api.targets.es_proof import prove
@@ -143,19 +143,9 @@ class BulkSink(Sink):
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
         target = self.target
-        batches: list[es_bulk.Batch] = []
-        for item in prepared if prepared is not None else es_bulk.prepare(documents, target):
-            if isinstance(item, Document):
-                outcome.dead.append(oversize_letter(target, item))
-            else:
-                batches.append(item)
-        pending = iter(batches)
-
-        async def work() -> None:
-            for batch in pending:
-                await self._deliver(batch.documents, batch.body, outcome)
-
-        await run_workers(min(self.limiter.maximum, len(batches)), work)
+        items = prepared if prepared is not None else es_bulk.prepare(documents, target)
+        too_big = partial(oversize_letter, target)
+        await self._send_batches(items, too_big, self._deliver, outcome)
         if target.prove and outcome.acked_ids and not self.unprovable:
             await prove(self, outcome.acked_ids, outcome)
         return outcome

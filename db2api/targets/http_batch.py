@@ -35,7 +35,6 @@ from db2api.targets.base import (
     is_html,
     not_the_api,
     refused,
-    run_workers,
     too_large,
 )
 
@@ -122,20 +121,10 @@ class BatchSink(Sink):
 
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
-        batches: list[Batch] = []
         items = prepared if prepared is not None else iter_batches(documents, self.target)
-        for item in items:
-            if isinstance(item, Document):
-                outcome.dead.append(too_large(item, len(item.body), _cap(self.target)))
-            else:
-                batches.append(item)
-        pending = iter(batches)
-
-        async def work() -> None:
-            for batch in pending:
-                await self._deliver(batch.documents, batch.body, outcome)
-
-        await run_workers(min(self.limiter.maximum, len(batches)), work)
+        cap = _cap(self.target)
+        too_big = lambda doc: too_large(doc, len(doc.body), cap)  # noqa: E731
+        await self._send_batches(items, too_big, self._deliver, outcome)
         return outcome
 
     async def _deliver(self, documents: list[Document], data: bytes, outcome: Outcome) -> None:
