@@ -95,10 +95,8 @@ class Sink:
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         raise NotImplementedError
 
-    async def _request(
-        self, request: Request, outcome: Outcome
-    ) -> tuple[Response | None, str, int]:
-        """Send once, when the breaker and the limiter allow: (response or None, error, sequence).
+    async def _request(self, request: Request, outcome: Outcome) -> tuple[Response | None, int]:
+        """Send once, when the breaker and the limiter allow: (response or None, sequence).
 
         Every answer is reported to the breaker (is the target up?) and the limiter
         (is it overloaded?); deciding what it means for the documents is the caller's.
@@ -123,7 +121,7 @@ class Sink:
             if exc.kind == "timeout":
                 self.limiter.overloaded(sequence)
             self.breaker.failed(exc.kind, probe=probe)
-            return None, f"{exc.kind}: {exc}", sequence
+            return None, sequence
         except BaseException:
             if probe:
                 self.breaker.probe_ended()  # cancelled: let another request probe
@@ -139,7 +137,7 @@ class Sink:
             self.limiter.overloaded(sequence)
         elif status < 300:
             self.limiter.succeeded()
-        return response, "", sequence
+        return response, sequence
 
     async def _send_batches(
         self,
@@ -195,7 +193,7 @@ class Sink:
         answers: list[Response] = []
 
         async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
-            response, _, _ = await self._request(request, outcome)
+            response, _ = await self._request(request, outcome)
             if response is None or response.status in RETRYABLE:
                 return request, response
             answers.append(response)

@@ -157,7 +157,7 @@ class BulkSink(Sink):
         async def attempt(batch: Batch, attempts: int) -> tuple[Batch | None, Response | None]:
             pending, data = batch
             request = Request("POST", self.url, data, headers)
-            response, _, sequence = await self._request(request, outcome)
+            response, sequence = await self._request(request, outcome)
             if response is None:
                 retry = pending
             elif response.status < 300:

@@ -212,7 +212,7 @@ class Reconciler:
 
         async def attempt(pending: list[Pair], _: int) -> tuple[list[Pair] | None, Response | None]:
             request = Request("POST", url, delete_body(pending), headers)
-            response, _, _ = await sink._request(request, outcome)
+            response, _ = await sink._request(request, outcome)
             if response is None or response.status in RETRYABLE:
                 return pending, response
             if response.status >= 300:

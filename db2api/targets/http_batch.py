@@ -133,7 +133,7 @@ class BatchSink(Sink):
         async def attempt(batch: Pending, attempts: int) -> tuple[Pending | None, Response | None]:
             pending, data = batch
             request = Request(method, self.url, data, headers)
-            response, _, _ = await self._request(request, outcome)
+            response, _ = await self._request(request, outcome)
             retry = pending
             if response is not None:
                 verdict = classify(response.status)

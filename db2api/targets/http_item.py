@@ -182,7 +182,7 @@ class ItemSink(Sink):
         async def attempt(doc: Document, attempts: int) -> tuple[Document | None, Response | None]:
             nonlocal request, switched
             while True:
-                response, _, _ = await self._request(request, outcome)
+                response, _ = await self._request(request, outcome)
                 if response is None:
                     self._count_retries(outcome, 1)
                     return doc, None
