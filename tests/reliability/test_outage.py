@@ -87,7 +87,7 @@ async def test_an_outage_longer_than_the_budget_stops_the_run_and_loses_nothing(
         windows_in_flight=1,
         retry=RetryPolicy(give_up_after=20, base_delay=0.05, max_delay=2.0),
     )
-    rx.set_faults(outage_after_seconds=1, outage_seconds=1200, outage_mode="refuse")
+    rx.set_faults(outage_seconds=1200, outage_mode="refuse")  # from the first request on
 
     began = time.monotonic()
     down = await transfer_range(job, "2024-01-01", "2024-01-04")
