@@ -93,6 +93,7 @@ CONTESTANTS: dict[str, Contestant] = {
     "default-cursor": lazy("bench.halves", "default_cursor"),
     "flow-bulk": lazy("bench.flowrun", "flow_bulk"),
     "flow-tiny": lazy("bench.flowrun", "flow_tiny"),
+    "prefect-floor": lazy("bench.floor", "prefect_floor"),
     "plain-tiny": lazy("bench.flowrun", "plain_tiny"),
 }
 

@@ -30,16 +30,18 @@ DESCRIPTIONS = {
     "flow-bulk": "Prefect transfer flow, bulk",
     "plain-tiny": "transfer_range, 1 row per window",
     "flow-tiny": "Prefect transfer flow, 1 row per window",
+    "prefect-floor": "Prefect alone: 2 empty task runs per window",
 }
-PREFECT = frozenset({"flow-bulk", "flow-tiny"})
-SILENT = frozenset({"extract-only", "default-cursor"})  # send nothing: no receiver needed
+PREFECT = frozenset({"flow-bulk", "flow-tiny", "prefect-floor"})
+# Send nothing: no receiver needed, nothing to count at it.
+SILENT = frozenset({"extract-only", "default-cursor", "prefect-floor"})
 #: Targets whose ratio moved across its bound between runs on this shared machine:
 #: their runs go back to back several times, and the target takes the median.
 REPEATED: dict[str, tuple[str, ...]] = {
     "P1a": ("extract", "upload@0", "bulk@0"),
     "P2a": ("item@10", "gather-cap@10"),
     "P4": ("plain@0", "flow@0"),
-    "P5": ("plain-tiny", "flow-tiny"),
+    "P5": ("plain-tiny", "floor-tiny", "flow-tiny"),
 }
 
 
@@ -112,6 +114,7 @@ def single_plan(sizes: Sizes) -> list[Run]:
         Run("plain@0", "db2api-bulk", 0, n),  # P4's baseline, right next to the flow
         Run("flow@0", "flow-bulk", 0, n),
         Run("plain-tiny", "plain-tiny", 0, sizes.tiny_windows),
+        Run("floor-tiny", "prefect-floor", None, sizes.tiny_windows),  # P5: Prefect's share
         Run("flow-tiny", "flow-tiny", 0, sizes.tiny_windows),
     ]
 

@@ -155,6 +155,10 @@ def settings(results: list[Result]) -> list[str]:
         "`TCPConnector(limit=concurrency)`",
         "- target: the bundled receiver (SQLite store in a temp dir), emptied before every "
         "run; 0 ms or 10 ms added per request",
+        "- Prefect: `prefect server start` on this machine with its history in PostgreSQL "
+        "(database `db2api_bench_prefect`, re-created per full run), as Prefect advises for a "
+        "self-hosted server; its SQLite default answered the flow's own calls with 503 "
+        "(database locked) under 730 task runs",
         "- before every run the bench waits (up to 2 min) until the receiver and the Prefect "
         "server are idle: after a flow run the server works through its events for a while",
         "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "

@@ -25,6 +25,7 @@ from typing import Any
 import psutil
 
 from bench.plan import Run
+from bench.prefect_db import prefect_database
 from bench.provenance import source_digest
 from bench.settings import INDEX, ROOT, WORK
 from db2api.prefect_server import server_process
@@ -74,12 +75,16 @@ class Bench:
         # A fresh history per full benchmark: a server whose database grew over earlier
         # benchmarks answers more slowly, and the flow contestants would pay for it.
         self.prefect_home = self.tmp / "prefect" if fresh_prefect else QUICK_PREFECT_HOME
+        self.fresh_prefect = fresh_prefect
 
     def prefect(self) -> str:
         """Start the Prefect server on first use; it stops when the stack unwinds."""
         if not self.prefect_url:
             began = time.perf_counter()
-            self.prefect_url = self.stack.enter_context(server_process(self.prefect_home))
+            database = prefect_database(fresh=self.fresh_prefect)
+            self.prefect_url = self.stack.enter_context(
+                server_process(self.prefect_home, extra_env=database)
+            )
             self.say(
                 f"prefect: server up at {self.prefect_url} in {time.perf_counter() - began:.1f} s"
             )

@@ -188,9 +188,20 @@ def p5_per_window(get: Lookup) -> Verdict:
         f"<= {P5_BOUND_MS:.0f} ms orchestration per window ({windows} windows of 1 row)",
         f"flow {flow.get('seconds'):.2f} s, plain {plain.get('seconds'):.2f} s (first round): "
         f"orchestration {said}; {flow.get('seconds') / windows * 1000:.1f} ms/window "
-        "in total through the flow",
+        f"in total through the flow{prefect_floor(get, windows)}",
         overhead <= P5_BOUND_MS,
     )
+
+
+def prefect_floor(get: Lookup, windows: int) -> str:
+    """Prefect's own time per window in this run (its two task runs, nothing inside)."""
+    try:
+        rounds = get.rounds("floor-tiny")
+    except Missing:
+        return ""
+    floors = [floor.get("seconds") / windows * 1000 for (floor,) in rounds]
+    _, said = median_of(floors, lambda value: f"{value:.1f} ms/window")
+    return f"; Prefect alone (2 empty task runs per window, floor-tiny): {said}"
 
 
 CHECKS: list[tuple[str, str, Callable[[Lookup], Verdict]]] = [

@@ -25,6 +25,7 @@ import orjson
 from db2api.deadletters import DeadLetter
 from db2api.errors import Db2apiError, JobError, OutsideWindow
 from db2api.job import IdSpec, Job, Row, Transform
+from db2api.seen import SeenIds
 from db2api.windows import Window, as_moment, iso, short, zone
 
 MAX_ID_BYTES = 512  # Elasticsearch refuses longer _id values
@@ -197,8 +198,8 @@ def id_function(spec: IdSpec) -> Callable[[Row, Mapping[str, Any]], str]:
 class DocumentBuilder:
     """Turns one window's rows into :class:`Chunk` s; runs in the extraction thread.
 
-    Across the chunks of its window it remembers the ids sent (as 64-bit hashes, so
-    a million rows cost tens of MB, not the ids themselves) to count an id that
+    Across the chunks of its window it remembers the ids sent (compactly, see
+    :mod:`db2api.seen`: a million rows cost ~9 MiB) to count an id that
     comes again as a duplicate, and, when the job names its ``date_field``, checks
     every document's time against the window.
     """
@@ -215,7 +216,7 @@ class DocumentBuilder:
 
             self.marker = marker(job.name)
         self.field = job.date_field if window is not None else None
-        self.seen: set[int] = set()
+        self.seen = SeenIds()
         self.outside = 0
         self.first_outside = ""
 
@@ -252,11 +253,7 @@ class DocumentBuilder:
                 del by_id[doc_id]
             by_id[doc_id] = Document(doc_id, body)
         chunk = Chunk(number, count, list(by_id.values()), rejects, duplicates)
-        for doc_id in by_id:
-            key = hash(doc_id)
-            if key in self.seen:
-                chunk.repeated.append(doc_id)
-            self.seen.add(key)
+        chunk.repeated = self.seen.add_all(by_id)
         chunk.duplicates += len(chunk.repeated)
         return chunk
 

@@ -10,6 +10,7 @@ lease expires if a holder dies, so a crashed run never blocks the others.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable
@@ -96,11 +97,15 @@ async def clear_ledger(job: str) -> bool:
 
 
 class LedgerRecorder:
-    """Records delivered windows in batches: at most one ledger change per ``interval``.
+    """Records delivered windows in batches, in the background, one ledger change at a time.
 
-    A year of daily windows costs a few ledger changes, not 365. Windows not yet
-    flushed when a run dies are simply sent again by the next run (ids make that
-    idempotent); the last flush happens when the run ends.
+    A year of daily windows costs a few ledger changes, not 365, and no window waits
+    for one: a change takes the job's lock on the server, which can take seconds
+    while another change (of this run or another) holds it, and windows that queued
+    behind it stalled the whole run. A change that fails keeps its windows for the
+    next; :meth:`flush`, when the run ends, records the rest and raises if it cannot.
+    Windows not recorded when a run dies are sent again by the next run (ids make
+    that idempotent).
     """
 
     def __init__(self, job: str, key: str, interval: float = 2.0) -> None:
@@ -110,14 +115,27 @@ class LedgerRecorder:
         self.pending: list[Window] = []
         self.next_flush = time.monotonic() + interval
         self.ledger: Ledger | None = None
+        self._writing: asyncio.Task[None] | None = None
 
-    async def add(self, window: Window) -> None:
+    def add(self, window: Window) -> None:
         self.pending.append(window)
-        if time.monotonic() >= self.next_flush:
-            await self.flush()
+        if time.monotonic() >= self.next_flush and self._writing is None:
+            self._writing = asyncio.create_task(self._write_in_background())
+
+    async def _write_in_background(self) -> None:
+        done, self.pending = self.pending, []
+        try:
+            self.ledger = await record_delivered(self.job, self.key, done)
+        except Exception:
+            self.pending[:0] = done  # :meth:`flush` tries again, and raises if it fails
+        finally:
+            self.next_flush = time.monotonic() + self.interval
+            self._writing = None
 
     async def flush(self) -> Ledger | None:
-        self.next_flush = time.monotonic() + self.interval
+        """Record every window added so far; the ledger as last written (None: never)."""
+        if self._writing is not None:
+            await self._writing
         if self.pending:
             done, self.pending = self.pending, []
             self.ledger = await record_delivered(self.job, self.key, done)

@@ -109,7 +109,7 @@ async def transfer(
     async def on_done(report: WindowReport) -> None:
         window = by_key[report.window]
         if not dry_run and window not in work.open and is_complete(report):
-            await recorder.add(window)
+            recorder.add(window)
         await progress.update(report)
 
     try:

@@ -52,7 +52,13 @@ def samples_markdown(summary: RunSummary, windows: int = 3) -> str:
 
 
 class Progress:
-    """A progress artifact and a log line per finished window, with an ETA."""
+    """A progress artifact and a log line per finished window, with an ETA.
+
+    Updates go to the server in the background, one at a time and the newest
+    only, so a window never waits for one: a busy server answers in seconds, and
+    every window slot that waited for it stalled the run. ``finish`` waits for
+    the last word to land.
+    """
 
     def __init__(self, total: int, artifact: UUID | None, logger: Any) -> None:
         self.total = total
@@ -62,8 +68,8 @@ class Progress:
         self.started = time.monotonic()
         self.interval = 2.0
         self.next_update = self.started  # the first window is logged at once
-        # Updates are sent one at a time, so an older value never lands after a newer one.
-        self._publishing = asyncio.Lock()
+        self._wanted: tuple[float, str | None] | None = None
+        self._sending: asyncio.Task[None] | None = None
 
     @classmethod
     async def start(cls, job: str, total: int, logger: Any) -> Progress:
@@ -75,10 +81,7 @@ class Progress:
     async def tick(self, line: str) -> None:
         """Figures while windows run (see ``db2api.pipeline.heartbeat``)."""
         self.logger.info(f"[{self.done}/{self.total} windows] {line}")
-        if self.artifact is not None:
-            await aupdate_progress_artifact(
-                self.artifact, progress=100.0 * self.done / self.total, description=line
-            )
+        self._publish(line)
 
     async def update(self, report: WindowReport) -> None:
         """Log and publish progress, at most once per interval (failures always).
@@ -94,20 +97,35 @@ class Progress:
         self.next_update = now + self.interval
         remaining = (now - self.started) / self.done * (self.total - self.done)
         self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
-        await self._publish()
+        self._publish()
 
-    async def _publish(self, description: str | None = None) -> None:
+    def _publish(self, description: str | None = None) -> None:
         if self.artifact is None:
             return
-        async with self._publishing:
-            await aupdate_progress_artifact(
-                self.artifact, progress=100.0 * self.done / self.total, description=description
-            )
+        self._wanted = (100.0 * self.done / self.total, description)
+        if self._sending is None:
+            self._sending = asyncio.create_task(self._send_newest(self.artifact))
+
+    async def _send_newest(self, artifact: UUID) -> None:
+        try:
+            while self._wanted is not None:
+                progress, description = self._wanted
+                self._wanted = None
+                try:
+                    await aupdate_progress_artifact(
+                        artifact, progress=progress, description=description
+                    )
+                except Exception as exc:  # progress is for people: the run goes on
+                    self.logger.warning(f"progress not updated: {type(exc).__name__}: {exc}")
+        finally:
+            self._sending = None
 
     async def finish(self, summary: RunSummary) -> None:
-        """The last word: 100 % and the run's final counts."""
+        """The last word: 100 % and the run's final counts, sent before the run ends."""
         self.done = self.total
-        await self._publish(f"{summary.job}: {final_counts(summary)}")
+        self._publish(f"{summary.job}: {final_counts(summary)}")
+        if self._sending is not None:
+            await self._sending
 
 
 def final_counts(summary: RunSummary) -> str:

@@ -1,0 +1,86 @@
+"""Recording delivered windows in the background: no window waits for the ledger's lock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import db2api.ledger_store as ledger_store
+from db2api.ledger import Ledger
+from db2api.ledger_store import LedgerRecorder
+from db2api.windows import Window
+
+DAY = timedelta(days=1)
+
+
+def day(number: int) -> Window:
+    start = datetime(2024, 1, 1, tzinfo=UTC) + number * DAY
+    return Window(start, start + DAY)
+
+
+class SlowLedger:
+    """Stands in for the server's ledger change: slow, and failing when told to."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.changes: list[list[Window]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.fail_next = False
+
+    async def record(self, job: str, key: str, windows: list[Window]) -> Ledger:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self.release.wait()
+            if self.fail_next:
+                self.fail_next = False
+                raise RuntimeError("503 database is locked")
+            self.changes.append(list(windows))
+            return Ledger()
+        finally:
+            self.in_flight -= 1
+
+
+@pytest.fixture
+def slow(monkeypatch: pytest.MonkeyPatch) -> SlowLedger:
+    fake = SlowLedger()
+    monkeypatch.setattr(ledger_store, "record_delivered", fake.record)
+    return fake
+
+
+async def test_windows_are_added_while_a_change_waits_for_the_lock(slow: SlowLedger) -> None:
+    recorder = LedgerRecorder("job", "key", interval=0)
+    for number in range(5):
+        recorder.add(day(number))  # returns at once, though the first change is stuck
+        await asyncio.sleep(0)
+    assert slow.in_flight == 1, "one change at a time"
+    slow.release.set()
+    await recorder.flush()
+    assert slow.most_in_flight == 1
+    recorded = [window for change in slow.changes for window in change]
+    assert recorded == [day(number) for number in range(5)]
+
+
+async def test_a_failed_background_change_is_recorded_at_the_end(slow: SlowLedger) -> None:
+    recorder = LedgerRecorder("job", "key", interval=0)
+    slow.fail_next = True
+    slow.release.set()
+    recorder.add(day(0))
+    await asyncio.sleep(0.01)  # the change fails in the background
+    assert slow.changes == []
+    recorder.add(day(1))
+    await recorder.flush()
+    recorded = sorted(window.start for change in slow.changes for window in change)
+    assert recorded == [day(0).start, day(1).start], "nothing delivered is left unrecorded"
+
+
+async def test_the_last_change_raises_when_it_fails(slow: SlowLedger) -> None:
+    recorder = LedgerRecorder("job", "key", interval=3600)  # no background change
+    recorder.add(day(0))
+    slow.fail_next = True
+    slow.release.set()
+    with pytest.raises(RuntimeError, match="locked"):
+        await recorder.flush()
