@@ -2,7 +2,9 @@
 
 The flow takes a job *name*, so the job goes into a job file in a temporary
 folder named by ``DB2API_JOBS_PATH``, set before ``flows.transfer`` is imported
-(its job-name Enum is built at import). The Prefect server is the orchestrator's
+(its job-name Enum is built at import). The range goes in as exact moments
+(``start_at``/``end_at``): a --quick run's range ends mid-day, which the
+date-only ``end`` refuses. The Prefect server is the orchestrator's
 (already running, so its start-up is not timed); ``force=True`` makes every
 window run even if an earlier benchmark run cached it.
 """
@@ -55,9 +57,10 @@ def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
 
             try:
                 with Stopwatch() as watch:
-                    state = asyncio.run(
-                        transfer(job=name, start=START, end=end, force=True, return_state=True)  # type: ignore[call-overload]
+                    flow_run = transfer(  # type: ignore[call-overload]
+                        job=name, start_at=START, end_at=end, force=True, return_state=True
                     )
+                    state = asyncio.run(flow_run)
                 data: Any = state.result(raise_on_failure=False)
             finally:
                 drain_prefect_workers()
