@@ -25,7 +25,9 @@ class SeenIds:
     __slots__ = ("_buckets", "count")
 
     def __init__(self) -> None:
-        self._buckets = [bytearray() for _ in range(BUCKETS)]
+        # A bucket is made on first use: a daily window of a few thousand ids would
+        # otherwise build 16,384 empty bytearrays, for every window of a backfill.
+        self._buckets: list[bytearray | None] = [None] * BUCKETS
         self.count = 0
 
     def add_all(self, doc_ids: Iterable[str]) -> list[str]:
@@ -37,6 +39,10 @@ class SeenIds:
             key = hash(doc_id)
             packed = ((key >> 14) & _KEEP).to_bytes(WIDTH, "little")
             bucket = buckets[key & _MASK]
+            if bucket is None:
+                buckets[key & _MASK] = bytearray(packed)
+                added += 1
+                continue
             at = bucket.find(packed)
             while at != -1 and at % WIDTH:
                 at = bucket.find(packed, at + 1)  # matched across two entries: look on
