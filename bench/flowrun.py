@@ -15,6 +15,8 @@ import asyncio
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,30 +42,38 @@ job = pg_job(Env("{url_env}"), "bulk", table="{table}", name="{name}")
 '''
 
 
-def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
-    """Time one ``transfer`` flow run over ``[START, end)``."""
+@contextmanager
+def on_server(args: Args) -> Iterator[None]:
+    """Flow runs in the block go to the orchestrator's server; Prefect's workers drain after."""
     if not args.prefect_url:
         raise BenchError("flow contestants need --prefect-url (the orchestrator's server)")
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from db2api.prefect_server import drain_prefect_workers
+
+    with temporary_settings(updates={PREFECT_API_URL: args.prefect_url}):
+        try:
+            yield
+        finally:
+            drain_prefect_workers()
+
+
+def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
+    """Time one ``transfer`` flow run over ``[START, end)``."""
     os.environ[URL_ENV] = args.url
     folder = Path(tempfile.mkdtemp(prefix="db2api-bench-jobs-"))
     try:
         (folder / f"{name}.py").write_text(JOB_FILE.format(url_env=URL_ENV, table=table, name=name))
         os.environ["DB2API_JOBS_PATH"] = str(folder)
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: args.prefect_url}):
-            from db2api.prefect_server import drain_prefect_workers
+        with on_server(args):
             from flows.transfer import transfer
 
-            try:
-                with Stopwatch() as watch:
-                    flow_run = transfer(  # type: ignore[call-overload]
-                        job=name, start_at=START, end_at=end, force=True, return_state=True
-                    )
-                    state = asyncio.run(flow_run)
-                data: Any = state.result(raise_on_failure=False)
-            finally:
-                drain_prefect_workers()
+            with Stopwatch() as watch:
+                flow_run = transfer(  # type: ignore[call-overload]
+                    job=name, start_at=START, end_at=end, force=True, return_state=True
+                )
+                state = asyncio.run(flow_run)
+            data: Any = state.result(raise_on_failure=False)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     summary = data.get("summary") if isinstance(data, dict) else None

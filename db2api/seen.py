@@ -15,41 +15,40 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-BUCKETS = 16384
+BITS = 14  # of the hash, to pick a bucket
+BUCKETS = 1 << BITS
 _MASK = BUCKETS - 1
 WIDTH = 6  # bytes kept per id
 _KEEP = (1 << (8 * WIDTH)) - 1
 
 
 class SeenIds:
-    __slots__ = ("_buckets", "count")
+    __slots__ = ("_buckets",)
 
     def __init__(self) -> None:
         # A bucket is made on first use: a daily window of a few thousand ids would
         # otherwise build 16,384 empty bytearrays, for every window of a backfill.
         self._buckets: list[bytearray | None] = [None] * BUCKETS
-        self.count = 0
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self._buckets if bucket is not None) // WIDTH
 
     def add_all(self, doc_ids: Iterable[str]) -> list[str]:
         """Remember every id; those seen before, in order."""
         buckets = self._buckets
         again: list[str] = []
-        added = 0
         for doc_id in doc_ids:
             key = hash(doc_id)
-            packed = ((key >> 14) & _KEEP).to_bytes(WIDTH, "little")
+            packed = ((key >> BITS) & _KEEP).to_bytes(WIDTH, "little")
             bucket = buckets[key & _MASK]
             if bucket is None:
                 buckets[key & _MASK] = bytearray(packed)
-                added += 1
                 continue
             at = bucket.find(packed)
             while at != -1 and at % WIDTH:
                 at = bucket.find(packed, at + 1)  # matched across two entries: look on
             if at == -1:
                 bucket += packed
-                added += 1
             else:
                 again.append(doc_id)
-        self.count += added
         return again

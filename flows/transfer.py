@@ -110,7 +110,7 @@ async def transfer(
         window = by_key[report.window]
         if not dry_run and window not in work.open and is_complete(report):
             recorder.add(window)
-        await progress.update(report)
+        progress.update(report)
 
     try:
         label = f"{flow_run.id or 'local'}"[:8]

@@ -83,7 +83,7 @@ class Progress:
         self.logger.info(f"[{self.done}/{self.total} windows] {line}")
         self._publish(line)
 
-    async def update(self, report: WindowReport) -> None:
+    def update(self, report: WindowReport) -> None:
         """Log and publish progress, at most once per interval (failures always).
 
         A year of daily windows must not cost 365 log lines and API calls; the
