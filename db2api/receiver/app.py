@@ -311,12 +311,8 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     found: dict[tuple[str, str], tuple[int, str]] = {}
     refusals = {}
     for index, docs in by_index.items():
-        defined = st.store.defined
-        refusal = (
-            None
-            if request.get(BYPASSED)
-            else decide_refusal(st.faults, "get", index, defined=defined)
-        )
+        bypassed, defined = request.get(BYPASSED), st.store.defined
+        refusal = None if bypassed else decide_refusal(st.faults, "get", index, defined=defined)
         if refusal is not None:
             refusals[index] = refusal
             continue
