@@ -18,18 +18,18 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
 from db2api.receiver.catalog import IndexDefinition
 from db2api.receiver.mapping import (
     IndexRequestError,
-    index_body,
     parse_create,
     parse_mapping_update,
     with_mapping,
 )
-from db2api.receiver.refusals import already_exists, invalid_name, no_such_index
+from db2api.receiver.refusals import already_exists, index_uuid, invalid_name, no_such_index
 from db2api.receiver.responses import json_response, refusal_response
 from db2api.receiver.state import ReceiverState
 
@@ -55,6 +55,26 @@ async def _exists(st: ReceiverState, index: str) -> bool:
     if index in st.store.defined:
         return True
     return not st.faults.index_missing and await st.db(st.store.index_exists, index)
+
+
+def index_body(definition: IndexDefinition) -> dict[str, Any]:
+    """``GET /{index}``: aliases, mappings and settings nested back under ``index``."""
+    flat = {
+        "index.number_of_shards": "1",
+        "index.number_of_replicas": "1",
+        **definition.settings,
+        "index.creation_date": str(definition.created_ms),
+        "index.uuid": index_uuid(definition.name),
+        "index.provided_name": definition.name,
+    }
+    settings: dict[str, Any] = {}
+    for key, value in sorted(flat.items()):
+        *parents, last = key.split(".")
+        node = settings
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return {"aliases": definition.aliases, "mappings": definition.mappings, "settings": settings}
 
 
 async def create_index(request: web.Request, st: ReceiverState) -> web.Response:

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from db2api.receiver.catalog import IndexDefinition
-from db2api.receiver.refusals import Refusal, index_uuid
+from db2api.receiver.refusals import Refusal
 
 _CREATE_KEYS = ("settings", "mappings", "aliases")
 _INTEGER_BOUNDS = {"long": 2**63, "integer": 2**31, "short": 2**15, "byte": 2**7}
@@ -165,26 +165,6 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
-
-
-def index_body(definition: IndexDefinition) -> dict[str, Any]:
-    """``GET /{index}``: aliases, mappings and settings nested back under ``index``."""
-    flat = {
-        "index.number_of_shards": "1",
-        "index.number_of_replicas": "1",
-        **definition.settings,
-        "index.creation_date": str(definition.created_ms),
-        "index.uuid": index_uuid(definition.name),
-        "index.provided_name": definition.name,
-    }
-    settings: dict[str, Any] = {}
-    for key, value in sorted(flat.items()):
-        *parents, last = key.split(".")
-        node = settings
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return {"aliases": definition.aliases, "mappings": definition.mappings, "settings": settings}
 
 
 def document_refusal(

@@ -8,11 +8,11 @@ import orjson
 import pytest
 
 from db2api.receiver.catalog import IndexDefinition
+from db2api.receiver.indices import index_body
 from db2api.receiver.mapping import (
     IndexRequestError,
     document_refusal,
     flat_settings,
-    index_body,
     merge_mapping,
     parse_create,
     parse_mapping_update,
