@@ -199,9 +199,9 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     given_id = request.match_info.get("id")
     doc_id = given_id or es.new_id()
     create = request.match_info.get("op") == "_create" or request.query.get("op_type") == "create"
-    problem = es.check_index(index) or es.check_id(doc_id)
+    problem = es.check_target(index, doc_id)
     if problem:
-        return error_response(*problem)
+        return refusal_response(problem)
     # A document without an id can only be new: Elasticsearch makes it a create.
     refused = _refused(request, st, "create" if create or not given_id else "index", index)
     if refused:
@@ -231,9 +231,9 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
 async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
     """``POST /{index}/_update/{id}`` with ``doc`` (and ``doc_as_upsert`` or ``upsert``)."""
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    problem = es.check_index(index) or es.check_id(doc_id)
+    problem = es.check_target(index, doc_id)
     if problem:
-        return error_response(*problem)
+        return refusal_response(problem)
     refused = _refused(request, st, "update", index)
     if refused:
         return refused

@@ -84,10 +84,10 @@ def check_id(doc_id: str) -> tuple[int, str, str] | None:
     return None
 
 
-def check_index(index: str) -> tuple[int, str, str] | None:
-    """Elasticsearch's index-name rules, so a bad job setting fails here, not in production."""
-    refusal = invalid_name(index)
-    return None if refusal is None else (refusal.status, refusal.type, refusal.reason)
+def check_target(index: str, doc_id: str) -> Refusal | None:
+    """The index name's refusal, else the id's: a bad job setting fails here, not in production."""
+    problem = check_id(doc_id)
+    return invalid_name(index) or (None if problem is None else Refusal(*problem))
 
 
 def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
@@ -95,7 +95,6 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
     lines = body.split(b"\n")
     last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
     actions: list[BulkAction] = []
-    index_problems: dict[str, tuple[int, str, str] | None] = {}  # checked once per name
     i = 0
     while i < last:
         line, number = lines[i], i + 1
@@ -129,10 +128,9 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             action.error = (400, "illegal_argument_exception", "index is missing")
         elif needs_id and raw_id is None:
             action.error = (400, "illegal_argument_exception", "id is missing")
-        else:
-            if index not in index_problems:
-                index_problems[index] = check_index(index)
-            action.error = index_problems[index] or check_id(doc_id)
+        elif refusal := check_target(index, doc_id):
+            action.error = (refusal.status, refusal.type, refusal.reason)
+            action.error_meta = refusal.meta
         actions.append(action)
     if not actions:
         raise ProtocolError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
 from collections.abc import Container
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def index_name_problem(index: str) -> str | None:
     return "must be lowercase" if index != index.lower() else None
 
 
+@functools.lru_cache(maxsize=1024)  # a bulk names the same few indices thousands of times
 def invalid_name(index: str) -> Refusal | None:
     """InvalidIndexNameException sets the index, so its body carries ``_na_`` and the name.
 

@@ -244,3 +244,24 @@ async def test_request_faults_apply_to_index_apis(target: ReceiverProcess) -> No
     assert status == 503
     target.set_faults()
     assert (await call("HEAD", f"{target.url}/logs"))[0] == 404
+
+
+async def test_an_invalid_name_carries_the_index_in_documents_answers_too(
+    target: ReceiverProcess,
+) -> None:
+    """As fluent-bit users quote a bulk item: {"type":"invalid_index_name_exception", "reason":
+    "Invalid index name [-application-logs-2024.16], must not start with '_', '-', or '+'",
+    "index_uuid":"_na_","index":"-application-logs-2024.16"}."""
+    error = {
+        "type": "invalid_index_name_exception",
+        "reason": "Invalid index name [-logs], must not start with '_', '-', or '+'",
+        "index_uuid": "_na_",
+        "index": "-logs",
+    }
+    bulk = b'{"create":{"_index":"-logs","_id":"1"}}\n{"n":1}\n'
+    _, resp, _ = await call("POST", f"{target.url}/_bulk", bulk)
+    assert resp["items"] == [
+        {"create": {"_index": "-logs", "_id": "1", "status": 400, "error": error}}
+    ]
+    status, resp, _ = await call("PUT", f"{target.url}/-logs/_doc/1", {"n": 1})
+    assert (status, resp) == (400, envelope(400, error))
