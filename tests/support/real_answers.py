@@ -45,6 +45,18 @@ def bulk_answer(item: dict[str, Any], count: int, took: int = 3) -> bytes:
     return _j({"took": took, "errors": errors, "items": [item] * count})
 
 
+def bulk_echo(item: dict[str, Any], sent: list[tuple[str, str]], took: int = 3) -> bytes:
+    """A complete `_bulk` body answering each (action, id) sent with one real item.
+
+    A real server names in every item the action and the `_id` it was sent; only
+    those two are taken from the request, the rest is the quoted item.
+    """
+    ((_action, inner),) = item.items()
+    errors = int(inner["status"]) >= 300
+    items = [{action: {**inner, "_id": doc_id}} for action, doc_id in sent]
+    return _j({"took": took, "errors": errors, "items": items})
+
+
 # ---------------------------------------------------------------------------
 # _bulk: complete answers
 # ---------------------------------------------------------------------------
