@@ -215,6 +215,7 @@ def test_equal_ids_are_matched_in_order():
     ]
 
 
+TWO_DONE = [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}]
 OUT_OF_PROTOCOL = (
     "the target, or a proxy in front of it, answers _bulk out of protocol; nothing was "
     "dead-lettered, the window runs again next time"
@@ -225,7 +226,7 @@ OUT_OF_PROTOCOL = (
     ("items", "said"),
     [
         (
-            [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}],
+            TWO_DONE,
             "sent 3 index actions, the answer has 2 items; no item for id 3",
         ),
         (
@@ -237,14 +238,12 @@ OUT_OF_PROTOCOL = (
             "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: zz",
         ),
         (
-            [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}]
-            + [{"create": {"_id": "3", "status": 201}}],
+            [*TWO_DONE, {"create": {"_id": "3", "status": 201}}],
             "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: "
             "create 3",
         ),
         (
-            [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}]
-            + [{"index": {"status": 201}}],
+            [*TWO_DONE, {"index": {"status": 201}}],
             "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: None",
         ),
     ],
