@@ -211,7 +211,9 @@ def _item(item: object, url: str) -> Answered:
         )
     assert isinstance(result, dict)
     raw_id = result.get("_id")
-    doc_id = raw_id if isinstance(raw_id, str) else None
+    # A compatible server may echo a numeric id as a number: it still names the document.
+    numeric = isinstance(raw_id, int) and not isinstance(raw_id, bool)
+    doc_id = raw_id if isinstance(raw_id, str) else str(raw_id) if numeric else None
     return str(action), doc_id, _result(status, result.get("error"))
 
 

@@ -201,6 +201,12 @@ def test_items_in_another_order_are_matched_by_id():
     ]
 
 
+def test_a_numeric_id_names_the_document_with_that_text():
+    body = bulk_body({"index": {"_id": 2, "status": 201}}, {"index": {"_id": 1, "status": 201}})
+
+    assert parse(body, ids(2)) is None
+
+
 def test_equal_ids_are_matched_in_order():
     body = bulk_body(
         {"index": {"_id": "b", "status": 201}},
