@@ -12,11 +12,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db2api.errors import Db2apiError, RangeError
 from db2api.interrupt import Interrupted
 from db2api.windows import parse_moment
+
+if TYPE_CHECKING:
+    from db2api.report import RunSummary
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -56,6 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_delete_fraction=args.max_delete_fraction,
     )
+    return exit_status(summary)
+
+
+def exit_status(summary: RunSummary | None) -> int:
+    """0 delivered (or nothing to do), 3 target unavailable, 1 any other failed or stopped run."""
     if summary is None or summary.ok or summary.dry_run:
         return 0
     return EXIT_UNAVAILABLE if summary.unavailable else EXIT_FAILED

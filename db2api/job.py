@@ -175,6 +175,8 @@ class Job:
     first_start: date | None = None
     lag: str | timedelta | None = None
     dead_letter_dir: str = "dead-letters"
+    # Stop the run after a window that dead-lettered more than this share of its rows.
+    max_dead_fraction: float | None = None
     # Bump to make re-runs send windows again even though the SQL and code are unchanged.
     version: str = "1"
 
@@ -241,6 +243,14 @@ def check(job: Job) -> None:
             continue  # the target kind's default
         if not isinstance(value, int) or value < 1:
             fail(f"{name} must be a whole number of at least 1 (got {value!r})")
+    limit = job.max_dead_fraction
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit <= 1
+    ):
+        fail(
+            f"max_dead_fraction must be a number above 0 and at most 1 (got {limit!r}), e.g. "
+            "0.1 stops the run after a window that dead-lettered more than 10% of its rows"
+        )
     try:
         parse_length(job.window)
         if job.lag is not None:
