@@ -6,19 +6,22 @@ day makes one per day). So the ledger is written as
 
 - an **index**, ``db2api-ledger-<job>``: the format, the time unit, the operator's
   floor, each delivery key with its target's label (most recent last), the number
-  of shards and their *generation* (a hash of what they hold). Its size does not
-  depend on the intervals;
-- **shards**, ``db2api-ledgershard-<job>-<generation>-<n>``: lists of
-  ``[series, first, delta, delta, …]`` where a series is ``*`` (the job's
-  intervals) or a delivery key, ``first`` is an interval's start and each delta
-  the distance to the next boundary, all in the time unit (the greatest common
-  divisor of every boundary, in microseconds since 1970: a day for daily windows
-  at UTC midnight). A day delivered, a day missing, is ``1,1,``: a decade of
-  such days fits in a few shards, where ISO strings needed 48 characters each.
+  of shards, the *slot* they are in and their *generation* (a hash of what they
+  hold). Its size does not depend on the intervals;
+- **shards**, ``db2api-ledgershard-<job>-<slot>-<n>``: ``[generation, piece,
+  piece, …]``, a piece being ``[series, first, delta, delta, …]`` where a series
+  is ``*`` (the job's intervals) or a delivery key, ``first`` is an interval's
+  start and each delta the distance to the next boundary, all in the time unit
+  (the greatest common divisor of every boundary, in microseconds since 1970: a
+  day for daily windows at UTC midnight). A day delivered, a day missing, is
+  ``1,1,``: a decade of such days fits in a few shards, where ISO strings needed
+  48 characters each.
 
-A change writes the new generation's shards first and then the index, which is
-the one write that switches readers over; the old shards are deleted after it.
-A reader that lands between the two finds a shard missing and reads again.
+Two slots, ``a`` and ``b``, take turns: a change writes its shards into the slot
+the index does not point at, then the index, which is the one write that switches
+readers over. Nothing is deleted on the way (deleting a Variable is the slowest
+call of Prefect's API here). A reader whose shards changed under it sees another
+generation in them and reads again.
 
 Pure functions: :mod:`db2api.ledger_store` does the reading and writing.
 """
@@ -37,6 +40,7 @@ from db2api.windows import iso
 
 FORMAT = 2
 SHARD_BYTES = 4800  # Prefect refuses a Variable value past 5,000 bytes of JSON
+GENERATION = 10  # hex digits of the hash that names a ledger's content
 DELIVERED = "*"  # the series of the job's own intervals; keys are hex digests
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INDEX_PREFIX = "db2api-ledger-"
@@ -47,8 +51,11 @@ def index_name(job: str) -> str:
     return f"{INDEX_PREFIX}{job}"
 
 
-def shard_name(job: str, generation: str, number: int) -> str:
-    return f"{SHARD_PREFIX}{job}-{generation}-{number}"
+SLOTS = ("a", "b")
+
+
+def shard_name(job: str, slot: str, number: int) -> str:
+    return f"{SHARD_PREFIX}{job}-{slot}-{number}"
 
 
 def is_shard_of(name: str, job: str) -> bool:
@@ -56,7 +63,7 @@ def is_shard_of(name: str, job: str) -> bool:
     if not name.startswith(f"{SHARD_PREFIX}{job}-"):
         return False
     rest = name[len(SHARD_PREFIX) :].rsplit("-", 2)
-    return len(rest) == 3 and rest[0] == job and rest[2].isdigit()
+    return len(rest) == 3 and rest[0] == job and rest[1] in SLOTS and rest[2].isdigit()
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,12 @@ def unit_of(ledger: Ledger) -> int:
     return unit or 1
 
 
-def pack(ledger: Ledger) -> Packed:
+def pack(ledger: Ledger, slot: str = SLOTS[0]) -> Packed:
     """The index and shards that hold ``ledger``; each shard's JSON fits a Variable."""
     unit = unit_of(ledger)
     shards: list[list[list[object]]] = []
     shard: list[list[object]] = []
-    size = 2  # the shard's brackets
+    size = 2 + GENERATION + 3  # the shard's brackets and its generation
     for name, intervals in series_of(ledger):
         piece: list[object] = []
         previous = 0
@@ -108,7 +115,7 @@ def pack(ledger: Ledger) -> Packed:
                 cost = len(orjson.dumps(piece)) + 1
                 if shard and size + cost > SHARD_BYTES:
                     shards.append(shard)
-                    shard, size = [], 2
+                    shard, size = [], 2 + GENERATION + 3
                 shard.append(piece)
                 size += cost
             previous = value
@@ -121,12 +128,19 @@ def pack(ledger: Ledger) -> Packed:
         "keys": [[key, ledger.labels.get(key, "")] for key in ledger.by_key],
         "shards": len(shards),
     }
-    digest = hashlib.sha256(orjson.dumps([index, shards])).hexdigest()[:10]
-    return Packed({**index, "generation": digest}, shards)
+    digest = hashlib.sha256(orjson.dumps([index, shards])).hexdigest()[:GENERATION]
+    marked: list[list[object]] = [[digest, *shard] for shard in shards]
+    return Packed({**index, "generation": digest, "slot": slot}, marked)  # type: ignore[arg-type]
 
 
 def is_packed(value: object) -> bool:
     return isinstance(value, dict) and value.get("format") == FORMAT
+
+
+def is_whole(index: dict[str, object], shards: list[object]) -> bool:
+    """Are these the shards the index names, all of them, none rewritten since?"""
+    generation = index.get("generation")
+    return all(isinstance(s, list) and s and s[0] == generation for s in shards)
 
 
 def unpack(index: dict[str, object], shards: list[object]) -> Ledger:
@@ -134,7 +148,7 @@ def unpack(index: dict[str, object], shards: list[object]) -> Ledger:
     unit = int(str(index.get("unit_us") or 1))
     boundaries: dict[str, list[int]] = {}
     for shard in shards:
-        for piece in shard if isinstance(shard, list) else []:
+        for piece in shard[1:] if isinstance(shard, list) else []:
             name, first, *deltas = piece
             values = boundaries.setdefault(str(name), [])
             value = int(first)

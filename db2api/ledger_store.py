@@ -23,7 +23,16 @@ from typing import Any
 from db2api.errors import Db2apiError
 from db2api.job import Job
 from db2api.ledger import Ledger, moment
-from db2api.ledger_codec import index_name, is_packed, is_shard_of, pack, shard_name, unpack
+from db2api.ledger_codec import (
+    SLOTS,
+    index_name,
+    is_packed,
+    is_shard_of,
+    is_whole,
+    pack,
+    shard_name,
+    unpack,
+)
 from db2api.windows import Window, iso, to_moment, zone
 
 LEGACY = "db2api-watermark-{job}"  # the watermark before the ledger: read as its floor
@@ -68,10 +77,10 @@ async def _read(client: Any, job: str) -> tuple[Ledger, dict[str, Any] | None]:
             return (Ledger(floor=moment(str(legacy))) if legacy else Ledger()), None
         if not is_packed(index):
             return Ledger.from_json(index), None  # the first form: migrated by the next change
-        names = [shard_name(job, index["generation"], n) for n in range(int(index["shards"]))]
-        shards = await asyncio.gather(*(_value(client, name) for name in names))
-        if all(shard is not None for shard in shards):
-            return unpack(index, list(shards)), index
+        names = [shard_name(job, index["slot"], n) for n in range(int(index["shards"]))]
+        shards = list(await asyncio.gather(*(_value(client, name) for name in names)))
+        if is_whole(index, shards):
+            return unpack(index, shards), index
     raise LedgerError(
         f"the ledger of job {job!r} kept changing while it was read ({READ_TRIES} tries): try again"
     )
@@ -86,13 +95,16 @@ async def read_ledger(job: str) -> Ledger:
 
 
 async def _write(client: Any, name: str, value: Any) -> None:
+    """Update the Variable, or create it: one call either way once the slots exist."""
+    import httpx
     from prefect.client.schemas.actions import VariableCreate, VariableUpdate
-    from prefect.exceptions import ObjectAlreadyExists
 
     try:
-        await client.create_variable(VariableCreate(name=name, value=value, tags=TAGS))
-    except ObjectAlreadyExists:
         await client.update_variable(VariableUpdate(name=name, value=value, tags=TAGS))
+    except httpx.HTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        await client.create_variable(VariableCreate(name=name, value=value, tags=TAGS))
 
 
 async def _delete(client: Any, names: Iterable[str]) -> None:
@@ -106,16 +118,17 @@ async def _delete(client: Any, names: Iterable[str]) -> None:
 
 
 async def _store(client: Any, job: str, ledger: Ledger, old: dict[str, Any] | None) -> None:
-    """Write the new shards, then the index that points at them, then drop the old ones."""
-    packed = pack(ledger)
+    """Write the shards into the free slot, then the index that points at them."""
+    slot = SLOTS[1] if old is not None and old.get("slot") == SLOTS[0] else SLOTS[0]
+    packed = pack(ledger, slot)
     if old is not None and old.get("generation") == packed.generation:
         return  # nothing changed
-    names = [shard_name(job, packed.generation, n) for n in range(len(packed.shards))]
+    sizes = dict(old.get("sizes") or {}) if old is not None else {}
+    names = [shard_name(job, slot, n) for n in range(len(packed.shards))]
     await asyncio.gather(*(_write(client, n, s) for n, s in zip(names, packed.shards, strict=True)))
-    await _write(client, index_name(job), packed.index)
-    if old is not None:
-        stale = [shard_name(job, old["generation"], n) for n in range(int(old["shards"]))]
-        await _delete(client, [name for name in stale if name not in names])
+    await _write(client, index_name(job), {**packed.index, "sizes": {**sizes, slot: len(names)}})
+    surplus = range(len(names), int(sizes.get(slot, 0)))  # the slot held more shards before
+    await _delete(client, [shard_name(job, slot, n) for n in surplus])
 
 
 async def _ensure_lock(name: str) -> None:
@@ -182,7 +195,7 @@ async def clear_ledger(job: str) -> bool:
         present = [name for name in names if await _value(client, name) is not None]
         await _delete(client, present)
         cleared = bool(present)
-        while True:  # every generation's shards, also those a crashed change left behind
+        while True:  # the shards of both slots
             found = (await client.request("POST", "/variables/filter", json=query)).json()
             shards = [v["name"] for v in found if is_shard_of(v["name"], job)]
             if not shards:
