@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
+from db2api.job import MAX_NAME
 from db2api.ledger import Ledger, delivery_key
 from db2api.ledger_codec import (
     SHARD_BYTES,
@@ -110,3 +111,5 @@ def test_names_follow_prefects_variable_rules_and_never_mix_jobs():
     assert not is_shard_of(shard_name(f"{job}-x", "a", 0), job)
     assert not is_shard_of(shard_name(job, "a", 0), f"{job}-x")
     assert not is_shard_of(index_name(job), job)
+    longest = "j" * MAX_NAME
+    assert len(shard_name(longest, "b", 99999)) <= 255 and len(index_name(longest)) <= 255
