@@ -16,6 +16,7 @@ from db2api.ledger_codec import (
     index_name,
     is_packed,
     is_shard_of,
+    is_whole,
     pack,
     shard_name,
     unpack,
@@ -113,3 +114,17 @@ def test_names_follow_prefects_variable_rules_and_never_mix_jobs():
     assert not is_shard_of(index_name(job), job)
     longest = "j" * MAX_NAME
     assert len(shard_name(longest, "b", 99999)) <= 255 and len(index_name(longest)) <= 255
+
+
+def test_a_reader_knows_shards_rewritten_under_it():
+    ledger = Ledger()
+    ledger.record("k1", every_other_day(datetime(2024, 1, 1, tzinfo=UTC), 4000))
+    before = pack(ledger, "a")
+    ledger.record("k1", every_other_day(datetime(2035, 1, 1, tzinfo=UTC), 2))
+    after = pack(ledger, "a")  # two changes later, the same slot again
+
+    assert len(before.shards) > 1
+    assert is_whole(before.index, before.shards)
+    torn = [after.shards[0], *before.shards[1:]]
+    assert not is_whole(before.index, torn), "read again"
+    assert not is_whole(before.index, [None, *before.shards[1:]]), "a shard not there yet"
