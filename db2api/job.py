@@ -33,7 +33,8 @@ IdSpec = str | Sequence[str] | Callable[[Row], Any]
 Mode = Literal["bulk", "item", "batch"]
 Upsert = Literal["none", "put-or-post", "post-or-put"]
 UPSERTS: tuple[str, ...] = ("none", "put-or-post", "post-or-put")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")  # what Prefect allows in a Variable's name
+MAX_NAME = 200  # db2api-ledgershard-<job>-<slot>-<n> within Prefect's 255
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,11 @@ def check(job: Job) -> None:
     if not isinstance(job.name, str) or not _NAME.match(job.name):
         raise JobError(
             f"job name {job.name!r} is not valid: use lower-case letters, digits, '-' or '_'"
+        )
+    if len(job.name) > MAX_NAME:
+        raise JobError(
+            f"job name {job.name[:24]!r}… is {len(job.name)} characters long: use at most "
+            f"{MAX_NAME} (Prefect Variables named after the job hold at most 255)"
         )
     if job.source.dbtype not in SOURCES:
         fail(f"source dbtype {job.source.dbtype!r} is not supported: use one of {sorted(SOURCES)}")

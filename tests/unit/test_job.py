@@ -62,7 +62,7 @@ def job_error(**changes) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["unit", "sensors-2024", "a_b", "x9"],
+    ["unit", "sensors-2024", "a_b", "x9", "x" * 200],
 )
 def test_valid_jobs_are_accepted(name):
     assert make_job(name=name).name == name
@@ -80,6 +80,11 @@ def test_valid_jobs_are_accepted(name):
             "job name '9lives' is not valid: use lower-case letters, digits, '-' or '_'",
         ),
         ({"name": ""}, "job name '' is not valid: use lower-case letters, digits, '-' or '_'"),
+        (
+            {"name": "x" * 201},
+            f"job name {'x' * 24!r}… is 201 characters long: use at most 200 (Prefect Variables "
+            "named after the job hold at most 255)",
+        ),
         (
             {"source": Source(db=unsupported_db())},
             "job 'unit': source dbtype 'MYSQL' is not supported: "
