@@ -331,9 +331,7 @@ def check_proof_settings(job: Job) -> None:
             f"fields) or False (take the target's word), got {target.prove!r}"
         )
     if not isinstance(target.id_field, str) or not target.id_field:
-        fail(
-            f"target.id_field must name the document field holding the id (got {target.id_field!r})"
-        )
+        fail(f"target.id_field must name the document field with the id (got {target.id_field!r})")
     if not KINDS[target.mode].takes_prove_path and (
         target.prove_path is not None or target.prove == "content"
     ):

@@ -341,3 +341,31 @@ async def test_an_honest_api_passes_the_same_proofs(
             job = lying_job(sqlite_source, server.url, prove="content", prove_path=prove_path)
             summary = await transfer_range(job, START, END)
             assert summary.ok and summary.total("proven") == summary.total("acked") == 1152
+
+
+async def test_an_api_that_cannot_be_read_back_is_trusted_with_one_warning_and_counted(
+    sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    import logging
+
+    said: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("db2api").addHandler(handler)
+
+    def write_only(_number: int, seen: Seen) -> Answer:
+        if seen.method == "GET":
+            return Answer(405, {"content-type": "text/plain"}, b"Method Not Allowed", "", "")
+        return Answer(200, {"content-type": "application/json"}, seen.body, "", "")
+
+    try:
+        async with ScriptedTarget(write_only) as server:
+            summary = await transfer_range(lying_job(sqlite_source, server.url), START, END)
+    finally:
+        logging.getLogger("db2api").removeHandler(handler)
+
+    assert summary.ok and summary.total("acked") == 1152 and summary.total("proven") == 0
+    [warning] = [line for line in said if "cannot be read back" in line]
+    assert warning.startswith(f"target {server.url} answers GET /things/{{id}} with HTTP 405: ")
+    [line] = [line for line in summary.lines() if line.startswith("proof")]
+    assert line.endswith("; 1152 on the target's word (see the log)")
