@@ -182,8 +182,6 @@ class ItemSink(Sink):
     def url_for(self, doc_id: str) -> str:
         return self._template.replace("{id}", path_segment(doc_id))
 
-    misplaced: TargetError | None = None  # set once the API filed a POST under another id
-
     def request_for(self, step: Step, doc: Document) -> Request:
         if not step.by_id:
             self._check_id_in_body(doc)
@@ -232,13 +230,12 @@ class ItemSink(Sink):
             return  # nothing echoed: the read-back proves it
         field = self.target.id_field
         if isinstance(echoed, dict) and field in echoed and id_text(echoed[field]) != doc.id:
-            self.misplaced = TargetError(
+            raise TargetError(
                 f"the API stored the record under id {id_text(echoed[field])} instead of "
                 f"{doc.id} (POST {self._collection}): put the id in the document (field "
                 f"{field!r}) or use method PUT; an API that picks its own ids on POST cannot "
                 "be written to by id"
             )
-            raise self.misplaced
 
     async def _deliver(self, doc: Document, outcome: Outcome) -> None:
         request = self.request_for(first_step(self.target), doc)
@@ -247,8 +244,6 @@ class ItemSink(Sink):
         async def attempt(doc: Document, attempts: int) -> tuple[Document | None, Response | None]:
             nonlocal request, switched
             while True:
-                if self.misplaced is not None and request.url == self._collection:
-                    raise self.misplaced  # no POST after the first misfiled one
                 response, _ = await self._request(request, outcome)
                 if response is None:
                     self._count_retries(outcome, 1)

@@ -38,6 +38,7 @@ import pytest
 
 from db2api.deadletters import iter_dead_letters
 from db2api.documents import Document
+from db2api.errors import TargetError
 from db2api.http import open_session
 from db2api.job import Job, Row, Target
 from db2api.limiter import Limiter
@@ -259,8 +260,8 @@ async def test_put_or_post_ends_non_zero_or_stores_every_record_under_its_own_id
             f"(POST {server.url}/readings): put the id in the document (field 'id') or use "
             "method PUT; an API that picks its own ids on POST cannot be written to by id"
         )
-        # No POST leaves after the first misfiled answer: only those already under way
-        # (each window's workers) can have reached it.
+        # Each window stops at its first misfiled answer: only POSTs already under way
+        # (a window's workers) can have reached the server.
         assert set(stored).isdisjoint(source)
         assert 1 <= len(stored) <= job.concurrency * len(summary.windows)
 
@@ -369,3 +370,35 @@ async def test_an_api_that_cannot_be_read_back_is_trusted_with_one_warning_and_c
     assert warning.startswith(f"target {server.url} answers GET /things/{{id}} with HTTP 405: ")
     [line] = [line for line in summary.lines() if line.startswith("proof")]
     assert line.endswith("; 1152 on the target's word (see the log)")
+
+
+async def test_documents_without_their_id_are_refused_before_any_request() -> None:
+    policy = RetryPolicy(give_up_after=10, base_delay=0.01, max_delay=0.01)
+    documents = [Document(i, orjson.dumps({"value": 1})) for i in ("a", "b")]
+    async with ScriptedTarget(LyingApi()) as server:
+        target = Target(
+            url=server.url, index="things", mode="item", path="/{index}/{id}", upsert="put-or-post"
+        )
+        async with open_session(1, 10) as session:
+            sink = HttpItem().sink(session, server.url, target, policy, Limiter(1), "")
+            with pytest.raises(TargetError) as caught:
+                await sink.send(documents)
+
+    assert server.seen == [], "not even the PUT"
+    assert caught.value.message.startswith("document a has no field 'id', and upsert ")
+
+
+async def test_a_document_that_lacks_its_id_mid_chunk_stops_the_run_before_its_post(
+    json_server: JsonServer, sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    victim = sorted(sqlite_ids(sqlite_source, START, "2024-01-02"), key=int)[300]
+
+    def mostly_with_id(row: Row) -> dict[str, Any]:
+        return to_document(row) if str(row["reading_id"]) == victim else with_id(row)
+
+    job = replace(rest_job(sqlite_source, json_server.url), transform=mostly_with_id)
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    assert summary.fatal.startswith(f"document {victim} has no field 'id', and upsert ")
+    stored = [str(record["id"]) for record in json_server.readings()]
+    assert victim not in stored and set(stored) <= sqlite_ids(sqlite_source, START, "2024-01-02")
