@@ -402,3 +402,24 @@ async def test_a_document_that_lacks_its_id_mid_chunk_stops_the_run_before_its_p
     assert summary.fatal.startswith(f"document {victim} has no field 'id', and upsert ")
     stored = [str(record["id"]) for record in json_server.readings()]
     assert victim not in stored and set(stored) <= sqlite_ids(sqlite_source, START, "2024-01-02")
+
+
+@pytest.mark.parametrize(
+    "answer", [b"[]", b'{"id": 0, "value": 1}'], ids=["empty-array", "another-record"]
+)
+async def test_a_2xx_look_up_that_shows_no_record_of_the_id_is_not_proof(
+    sqlite_source: Path, dead_letter_dir: Path, answer: bytes
+) -> None:
+    """Some APIs answer 200 with an empty list, or a fallback record, for an unknown id."""
+
+    def respond(_number: int, seen: Seen) -> Answer:
+        body = answer if seen.method == "GET" else seen.body
+        return Answer(200, {"content-type": "application/json"}, body, "", "")
+
+    async with ScriptedTarget(respond) as server:
+        summary = await transfer_range(lying_job(sqlite_source, server.url), START, "2024-01-02")
+
+    [report] = summary.windows
+    assert report.error.startswith(
+        "AccountingError: the API acknowledged 576 documents it does not hold when read back "
+    )
