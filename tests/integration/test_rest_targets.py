@@ -423,3 +423,40 @@ async def test_a_2xx_look_up_that_shows_no_record_of_the_id_is_not_proof(
     assert report.error.startswith(
         "AccountingError: the API acknowledged 576 documents it does not hold when read back "
     )
+
+
+async def test_a_batch_api_that_stores_nothing_is_caught_by_the_batched_look_up(
+    sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    job = sqlite_job(str(sqlite_source), "http://127.0.0.1:9", "batch", transform=with_id)
+    async with ScriptedTarget(LyingApi("nothing")) as server:
+        settings = {"url": server.url, "index": "things", "path": "/{index}/_batch"}
+        job = replace(job, target=replace(job.target, prove_path="/{index}?id={ids*}", **settings))
+        summary = await transfer_range(job, START, "2024-01-02")
+
+    [report] = summary.windows
+    assert report.error.startswith(
+        "AccountingError: the API acknowledged 576 documents it does not hold when read back "
+        f"with GET {server.url}/things?id={{ids*}} (ids: 1; 2; 3; 4; 5 (first 5))"
+    )
+    assert dead_letters(summary.dead_letter_file) == []
+
+
+async def test_a_key_that_may_write_but_not_read_stops_the_run_naming_the_fix(
+    sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    def respond(_number: int, seen: Seen) -> Answer:
+        if seen.method == "GET":
+            return Answer(403, {"content-type": "application/json"}, b'{"error":"read"}', "", "")
+        return Answer(200, {"content-type": "application/json"}, seen.body, "", "")
+
+    async with ScriptedTarget(respond) as server:
+        summary = await transfer_range(lying_job(sqlite_source, server.url), START, "2024-01-02")
+
+    assert summary.fatal.startswith(
+        f"reading back delivered documents with GET {server.url}/things/"
+    )
+    assert summary.fatal.endswith(
+        "failed with HTTP 403 (read): the credentials may not read: grant read access to the "
+        "key, or set target.prove=False to take the API's word"
+    )
