@@ -87,6 +87,11 @@ class Elasticsearch(TargetKind):
     def sink_type(self) -> type[Sink]:
         return BulkSink
 
+    def proof(self, target: Target) -> tuple[bool, str]:
+        if not target.prove:
+            return False, "target.prove=False"
+        return True, f"every acknowledged id looked up with POST /{target.index}/_mget"
+
     def oversize(self, doc: Document, target: Target) -> DeadLetter:
         return oversize_letter(target, doc)
 

@@ -248,7 +248,7 @@ def lying(lost: set[str]) -> callable:
 async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
     outcome, seen = await send(lying(set()), prove=True)
 
-    assert outcome.acked == 10
+    assert outcome.acked == outcome.proven == 10
     [proof] = [s for s in seen if s.path.endswith("/_mget")]
     assert proof.path == f"/{INDEX}/_mget"
     assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)], "_source": False}
