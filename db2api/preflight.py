@@ -289,14 +289,21 @@ def run_checks(
     name: str, end: date | datetime | None = None, rows: int = SAMPLE_ROWS
 ) -> list[Result]:
     """Every check, in a run's order; raises :class:`JobError` only for an unknown job."""
-    from db2api.preflight_target import check_target
-
     require_known(name)
     loaded, job = check_job(name)
     if job is None:
         later = ("source", "target", "dead-letter folder")
         return [loaded, *(skip(check, "the job does not load") for check in later)]
-    results = [loaded, check_binds(job)]
+    return [loaded, *check_loaded(job, end, rows)]
+
+
+def check_loaded(
+    job: Job, end: date | datetime | None = None, rows: int = SAMPLE_ROWS
+) -> list[Result]:
+    """The checks of a job that loaded: source, documents, target, dead-letter folder."""
+    from db2api.preflight_target import check_target
+
+    results = [check_binds(job)]
     window = recent_window(job, end)
     connected, conn = open_source(job)
     results.append(connected)
