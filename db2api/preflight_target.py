@@ -11,7 +11,6 @@ says the path is served.
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import aiohttp
 import orjson
@@ -135,8 +134,7 @@ async def _search_engine(
         ]
     taken = accepted(where, asked, answer.status)
     if answer.status == 404:
-        absent = await _absent(session, url, index)
-        return [taken, absent, skip(MAPPING, f"index {index} is absent")]
+        return [taken, absent(url, index), skip(MAPPING, f"index {index} is absent")]
     if answer.status >= 300:
         return [
             taken,
@@ -162,29 +160,12 @@ async def _search_engine(
     return [taken, present, ok(MAPPING, f"{job.date_field} is a date, the job marker a keyword")]
 
 
-async def _absent(session: aiohttp.ClientSession, url: str, index: str) -> Result:
-    """An absent index; whether writes create it, when the cluster's settings say so."""
-    setting = "action.auto_create_index"
-    try:
-        answer = await _ask(session, "GET", f"{url}/_cluster/settings?flat_settings=true")
-        said: Any = orjson.loads(answer.body) if answer.status == 200 else {}
-    except (TransportError, orjson.JSONDecodeError):
-        said = {}
-    values = (
-        [
-            part.get(setting)
-            for part in (said.get("transient"), said.get("persistent"))
-            if isinstance(part, dict)
-        ]
-        if isinstance(said, dict)
-        else []
+def absent(url: str, index: str) -> Result:
+    """Whether the first write creates it is the cluster's ``action.auto_create_index``."""
+    return fail(
+        INDEX,
+        f"{index} is absent at {url}: create it or check auto-create (action.auto_create_index)",
     )
-    value = next((str(v).lower() for v in values if v is not None), None)
-    if value == "true":
-        return ok(INDEX, f"{index} is absent: the first write creates it ({setting} true)")
-    if value == "false":
-        return fail(INDEX, f"{index} is absent and {setting} is false: create the index")
-    return fail(INDEX, f"{index} is absent at {url}: create it or check auto-create ({setting})")
 
 
 async def _rest(

@@ -189,6 +189,19 @@ def test_a_date_field_the_documents_lack_is_named(
     )
 
 
+def test_a_date_outside_the_window_is_named(sqlite_source: Path, index: ReceiverProcess) -> None:
+    def late(row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "measured_at": "2024-01-05T00:00:00Z"}
+
+    results = check(replace(sqlite_job(str(sqlite_source), index.url), transform=late))
+    assert line(results, "date_field") == (
+        "FAIL",
+        f"row 1 (id {first_id(sqlite_source)}): measured_at 2024-01-05T00:00:00Z is outside "
+        f"the window {WINDOW}: select with >= start AND < end, and date_field the column the "
+        "SQL selects on",
+    )
+
+
 def test_a_document_over_the_byte_cap_is_named(sqlite_source: Path, index: ReceiverProcess) -> None:
     def padded(row: dict[str, Any]) -> dict[str, Any]:
         return {**row, "notes": "x" * 2000}
