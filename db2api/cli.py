@@ -33,6 +33,13 @@ def moment(text: str) -> date | datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def count(text: str) -> int:
+    """A whole number of at least 1 (a sample of 0 rows, or -1 = no limit, checks nothing)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     from db2api.catalog import job_files, load_job
 
@@ -223,7 +230,7 @@ def parser() -> argparse.ArgumentParser:
         "job timezone)",
     )
     check.add_argument(
-        "--rows", type=int, default=100, help="rows to sample from that window (default 100)"
+        "--rows", type=count, default=100, help="rows to sample from that window (default 100)"
     )
     check.set_defaults(func=cmd_check)
 

@@ -4,7 +4,8 @@ A nightly run finds a wrong password, a renamed column or a missing index only a
 02:15, after a server started and windows were planned. These checks ask the same
 questions up front, in the run's order: the job loads; the source logs in and the
 job's SQL runs over the most recent window (a sample of it); the sample becomes
-documents with ids, dates and sizes the target takes; the target answers, accepts
+documents with ids, dates and sizes the target takes (:mod:`db2api.preflight_documents`);
+the target answers, accepts
 the credentials and has the index (:mod:`db2api.preflight_target`); dead letters
 can be written. A check that cannot be asked because an earlier one failed says
 ``skip`` and why. Every detail line is masked like everything a run writes.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,11 +23,11 @@ from typing import Any, Literal, NoReturn
 
 from db2api.catalog import job_files, load_job
 from db2api.deadletters import check_writable, dead_letter_folder
-from db2api.documents import MAX_ID_BYTES, Document, Rejected, encode, id_function
+from db2api.documents import Document
 from db2api.errors import Db2apiError, JobError
 from db2api.job import Job, Row
 from db2api.scrub import SCRUBBER
-from db2api.windows import Window, as_moment, iso, to_moment, zone
+from db2api.windows import Window, to_moment, zone
 
 Status = Literal["ok", "FAIL", "skip"]
 SAMPLE_ROWS = 100
@@ -165,114 +166,6 @@ def sample_rows(job: Job, conn: Any, window: Window, rows: int) -> tuple[Result,
     return ok("source SQL", f"{len(found)} rows in {window} (a sample of at most {rows})"), found
 
 
-def _which(job: Job, number: int, row: Row) -> str:
-    """``row 3 (id 17)``: the sample row, named by its id when the id can be made."""
-    try:
-        return f"row {number} (id {id_function(job.id)(row, {})})"
-    except Exception:
-        return f"row {number}"
-
-
-def check_transform(job: Job, rows: list[Row]) -> tuple[Result, Sample]:
-    transform: Callable[[Row], Any] = job.transform or (lambda row: row)
-    sample: Sample = []
-    for number, row in enumerate(rows, start=1):
-        try:
-            document = transform(row)
-        except Exception as exc:
-            return fail(
-                "transform",
-                f"{_which(job, number, row)} of the sample: transform raised "
-                f"{type(exc).__name__}: {exc}; a run dead-letters every such row: fix the "
-                "transform",
-            ), []
-        if not isinstance(document, Mapping):
-            return fail(
-                "transform",
-                f"{_which(job, number, row)} of the sample: transform returned "
-                f"{type(document).__name__}, not a dict",
-            ), []
-        sample.append((row, document))
-    return ok("transform", f"{len(rows)} rows -> {len(sample)} documents"), sample
-
-
-def check_ids(job: Job, sample: Sample) -> Result:
-    make_id = id_function(job.id)
-    first = ""
-    for number, (row, document) in enumerate(sample, start=1):
-        try:
-            doc_id = make_id(row, document)
-        except Rejected as exc:
-            return fail(
-                "document ids",
-                f"row {number} of the sample: {exc}: select the id column in the SQL or "
-                "return it from the transform, or fix the job's id",
-            )
-        if len(doc_id.encode()) > MAX_ID_BYTES:
-            return fail("document ids", f"row {number}: id is longer than {MAX_ID_BYTES} bytes")
-        first = first or doc_id
-    return ok("document ids", f"every document has one (first: {first})")
-
-
-def check_date_field(job: Job, sample: Sample, window: Window) -> Result:
-    field = job.date_field
-    if not field:
-        return skip("date_field", "not set: rows are not checked against their window")
-    tz = zone(job.source.timezone)
-    for number, (row, document) in enumerate(sample, start=1):
-        which = _which(job, number, row)
-        if field not in document:
-            fields = ", ".join(map(str, document)) or "no fields"
-            return fail(
-                "date_field",
-                f"{field!r} is not in the documents ({which} has {fields}): name one of those",
-            )
-        moment = as_moment(document[field], tz)
-        if moment is None:
-            return fail(
-                "date_field",
-                f"{which}: {field!r} holds {str(document[field])[:40]!r}, not a date or time: "
-                "name the field that holds the row's time",
-            )
-        if not window.start <= moment < window.end:
-            return fail(
-                "date_field",
-                f"{which}: {field} {iso(moment)} is outside the window {window}: select with "
-                ">= start AND < end, and date_field the column the SQL selects on",
-            )
-    return ok("date_field", f"{field!r} in every document, inside the window")
-
-
-def check_size(job: Job, sample: Sample) -> tuple[Result, list[Document]]:
-    """The largest sample document against the target's byte cap, as the run encodes it."""
-    from db2api.targets import kind_of
-
-    tz = zone(job.source.timezone)
-    mark: dict[str, Any] = {}
-    if job.target.reconcile:
-        from db2api.targets.es_marker import marker
-
-        mark = marker(job.name)
-    make_id = id_function(job.id)
-    documents: list[Document] = []
-    for number, (row, document) in enumerate(sample, start=1):
-        try:
-            documents.append(Document(make_id(row, document), encode({**document, **mark}, tz)))
-        except Rejected as exc:
-            return fail("document size", f"{_which(job, number, row)}: {exc}"), []
-    kind, target = kind_of(job.target), job.target
-    largest = max(documents, key=lambda doc: len(doc.body))
-    size = f"largest {len(largest.body)} bytes (id {largest.id})"
-    prepared = kind.prepare(documents, target)
-    if prepared is None:
-        return ok("document size", f"{size}; mode {target.mode} sends one per request"), documents
-    for item in prepared:
-        if isinstance(item, Document):
-            letter = kind.oversize(item, target)
-            return fail("document size", f"id {letter.id}: {letter.reason}"), documents
-    return ok("document size", f"{size}, within target.bulk_bytes {target.bulk_bytes}"), documents
-
-
 def check_dead_letters(job: Job) -> Result:
     folder = dead_letter_folder(job)
     try:
@@ -301,6 +194,7 @@ def check_loaded(
     job: Job, end: date | datetime | None = None, rows: int = SAMPLE_ROWS
 ) -> list[Result]:
     """The checks of a job that loaded: source, documents, target, dead-letter folder."""
+    from db2api.preflight_documents import check_date_field, check_ids, check_size, check_transform
     from db2api.preflight_target import check_target
 
     results = [check_binds(job)]
