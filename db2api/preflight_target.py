@@ -25,6 +25,10 @@ AUTH, INDEX, MAPPING, PATH = "target auth", "target index", "target mapping", "t
 REACHABLE = "target reachable"
 
 
+class NotRead(Exception):
+    """A credential kept in a Prefect Secret block: check reads no Prefect state."""
+
+
 def resolve_headers(job: Job) -> tuple[dict[str, str], str]:
     """The headers a run sends (values masked from now on) and where its credentials live.
 
@@ -36,9 +40,9 @@ def resolve_headers(job: Job) -> tuple[dict[str, str], str]:
     secrets = [name for name, value in target.headers.items() if isinstance(value, Secret)]
     if target.auth_secret or secrets:
         block = target.auth_secret or target.headers[secrets[0]].block  # type: ignore[union-attr]
-        raise LookupError(
+        raise NotRead(
             f"the credentials are in Prefect Secret block {block!r}, which check does not "
-            "read: the target was asked without them"
+            "read: name an environment variable in target.auth_env to check them here"
         )
     headers: dict[str, str] = {}
     for name, value in target.headers.items():
@@ -99,7 +103,7 @@ async def check_target(job: Job, sample_ids: list[str]) -> list[Result]:
     reached = ok(REACHABLE, url)
     try:
         headers, where = resolve_headers(job)
-    except LookupError as exc:
+    except NotRead as exc:
         return [reached, *(skip(check, str(exc)) for check in later)]
     except Db2apiError as exc:
         return [
@@ -107,8 +111,8 @@ async def check_target(job: Job, sample_ids: list[str]) -> list[Result]:
             fail(AUTH, str(exc)),
             *(skip(check, "no credentials") for check in later[1:]),
         ]
-    session = open_session(2, target.timeout, target.verify_tls, headers, target.ca_file)
     try:
+        session = open_session(2, target.timeout, target.verify_tls, headers, target.ca_file)
         async with session:
             if target.mode == "bulk":
                 return [reached, *await _search_engine(session, job, url, where)]

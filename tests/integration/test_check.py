@@ -249,6 +249,17 @@ def test_refused_credentials_name_the_variable_never_the_key(
     )
 
 
+def test_a_key_in_a_prefect_secret_is_not_read(sqlite_source: Path, index: ReceiverProcess) -> None:
+    job = with_target(sqlite_job(str(sqlite_source), index.url), auth_secret="es-key")
+    results = check(job)
+    said = (
+        "the credentials are in Prefect Secret block 'es-key', which check does not read: "
+        "name an environment variable in target.auth_env to check them here"
+    )
+    assert line(results, "target auth") == ("skip", said)
+    assert line(results, "target index") == ("skip", said)
+
+
 def test_a_missing_index_says_create_it_or_check_auto_create(
     sqlite_source: Path, target: ReceiverProcess
 ) -> None:
