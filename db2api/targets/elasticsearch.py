@@ -197,7 +197,11 @@ class BulkSink(Sink):
             doc = documents[0]
             if status == 413:
                 size = len(es_bulk.body(target.index, documents, target.op_type))
-                outcome.dead.append(too_large(doc, size, f"what the target takes (HTTP {status})"))
+                cap = (
+                    f"what the target takes (HTTP {status}), its http.max_content_length or a "
+                    "proxy's body limit"
+                )
+                outcome.dead.append(too_large(doc, size, cap))
             else:
                 outcome.dead.append(refused(doc, status, reason, attempts))
             self.breaker.progressed()
