@@ -177,8 +177,10 @@ async def _answer(request: web.Request, st: ReceiverState, handler: Handler) -> 
         return await handler(request, st)
     except es.ProtocolError as exc:
         return json_response(exc.body(), exc.status)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error_response(413, "content_too_long_exception", exc.text or "body too large")
+    except web.HTTPRequestEntityTooLarge:
+        # As OpenSearch 2.19 and Elasticsearch 8.19 answer a body over
+        # http.max_content_length: 413 with an empty body (tests/integration/engines).
+        return web.Response(status=413)
     except Exception as exc:
         log.exception("receiver: %s %s failed", request.method, request.path)
         return error_response(500, "exception", f"receiver error: {exc}")
