@@ -27,9 +27,10 @@ def refreshed_count(node: SearchNode, index: str) -> int:
 
 
 def count_now(node: SearchNode, index: str) -> int:
-    """The searchable count without forcing a refresh; 0 while the index does not exist."""
+    """The searchable count without forcing a refresh; 0 while the index does not exist
+    or its shard is not active yet (404, 503 ``no_shard_available_action_exception``)."""
     answer = requests.get(f"{node.url}/{index}/_count", timeout=10)
-    if answer.status_code == 404:
+    if answer.status_code in (404, 503):
         return 0
     answer.raise_for_status()
     return int(answer.json()["count"])
