@@ -113,10 +113,9 @@ async def _request_faults(request: web.Request, st: ReceiverState) -> web.Respon
         return _abort(request)
     if fault is RequestFault.TOO_MANY:
         reason = "rejected execution: too many requests (injected by the receiver)"
-        retry = str(f.retry_after)
-        return error_response(
-            429, "es_rejected_execution_exception", reason, **{"Retry-After": retry}
-        )
+        # A full write queue answers with no Retry-After on both engines: 0 sends none.
+        retry = {"Retry-After": str(f.retry_after)} if f.retry_after else {}
+        return error_response(429, "es_rejected_execution_exception", reason, **retry)
     if fault is RequestFault.UNAVAILABLE:
         reason = "primary shard is not active (injected by the receiver)"
         return error_response(503, "unavailable_shards_exception", reason)

@@ -11,8 +11,10 @@ What the node holds is read from the node (``node_reads``), never from db2api's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from db2api.deadletters import iter_dead_letters
 from db2api.job import Row
 from db2api.pipeline import transfer_range
 from db2api.receiver import create_app
+from db2api.receiver.faults import Faults
 from db2api.receiver.store import Store
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
@@ -143,33 +146,83 @@ async def test_a_write_pool_of_one_rejects_with_429_and_every_rejection_is_retri
         )
 
 
-@pytest.fixture
-async def limited_receiver(tmp_path: Path) -> AsyncIterator[str]:
+@asynccontextmanager
+async def serving_receiver(data: Path, faults: Faults | None = None) -> AsyncIterator[str]:
     """The receiver in this process, on a loopback port, with the node's body limit."""
-    store = Store(tmp_path / "docs.sqlite")
-    runner = web.AppRunner(create_app(store, max_body_bytes=BODY_LIMIT_BYTES))
+    store = Store(data)
+    runner = web.AppRunner(create_app(store, faults, max_body_bytes=BODY_LIMIT_BYTES))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
-    store.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+        store.close()
 
 
 async def test_the_receiver_refuses_a_body_over_its_limit_as_the_node_does(
-    limited_node: SearchNode, limited_receiver: str
+    limited_node: SearchNode, tmp_path: Path
 ) -> None:
     """413 and an empty body from both (the receiver once sent a JSON error)."""
     body = bulk_body("limit-compare", 40).encode()
     assert len(body) > BODY_LIMIT_BYTES
     answers = []
-    async with aiohttp.ClientSession() as session:
-        for url in (limited_node.url, limited_receiver):
+    async with (
+        serving_receiver(tmp_path / "docs.sqlite") as receiver,
+        aiohttp.ClientSession() as session,
+    ):
+        for url in (limited_node.url, receiver):
             async with session.post(
                 f"{url}/_bulk", data=body, headers={"Content-Type": "application/x-ndjson"}
             ) as answer:
                 answers.append((answer.status, await answer.read()))
-    node, receiver = answers
-    assert node == (413, b"")
-    assert receiver == node
+    node_answer, receiver_answer = answers
+    assert node_answer == (413, b"")
+    assert receiver_answer == node_answer
+
+
+async def whole_request_429(
+    session: aiohttp.ClientSession, url: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """(headers, body) of the first _bulk refused whole with a 429, from rounds of 32 at once."""
+    body = bulk_body("limit-compare-429", 2)
+
+    async def one() -> tuple[int, dict[str, str], dict[str, Any]]:
+        async with session.post(
+            f"{url}/_bulk", data=body, headers={"Content-Type": "application/x-ndjson"}
+        ) as answer:
+            return answer.status, dict(answer.headers), await answer.json()
+
+    for _ in range(10):
+        for status, headers, payload in await asyncio.gather(*(one() for _ in range(32))):
+            if status == 429:
+                return headers, payload
+    raise AssertionError(f"no whole-request 429 from {url} in 320 requests")
+
+
+async def test_the_receivers_429_has_the_shape_of_the_nodes(
+    limited_node: SearchNode, tmp_path: Path
+) -> None:
+    """Both engines refuse a _bulk whole when the write queue is full, with no Retry-After;
+    the receiver (speaking as Elasticsearch) names the error as Elasticsearch does."""
+    # retry_after=0: no Retry-After header (the receiver's default sends one of 1 s)
+    faults = Faults(rate_429=1.0, retry_after=0)
+    async with (
+        serving_receiver(tmp_path / "docs.sqlite", faults) as receiver,
+        aiohttp.ClientSession() as session,
+    ):
+        node_headers, node_body = await whole_request_429(session, limited_node.url)
+        receiver_headers, receiver_body = await whole_request_429(session, receiver)
+    node_type = {
+        "opensearch": "rejected_execution_exception",
+        "elasticsearch": "es_rejected_execution_exception",
+    }[limited_node.engine]
+    assert node_body["status"] == receiver_body["status"] == 429
+    assert node_body["error"]["type"] == node_type
+    assert receiver_body["error"]["type"] == "es_rejected_execution_exception"
+    assert node_body["error"]["root_cause"][0]["type"] == node_type
+    assert receiver_body["error"]["root_cause"][0]["type"] == "es_rejected_execution_exception"
+    assert "Retry-After" not in node_headers
+    assert "Retry-After" not in receiver_headers
