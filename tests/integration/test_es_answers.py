@@ -261,6 +261,30 @@ async def test_a_target_that_acknowledged_what_it_does_not_hold_fails_naming_the
     )
 
 
+async def test_ids_the_proof_gets_an_error_for_are_asked_again_not_called_missing():
+    """A node restarted after a crash answers _mget with an error per id until its shard
+    is active, while _bulk already waits for the shard: those ids are not missing."""
+    mgets = 0
+
+    def respond(number: int, seen: Seen) -> Answer:
+        nonlocal mgets
+        if not seen.path.split("?")[0].endswith("/_mget"):
+            return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+        mgets += 1
+        if mgets > 2:
+            return mget_answer(seen, set())
+        asked = json.loads(seen.body)["ids"]
+        recovering = [{**real.MGET_NO_SHARD_DOC, "_index": INDEX, "_id": i} for i in asked]
+        body = json.dumps({"docs": recovering}).encode()
+        return Answer(200, {"content-type": real.JSON}, body, "", "")
+
+    outcome, seen = await send(respond, prove=True)
+
+    assert (outcome.acked, outcome.dead) == (10, [])
+    proofs = [s for s in seen if s.path.split("?")[0].endswith("/_mget")]
+    assert [json.loads(p.body)["ids"] for p in proofs] == [[str(i) for i in range(10)]] * 3
+
+
 async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
     import logging
 
