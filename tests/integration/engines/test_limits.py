@@ -117,15 +117,12 @@ async def test_a_write_pool_of_one_rejects_with_429_and_every_rejection_is_retri
 ) -> None:
     node = limited_node
     with own_index(node, "limit-429") as index:
-        job = sqlite_job(
-            str(sqlite_source), node.url, concurrency=16, chunk_size=200, windows_in_flight=2
-        )
+        job = sqlite_job(str(sqlite_source), node.url, concurrency=16, chunk_size=200)
         job = with_target(job, index=index, bulk_docs=2)
-        days = ("2024-01-01", "2024-01-03")
-        source = sqlite_ids(sqlite_source, *days)
+        source = sqlite_ids(sqlite_source, *DAY)
         rejected_before = write_rejections(node)
 
-        summary = await transfer_range(job, *days)
+        summary = await transfer_range(job, *DAY)
 
         rejected = write_rejections(node) - rejected_before
         assert rejected > 0, "the node rejected nothing: this test proved nothing"
