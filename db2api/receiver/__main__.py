@@ -112,7 +112,11 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     )
     g.add_argument("--rate-429", type=num, default=0.0, metavar="P", help="answer 429")
     g.add_argument(
-        "--retry-after", type=whole, default=1, metavar="S", help="Retry-After of a 429 (default 1)"
+        "--retry-after",
+        type=whole,
+        default=1,
+        metavar="S",
+        help="Retry-After of a 429 (default 1; 0: no header, as the real engines send)",
     )
     g.add_argument("--rate-503", type=num, default=0.0, metavar="P", help="answer 503")
     g.add_argument("--rate-reset", type=num, default=0.0, metavar="P", help="reset the connection")

@@ -59,7 +59,7 @@ class Faults:
 
     latency_ms: float = 0.0
     rate_429: float = 0.0
-    retry_after: int = 1
+    retry_after: int = 1  # seconds; 0 sends no Retry-After, as Elasticsearch and OpenSearch
     rate_503: float = 0.0
     rate_reset: float = 0.0
     rate_hang: float = 0.0

@@ -190,7 +190,11 @@ class BulkSink(Sink):
     def letter(self, doc: Document, refusal: Refusal, attempts: int) -> DeadLetter:
         if refusal.status == 413:
             size = len(es_bulk.body(self.target.index, [doc], self.target.op_type))
-            return too_large(doc, size, f"what the target takes (HTTP {refusal.status})")
+            cap = (
+                f"what the target takes (HTTP {refusal.status}), its http.max_content_length or "
+                "a proxy's body limit"
+            )
+            return too_large(doc, size, cap)
         return refused(doc, refusal.status, refusal.reason, attempts)
 
     def where(self) -> str:

@@ -47,9 +47,42 @@ async def prove(sink: BulkSink, ids: Sequence[str], outcome: Outcome) -> None:
 
 
 async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | None:
-    """The ids the target has, or None when it cannot be asked (no ``_mget``)."""
+    """The ids the target has, or None when it cannot be asked (no ``_mget``).
+
+    A document answered with an ``error`` instead of ``found`` is neither held nor
+    missing: a node restarted after a crash answers ``no_shard_available_action_exception``
+    for every id until its shard is active again, while ``_bulk`` already waits for it.
+    Those ids are asked again through the sink's retry loop, so only ``give_up_after``
+    without an answer stops the run.
+    """
+    held: set[str] = set()
+    provable = True
+
+    async def attempt(pending: list[str], attempts: int) -> tuple[list[str] | None, None]:
+        nonlocal provable
+        docs = await _ask(sink, pending, outcome)
+        if docs is None:
+            provable = False
+            return None, None
+        held.update(str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("found"))
+        unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
+        if unanswered:
+            sink.breaker.stalled("_mget item error")
+            return unanswered, None
+        if attempts > 1:
+            sink.breaker.progressed()
+        return None, None
+
+    await sink._retrying(ids, attempt)
+    return held if provable else None
+
+
+async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object] | None:
+    """The ``docs`` of one ``_mget`` answer, or None when the target has no ``_mget``."""
     path = f"/{sink.target.index}/_mget"
-    response = await sink.call("POST", path, {"ids": ids, "_source": False}, outcome)
+    # _source goes in the query: OpenSearch 2.19 refuses it beside "ids" in the body (400
+    # parsing_exception "unexpected token [VALUE_BOOLEAN]"), and both engines take the query.
+    response = await sink.call("POST", f"{path}?_source=false", {"ids": ids}, outcome)
     if response.status in (404, 405, 501) and b"index_not_found" not in response.body:
         if not sink.unprovable:
             sink.unprovable = True
@@ -70,4 +103,4 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
             f"{response.status} ({response.text[:120]!r}): set target.prove=False if this target "
             "has no _mget"
         )
-    return {str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("found")}
+    return docs
