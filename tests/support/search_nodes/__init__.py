@@ -14,7 +14,8 @@ for restarts), transport on an ephemeral port, data and logs under ``data``, new
 given at start. The node's output goes to ``data/node.log``; a failed start quotes its last
 lines. A node never outlives the process that started it: the JVM gets SIGKILL when its
 parent dies (``setpriv --pdeathsig``, Linux), and nodes still running at interpreter exit are
-stopped.
+stopped. Start nodes from a long-lived thread: the death signal follows the thread
+that started the node (fixtures run in the main thread).
 
 ``python -m tests.support.search_nodes opensearch --port 9201`` runs one in the foreground.
 ``launcher`` holds the pure parts (command line, build checks), ``node`` the process.

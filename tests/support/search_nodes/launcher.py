@@ -143,7 +143,11 @@ def last_lines(path: Path, count: int = LOG_LINES_QUOTED, start: int = 0) -> str
 
 
 def with_parent_death_signal(command: Sequence[str]) -> list[str]:
-    """Prefix ``setpriv --pdeathsig KILL`` where it exists: the node dies with its starter."""
+    """Prefix ``setpriv --pdeathsig KILL`` where it exists: the node dies with its starter.
+
+    Linux sends the signal when the *thread* that started the node ends, so start nodes from
+    a thread that lives as long as they should (pytest fixtures run in the main thread).
+    """
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "KILL", *command] if setpriv else list(command)
 
