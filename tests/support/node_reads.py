@@ -77,3 +77,15 @@ def cluster_setting(url: str, name: str, value: object) -> Iterator[None]:
         yield
     finally:
         put_cluster_setting(url, name, None)
+
+
+def bulk_requests(url: str) -> int | None:
+    """``_bulk`` requests the node has answered, from Elasticsearch's per-route HTTP stats
+    (8.x); None on OpenSearch 2.19, whose HTTP stats hold only connection counts."""
+    answer = requests.get(f"{url}/_nodes/_local/stats/http", timeout=TIMEOUT)
+    answer.raise_for_status()
+    (node,) = answer.json()["nodes"].values()
+    routes = node["http"].get("routes")
+    if routes is None:
+        return None
+    return int(routes.get("/_bulk", {}).get("requests", {}).get("count", 0))
