@@ -263,7 +263,7 @@ async def delete_doc(request: web.Request, st: ReceiverState) -> web.Response:
 
 async def get_doc(request: web.Request, st: ReceiverState) -> web.Response:
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    refused = _refused(request, st, "get", index)
+    refused = _refused(request, st, "get_by_id", index)
     if refused:
         return refused
     source = es.parse_source_param(request.query.get("_source", True))
@@ -311,8 +311,12 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     found: dict[tuple[str, str], tuple[int, str]] = {}
     refusals = {}
     for index, docs in by_index.items():
-        bypassed, defined = request.get(BYPASSED), st.store.defined
-        refusal = None if bypassed else decide_refusal(st.faults, "get", index, defined=defined)
+        defined = st.store.defined
+        refusal = (
+            None
+            if request.get(BYPASSED)
+            else decide_refusal(st.faults, "get_by_id", index, defined=defined)
+        )
         if refusal is not None:
             refusals[index] = refusal
             continue
