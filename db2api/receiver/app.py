@@ -24,7 +24,7 @@ from db2api.receiver import protocol as es
 from db2api.receiver.faults import FaultError, Faults, RequestFault, decide_request
 from db2api.receiver.faults import matches_reject_rule as _rejects
 from db2api.receiver.mapping import document_refusal
-from db2api.receiver.refusals import decide_refusal
+from db2api.receiver.refusals import decide_refusal, no_such_index
 from db2api.receiver.responses import error_response, json_response, no_route, refusal_response
 from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
@@ -317,6 +317,8 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
             if request.get(BYPASSED)
             else decide_refusal(st.faults, "get_by_id", index, defined=defined)
         )
+        if refusal is None and not await st.db(st.store.index_exists, index):
+            refusal = no_such_index(index)  # each entry fails, as on both engines
         if refusal is not None:
             refusals[index] = refusal
             continue
