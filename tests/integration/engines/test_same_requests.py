@@ -2,15 +2,17 @@
 
 One sequence (create a strict index, a ``_bulk`` with a good document, a mistyped one, an
 unmapped field and a ``create`` of an existing id, ``_refresh``, ``_mget`` of present and
-absent ids, ``_count``, a ``_create`` of an existing id, then a write block and a missing
-index with auto-create off) goes to the receiver and to each node. What is compared is
+absent ids, ``_count``, a ``_create`` of an existing id, then a write block, a missing
+index with auto-create off, a data stream, and requests db2api makes only when something is
+wrong) goes to the receiver and to each node. What is compared is
 what db2api reads: HTTP statuses, the ``_bulk`` ``errors`` flag, each item's status and
 error type through db2api's own parser, whether db2api would stop the run for it
 (``index_problem``), ``found`` flags and the count.
 
 Where the receiver has no API for a refusal it has a fault knob instead: the write block
 is ``read_only="write_block"`` (a node: ``index.blocks.write`` in ``_settings``), auto-create
-off is ``index_missing`` (a node: the ``action.auto_create_index`` cluster setting).
+off is ``index_missing`` (a node: the ``action.auto_create_index`` cluster setting), a data
+stream is ``data_stream`` (a node: an index template with ``data_stream: {}``).
 
 Intended differences, asserted below: Elasticsearch 8 names a document that does not fit
 its mapping ``document_parsing_exception`` where OpenSearch 2.19 and the receiver say
@@ -51,6 +53,8 @@ class Side(Protocol):
 
     def auto_create_off(self) -> Any: ...
 
+    def data_stream(self, name: str) -> Any: ...
+
 
 @dataclass
 class NodeSide:
@@ -70,6 +74,19 @@ class NodeSide:
         with cluster_setting(self.url, "action.auto_create_index", False):
             yield
 
+    @contextmanager
+    def data_stream(self, name: str) -> Iterator[None]:
+        template = {
+            "index_patterns": [name],
+            "data_stream": {},
+            "template": {"mappings": {"properties": {"@timestamp": {"type": "date"}}}},
+        }
+        answer = requests.put(f"{self.url}/_index_template/{name}", json=template, timeout=30)
+        assert answer.status_code == 200, answer.text
+        yield
+        requests.delete(f"{self.url}/_data_stream/{name}", timeout=30)  # 405 on Maven ES
+        requests.delete(f"{self.url}/_index_template/{name}", timeout=30)
+
 
 @dataclass
 class ReceiverSide:
@@ -88,6 +105,12 @@ class ReceiverSide:
     @contextmanager
     def auto_create_off(self) -> Iterator[None]:
         self.receiver.set_faults(index_missing=True)
+        yield
+        self.receiver.set_faults()
+
+    @contextmanager
+    def data_stream(self, name: str) -> Iterator[None]:
+        self.receiver.set_faults(data_stream=True)
         yield
         self.receiver.set_faults()
 
@@ -138,7 +161,31 @@ def run_sequence(side: Side, index: str, missing: str) -> dict[str, Any]:
         body = bulk_lines(("index", missing, "1", {"v": 1}))
         answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
         seen["bulk missing index"] = read_bulk(answer, missing, 1)
+    with side.data_stream(stream := f"{index}-stream"):
+        seen |= stream_steps(url, stream)
     seen |= edges(url, index, missing)
+    return seen
+
+
+def stream_steps(url: str, stream: str) -> dict[str, Any]:
+    """A data stream takes only create, and no GET by id (the proof searches instead)."""
+    seen: dict[str, Any] = {}
+    doc = {"@timestamp": "2024-01-01T00:00:00Z", "v": 1}
+    for op in ("index", "create"):
+        body = bulk_lines((op, stream, "1", doc))
+        answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
+        seen[f"stream {op}"] = read_bulk(answer, stream, 1)
+    answer = requests.post(
+        f"{url}/{stream}/_mget", params={"_source": "false"}, json={"ids": ["1"]}
+    )
+    seen["stream mget"] = [
+        (doc.get("found"), doc["error"]["type"], doc["error"].get("excluded_ds"))
+        for doc in answer.json()["docs"]
+    ]
+    requests.post(f"{url}/{stream}/_refresh", timeout=30)
+    query = {"query": {"ids": {"values": ["1", "2"]}}, "_source": False}
+    answer = requests.post(f"{url}/{stream}/_search", json=query, timeout=30)
+    seen["stream search"] = [hit["_id"] for hit in answer.json()["hits"]["hits"]]
     return seen
 
 
@@ -194,6 +241,14 @@ def expected(engine: str) -> dict[str, Any]:
             "errors": True,
             "items": [(404, "index_not_found_exception", True)],
         },
+        "stream index": {
+            "status": 200,
+            "errors": True,
+            "items": [(400, "illegal_argument_exception", True)],
+        },
+        "stream create": {"status": 200, "errors": False, "items": [(201, "", False)]},
+        "stream mget": [(None, "index_not_found_exception", "true")],
+        "stream search": ["1"],
         "mget missing index": (200, [(None, "index_not_found_exception")]),
         "mget no ids": (400, "action_request_validation_exception"),
         "count missing index": (404, "index_not_found_exception"),
