@@ -131,7 +131,10 @@ async def test_a_data_stream_refuses_index_and_takes_create(
         json={
             "index_patterns": [stream],
             "data_stream": {},
-            "template": {"mappings": {"properties": {"@timestamp": {"type": "date"}}}},
+            "template": {
+                "settings": {"number_of_replicas": 0},  # else yellow on one node
+                "mappings": {"properties": {"@timestamp": {"type": "date"}}},
+            },
         },
         timeout=30,
     )
@@ -157,6 +160,8 @@ async def test_a_data_stream_refuses_index_and_takes_create(
     assert created.ok and created.total("acked") == len(expected) == 576
     assert all_ids(url, stream) == expected, "by search: a data stream has no GET by id"
     assert count(url, stream) == len(expected)
+    health = requests.get(f"{url}/_cluster/health", params={"timeout": "10s"}, timeout=20)
+    assert health.json()["status"] == "green", "the stream's indices have no replica to wait for"
     if search_node.engine == "opensearch":
         requests.delete(f"{url}/_data_stream/{stream}", timeout=30).raise_for_status()
     requests.delete(f"{url}/_index_template/{stream}", timeout=30)

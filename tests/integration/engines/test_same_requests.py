@@ -79,7 +79,10 @@ class NodeSide:
         template = {
             "index_patterns": [name],
             "data_stream": {},
-            "template": {"mappings": {"properties": {"@timestamp": {"type": "date"}}}},
+            "template": {
+                "settings": {"number_of_replicas": 0},  # else yellow on one node
+                "mappings": {"properties": {"@timestamp": {"type": "date"}}},
+            },
         }
         answer = requests.put(f"{self.url}/_index_template/{name}", json=template, timeout=30)
         assert answer.status_code == 200, answer.text
