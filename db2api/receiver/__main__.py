@@ -172,7 +172,8 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     g.add_argument(
         "--data-stream",
         action="store_true",
-        help="every index is a data stream: only create writes are accepted",
+        help="every index is a data stream: only create writes are accepted, and a GET by id "
+        "or an _mget entry answers 404 index_not_found_exception (excluded_ds)",
     )
     return p
 

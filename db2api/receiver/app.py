@@ -24,7 +24,7 @@ from db2api.receiver import protocol as es
 from db2api.receiver.faults import FaultError, Faults, RequestFault, decide_request
 from db2api.receiver.faults import matches_reject_rule as _rejects
 from db2api.receiver.mapping import document_refusal
-from db2api.receiver.refusals import decide_refusal
+from db2api.receiver.refusals import decide_refusal, no_such_index
 from db2api.receiver.responses import error_response, json_response, no_route, refusal_response
 from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
@@ -264,7 +264,7 @@ async def delete_doc(request: web.Request, st: ReceiverState) -> web.Response:
 
 async def get_doc(request: web.Request, st: ReceiverState) -> web.Response:
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    refused = _refused(request, st, "get", index)
+    refused = _refused(request, st, "get_by_id", index)
     if refused:
         return refused
     source = es.parse_source_param(request.query.get("_source", True))
@@ -312,8 +312,14 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     found: dict[tuple[str, str], tuple[int, str]] = {}
     refusals = {}
     for index, docs in by_index.items():
-        bypassed, defined = request.get(BYPASSED), st.store.defined
-        refusal = None if bypassed else decide_refusal(st.faults, "get", index, defined=defined)
+        defined = st.store.defined
+        refusal = (
+            None
+            if request.get(BYPASSED)
+            else decide_refusal(st.faults, "get_by_id", index, defined=defined)
+        )
+        if refusal is None and not await st.db(st.store.index_exists, index):
+            refusal = no_such_index(index)  # each entry fails, as on both engines
         if refusal is not None:
             refusals[index] = refusal
             continue

@@ -80,7 +80,7 @@ class Faults:
     index_missing: bool = False  # auto-create off: only indices made by PUT /{index} exist
     read_only: str | None = None  # a block on every index: one of READ_ONLY_MODES
     no_privileges: bool = False  # the caller may not write to any index
-    data_stream: bool = False  # every index is a data stream: only op_type create is allowed
+    data_stream: bool = False  # every index is a data stream: only create, no GET by id
     seed: int | None = None
 
     def __post_init__(self) -> None:

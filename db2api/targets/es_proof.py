@@ -6,6 +6,10 @@ time, so no refresh is needed and no count over a range can be fooled by a
 target that ignores the query. An id it does not hold fails the window, which
 runs again. A target without ``_mget`` (404/405) cannot be checked this way: one
 warning per run says so, and the row accounting alone stands.
+
+A data stream takes no GET by id: Elasticsearch 8 and OpenSearch 2 answer every ``_mget``
+entry with ``index_not_found_exception`` marked ``"excluded_ds": "true"``. Its ids are
+then looked for with an ``ids`` search after a ``_refresh`` (search is near-real-time).
 """
 
 from __future__ import annotations
@@ -64,6 +68,9 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
         if docs is None:
             provable = False
             return None, None
+        if docs and all(_excludes_data_stream(d) for d in docs):
+            held.update(await _searched(sink, pending, outcome))
+            return None, None
         held.update(str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("found"))
         unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
         if unanswered:
@@ -104,3 +111,28 @@ async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object]
             "has no _mget"
         )
     return docs
+
+
+def _excludes_data_stream(doc: object) -> bool:
+    """An ``_mget`` entry refused because the index is a data stream (no GET by id)."""
+    error = doc.get("error") if isinstance(doc, dict) else None
+    return isinstance(error, dict) and str(error.get("excluded_ds")).lower() == "true"
+
+
+async def _searched(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str]:
+    """The ids a data stream holds, by search once a refresh made every write visible."""
+    path = f"/{sink.target.index}"
+    await sink.call("POST", f"{path}/_refresh", None, outcome)
+    query = {"size": len(ids), "_source": False, "query": {"ids": {"values": ids}}}
+    response = await sink.call("POST", f"{path}/_search", query, outcome)
+    try:
+        hits = orjson.loads(response.body)["hits"]["hits"] if response.status < 300 else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        hits = None
+    if not isinstance(hits, list):
+        raise TargetError(
+            f"checking delivered documents of data stream {sink.target.index} with POST "
+            f"{sink.base_url}{path}/_search failed with HTTP {response.status} "
+            f"({response.text[:120]!r}): set target.prove=False if this target cannot search"
+        )
+    return {str(hit.get("_id")) for hit in hits if isinstance(hit, dict)}
