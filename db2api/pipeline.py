@@ -45,7 +45,7 @@ async def run_window(
 ) -> WindowReport:
     job = runtime.job
     send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents, chunk.prepared))
-    report = WindowReport(window=window.key)
+    report = WindowReport(window=window.key, dry_run=isinstance(runtime.sink, DrySink))
     tally = runtime.tally
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)
@@ -224,4 +224,6 @@ async def transfer_range(
             windows, lambda window: run_window(runtime, window), job.windows_in_flight
         )
         path = str(runtime.dead_letters.path)
-    return summarise(job, windows, reports, fatal, time.perf_counter() - began, path)
+    summary = summarise(job, windows, reports, fatal, time.perf_counter() - began, path)
+    summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
+    return summary
