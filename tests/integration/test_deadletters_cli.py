@@ -141,6 +141,19 @@ async def test_the_summary_and_the_listing_name_a_transform_key_error_and_a_refu
         "[keyword] in document with id '…'",
     ]
 
+    # The target fixed: the refused documents go; the rows the transform failed on hold no
+    # document (the letter has the raw row), so they are carried over, never sent.
+    buggy_job.set_faults()
+    buggy_job.reset_stats()
+    report = await replay(Path(summary.dead_letter_file))
+    assert (report.sent, report.delivered, report.carried) == (96, 96, 96)
+    assert buggy_job.stats()["docs_written"] == 96
+    left = deadletters(capsys, "buggy")
+    assert [line for line in left if line.startswith("     96  ")] == [
+        "     96  KeyError: transform raised KeyError('depth')"
+    ]
+    assert "96 documents open; 288 letters in 2 files; 96 resolved" in left[-1]
+
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_dry_run_says_would_send_and_never_acked(
