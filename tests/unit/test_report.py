@@ -273,3 +273,12 @@ def test_the_summary_names_the_top_reasons_under_the_dead_letters(tmp_path):
     assert "  reason     3 x KeyError: transform raised KeyError('depth')" in run.markdown()
     clean = summarise(job, windows, [WindowReport(W1, rows=1, acked=1)], None, 1.0, str(path))
     assert clean.reasons == []
+
+
+def test_the_progress_artifact_of_a_dry_run_says_would_be_sent():
+    from tasks.artifacts import final_counts
+
+    run = summary(WindowReport(W1, rows=3, acked=3, dry_run=True))
+    assert final_counts(run).endswith("3 rows read, 3 acknowledged, 0 dead letters")
+    run.dry_run = True
+    assert final_counts(run).endswith("3 rows read, 3 would be sent, 0 dead letters")
