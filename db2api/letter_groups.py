@@ -144,14 +144,13 @@ def group_lines(groups: list[ReasonGroup]) -> list[str]:
 
 def letter_lines(record: dict[str, Any]) -> list[str]:
     """One letter in full: what ``--show`` prints."""
-    status = record.get("status")
-    attempts = record.get("attempts")
+    status, attempts = record.get("status"), record.get("attempts")
     document = orjson.dumps(record.get("document"), option=orjson.OPT_INDENT_2).decode()
     return [
         f"id       {record.get('id')}",
         f"window   {record.get('window')}",
-        f"status   {status if status is not None else 'no answer'} ({record.get('error')}, "
-        f"{attempts} attempts, {record.get('time')})",
+        f"status   {status if status is not None else 'none'} ({record.get('error')}), "
+        f"attempts {attempts}, at {record.get('time')}",
         f"reason   {record.get('reason')}",
         f"file     {record.get('file')}",
         "document " + document.replace("\n", "\n         "),

@@ -129,7 +129,7 @@ async def test_the_summary_and_the_listing_name_a_transform_key_error_and_a_refu
     shown = deadletters(capsys, "buggy", "--show", "1", "--reason", "keyerror")
     assert shown[0].startswith("id       ")
     assert shown[1] == "window   2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
-    assert shown[2].startswith("status   no answer (KeyError, 0 attempts, ")
+    assert shown[2].startswith("status   none (KeyError), attempts 0, at ")
     assert shown[3] == "reason   transform raised KeyError('depth')"
     assert shown[5] == "document {"
     assert '           "sensor_id": "S003",' in shown  # the row the transform failed on

@@ -202,7 +202,7 @@ def test_a_letter_shown_in_full_has_its_document() -> None:
     assert lines[:5] == [
         "id       17",
         f"window   {W1}",
-        "status   400 (HTTP 400, 1 attempts, t)",
+        "status   400 (HTTP 400), attempts 1, at t",
         "reason   mapper_parsing_exception: failed to parse field [depth] of type [float] in "
         "document with id '17'. Preview of field's value: 'abc'",
         "file     f.jsonl",
