@@ -157,11 +157,15 @@ async def test_the_summary_and_the_listing_name_a_transform_key_error_and_a_refu
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_a_dry_run_says_would_send_and_never_acked(
-    demo_env: ReceiverProcess, capfd: pytest.CaptureFixture[str]
+    demo_env: ReceiverProcess,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level("INFO", logger="prefect")
     code = main(["run", "demo", "--dry-run", "--start", "2024-01-01", "--end", "2024-01-03"])
 
     out, err = capfd.readouterr()
+    err += caplog.text  # the run's log: on the console, or with pytest's when it took it
     assert code == 0
     day = SOURCE_SENSORS * 96
     assert f"would send   {2 * day} documents in 2 requests" in out
