@@ -136,7 +136,8 @@ async def heartbeat(runtime: Runtime, emit: Emit, every: float = 10.0) -> None:
     while True:
         await asyncio.sleep(every)
         breaker = getattr(runtime.sink, "breaker", None)
-        await emit(runtime.tally.line(breaker.state() if breaker else ""))
+        retries = getattr(runtime.sink, "retries", None)  # live: a send may still be waiting
+        await emit(runtime.tally.line(breaker.state() if breaker else "", retries))
 
 
 def has_letters(runtime: Runtime) -> bool:
