@@ -33,6 +33,12 @@ def moment(text: str) -> date | datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of letters, got {text!r}")
+    return int(text)
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     from db2api.catalog import job_files, load_job
 
@@ -282,7 +288,7 @@ def parser() -> argparse.ArgumentParser:
     )
     deadletters.add_argument("job", help="job name")
     deadletters.add_argument(
-        "--show", type=int, default=0, metavar="N", help="print N open letters in full"
+        "--show", type=count, default=0, metavar="N", help="print N open letters in full"
     )
     deadletters.add_argument(
         "--reason", metavar="TEXT", help="only letters whose reason or error contains TEXT"

@@ -38,3 +38,17 @@ def test_a_delete_fraction_out_of_range_is_one_line_before_anything_runs(
         "db2api: error: --max-delete-fraction (flow parameter max_delete_fraction) must be a "
         "number from 0 to 1 (got 1.5), e.g. 0.1 for 10%\n"
     )
+
+
+@pytest.mark.parametrize("value", ["-3", "x", "1.5"])
+def test_deadletters_show_wants_a_whole_number(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["deadletters", "demo", "--show", value])
+
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "db2api deadletters: error: argument --show: expected a whole number of letters, "
+        f"got {value!r}"
+    )
