@@ -27,6 +27,9 @@ TOP_REASONS = 3
 
 # A sentence ends before "Preview of field's value: 'abc'" and similar per-row details.
 SENTENCE_END = re.compile(r"(?<=\S)\.\s+(?=[A-Z])")
+# "transform raised ValueError('reading 11 is implausible')": the message is the problem, so it
+# is read as words (its numbers and quoted values go), not as one quoted value.
+RAISED = re.compile(r"^transform raised (\w+)\((['\"])(.*)\2\)$")
 # A KeyError names the missing field: that is the problem, not a row's value.
 MISSING_KEY = re.compile(r"KeyError\((['\"])([^'\"]*)\1\)")
 SINGLE_QUOTED = re.compile(r"(?<!\w)'[^']*'(?!\w)")
@@ -43,6 +46,9 @@ def reason_key(error: str, reason: str) -> str:
     if error and text.startswith(f"{error}:"):  # "HTTP 422: {...}" repeats the error type
         text = text[len(error) + 1 :].lstrip()
     text = SENTENCE_END.split(text, maxsplit=1)[0]
+    raised = RAISED.match(text)
+    if raised and raised[1] != "KeyError":
+        text = f"transform raised {raised[1]}: {raised[3]}"
     text = MISSING_KEY.sub(lambda m: f"KeyError(\x00{m.group(2)}\x00)", text)
     text = SINGLE_QUOTED.sub("'…'", text)
     text = DOUBLE_QUOTED.sub(lambda m: m[0] if m[1] or kind_of_error(text, m) else '"…"', text)

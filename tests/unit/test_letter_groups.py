@@ -84,12 +84,31 @@ TOO_LARGE = (
             "KeyError: transform raised KeyError('depth') at row #",
         ),
         (
+            "ValueError",
+            "transform raised ValueError('reading {id} is implausible')",
+            "ValueError: transform raised ValueError: reading # is implausible",
+        ),
+        (
+            "ValueError",
+            "transform raised ValueError(\"could not convert string to float: '{value}'\")",
+            "ValueError: transform raised ValueError: could not convert string to float: '…'",
+        ),
+        (
             "HTTP 422",
             UNPROCESSABLE,
             'HTTP 422: {"detail":[{"type":"int_parsing","loc":["…","…"],"msg":"…","input":"…"}]}',
         ),
     ],
-    ids=["es-mapper", "es8-preview", "strict-dynamic", "too-large-413", "key-error", "rest-422"],
+    ids=[
+        "es-mapper",
+        "es8-preview",
+        "strict-dynamic",
+        "too-large-413",
+        "key-error",
+        "value-error",
+        "value-error-quoted",
+        "rest-422",
+    ],
 )
 def test_reasons_that_differ_only_in_ids_and_values_share_a_key(
     error: str, reason: str, key: str
@@ -116,11 +135,18 @@ def test_reasons_that_differ_only_in_ids_and_values_share_a_key(
             ("HTTP 409", MAPPER_PREVIEW.format(id=1, value="x")),
         ),
         (
+            ("ValueError", "transform raised ValueError('reading 11 is implausible')"),
+            (
+                "ValueError",
+                "transform raised ValueError(\"could not convert string to float: 'x'\")",
+            ),
+        ),
+        (
             ("HTTP 422", UNPROCESSABLE.format(value="x")),
             ("HTTP 422", UNPROCESSABLE.replace("int_parsing", "missing").format(value="x")),
         ),
     ],
-    ids=["missing-field", "strict-field", "status", "rest-error-type"],
+    ids=["missing-field", "strict-field", "status", "transform-messages", "rest-error-type"],
 )
 def test_different_problems_keep_different_keys(
     one: tuple[str, str], other: tuple[str, str]
