@@ -40,6 +40,13 @@ def count(text: str) -> int:
     return int(text)
 
 
+def letters(text: str) -> int:
+    """How many letters to print in full: 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of letters, got {text!r}")
+    return int(text)
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     from db2api.catalog import job_files, load_job
 
@@ -125,14 +132,33 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_deadletters(args: argparse.Namespace) -> int:
     from db2api.catalog import load_job
     from db2api.deadletters import dead_letter_folder
+    from db2api.letter_groups import (
+        group_letters,
+        group_lines,
+        letter_lines,
+        matches,
+        open_letters,
+        totals_line,
+    )
     from db2api.resolutions import file_statuses
 
     folder = dead_letter_folder(load_job(args.job))
-    statuses = file_statuses(folder)
-    for status in statuses:
+    found = open_letters(folder)
+    letters = [r for r in found.letters if args.reason is None or matches(r, args.reason)]
+    where = f" with {args.reason!r} in the reason" if args.reason is not None else ""
+    if args.show:
+        for record in letters[: args.show]:
+            print("\n".join([*letter_lines(record), ""]))
+        print(f"{min(args.show, len(letters))} of {len(letters)} open documents{where} shown")
+        return 0
+    groups = group_letters(letters)
+    if found.letters:
+        print(f"open documents{where} by reason (most frequent first):")
+        print("\n".join(group_lines(groups)))
+        print()
+    for status in file_statuses(folder):
         print(f"{status.path}  {status.open} open, {status.resolved} resolved")
-    total = sum(status.open for status in statuses)
-    print(f"{len(statuses)} dead-letter files in {folder}, {total} letters open")
+    print(f"{totals_line(found)} (in {folder})")
     return 0
 
 
@@ -289,9 +315,15 @@ def parser() -> argparse.ArgumentParser:
     replay.set_defaults(func=cmd_replay)
 
     deadletters = commands.add_parser(
-        "deadletters", help="list a job's dead-letter files with open and resolved counts"
+        "deadletters", help="a job's open dead letters grouped by reason; --show N prints them"
     )
     deadletters.add_argument("job", help="job name")
+    deadletters.add_argument(
+        "--show", type=letters, default=0, metavar="N", help="print N open letters in full"
+    )
+    deadletters.add_argument(
+        "--reason", metavar="TEXT", help="only letters whose reason or error contains TEXT"
+    )
     deadletters.set_defaults(func=cmd_deadletters)
 
     watermark = commands.add_parser(

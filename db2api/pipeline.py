@@ -45,7 +45,7 @@ async def run_window(
 ) -> WindowReport:
     job = runtime.job
     send: Upload = upload or (lambda chunk: runtime.sink.send(chunk.documents, chunk.prepared))
-    report = WindowReport(window=window.key)
+    report = WindowReport(window=window.key, dry_run=isinstance(runtime.sink, DrySink))
     tally = runtime.tally
     started = time.perf_counter()
     slots = asyncio.Semaphore(chunks_in_flight)
@@ -137,7 +137,8 @@ async def heartbeat(runtime: Runtime, emit: Emit, every: float = 10.0) -> None:
     while True:
         await asyncio.sleep(every)
         breaker = getattr(runtime.sink, "breaker", None)
-        await emit(runtime.tally.line(breaker.state() if breaker else ""))
+        retries = getattr(runtime.sink, "retries", None)  # live: a send may still be waiting
+        await emit(runtime.tally.line(breaker.state() if breaker else "", retries))
 
 
 def has_letters(runtime: Runtime) -> bool:
@@ -225,4 +226,6 @@ async def transfer_range(
             windows, lambda window: run_window(runtime, window), job.windows_in_flight
         )
         path = str(runtime.dead_letters.path)
-    return summarise(job, windows, reports, fatal, time.perf_counter() - began, path)
+    summary = summarise(job, windows, reports, fatal, time.perf_counter() - began, path)
+    summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
+    return summary

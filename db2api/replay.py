@@ -95,7 +95,7 @@ async def replay(
     latest: dict[str, dict[str, object]] = {}
     carried: list[dict[str, object]] = []
     for record in records:
-        if record.get("error") == "Rejected" or record.get("id") is None:
+        if holds_a_row(record):
             carried.append(record)
         elif str(record["id"]) in done:
             continue
@@ -126,6 +126,19 @@ async def replay(
     report.resolved = mark_resolved(folder, path, delivered, by)
     report.resolved += resolve_delivered(job.name, delivered, by, folder)
     return report
+
+
+def holds_a_row(record: dict[str, object]) -> bool:
+    """A row the job could not make a document of: sending it would put the raw row in the index.
+
+    Its letter holds the source row, not a document (:func:`db2api.documents.rejection`):
+    a row the job refused, one the transform raised on, or text the source could not decode.
+    """
+    return (
+        record.get("id") is None
+        or record.get("error") in ("Rejected", "Undecodable")
+        or str(record.get("reason", "")).startswith("transform raised ")
+    )
 
 
 def _carry(record: dict[str, object]) -> DeadLetter:

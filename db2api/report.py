@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from db2api.errors import AccountingError, TargetUnavailable
@@ -29,6 +30,7 @@ class WindowReport:
     delete_note: str = ""  # reconcile: why nothing was deleted, or what a dry run would delete
     error: str = ""
     samples: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
+    dry_run: bool = False  # nothing was sent: ``acked`` counts what would have been
 
     @property
     def docs_per_second(self) -> float:
@@ -40,8 +42,9 @@ class WindowReport:
         if self.error and not self.rows:
             return f"window {self.window}: {self.error}"
         return (
-            f"window {self.window}: {self.rows} rows, {self.acked} acked, "
-            f"{self.dead} dead letters, "
+            f"window {self.window}: {self.rows} rows, "
+            + (f"would send {self.acked}, " if self.dry_run else f"{self.acked} acked, ")
+            + f"{self.dead} dead letters, "
             + (f"{self.deleted} deleted, " if self.deleted else "")
             + f"{self.seconds:.2f} s"
             + (f" ({self.error})" if self.error else "")
@@ -60,7 +63,9 @@ class WindowReport:
     def row(self) -> dict[str, Any]:
         """One table-artifact row (samples are shown elsewhere)."""
         row = asdict(self)
-        del row["samples"]
+        del row["samples"], row["dry_run"]
+        if self.dry_run:
+            row = {("would_send" if key == "acked" else key): value for key, value in row.items()}
         return {
             **row,
             "docs_per_s": round(self.docs_per_second, 1),
@@ -84,6 +89,8 @@ class RunSummary:
     reconcile: bool = False  # deletes reach the target (target.reconcile)
     proves: bool = False  # the target kind reads acknowledged documents back
     proof: str = ""  # how it does, or why it does not
+    reasons: list[str] = field(default_factory=list)  # the most frequent dead-letter reasons
+    retried: int | None = None  # requests sent again, run-wide: a send that stopped counts too
 
     def total(self, name: str) -> int:
         """A figure summed over the windows this run worked on (not those done before)."""
@@ -96,6 +103,11 @@ class RunSummary:
     @property
     def docs_per_second(self) -> float:
         return self.total("acked") / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def retries(self) -> int:
+        """Requests sent again after a failure or a busy answer (429, 5xx, a reset)."""
+        return self.retried if self.retried is not None else self.total("retries")
 
     def lines(self) -> list[str]:
         cached = sum(1 for report in self.windows if report.cached)
@@ -111,6 +123,7 @@ class RunSummary:
             + f"{self.total('acked')} documents in {self.total('requests')} requests, "
             f"{self.total('bytes'):,} bytes",
             f"dead letters {dead}" + (f"  -> {self.dead_letter_file}" if dead else ""),
+            *[f"  reason     {reason}" for reason in self.reasons],
             *self.deleted_lines(),
             *(
                 [f"already present {self.total('present')} (create: the id was there already)"]
@@ -119,7 +132,7 @@ class RunSummary:
             ),
             *self.proof_lines(),
             f"duplicates   {self.total('duplicates')} (same id twice in a chunk; last one sent)",
-            f"retries      {self.total('retries')}",
+            *([] if self.dry_run else [f"retries      {self.retries} (failed or busy requests)"]),
             f"time         {self.seconds:.1f} s, {self.docs_per_second:,.0f} docs/s",
         ]
         lines += [f"failed       {reason}" for reason in self.failed[:5]]
@@ -157,8 +170,9 @@ class RunSummary:
         )
 
     def markdown(self) -> str:
+        acked = "would send" if self.dry_run else "acked"
         head = (
-            "| window | rows | acked | already present | dead letters | duplicates | deleted "
+            f"| window | rows | {acked} | already present | dead letters | duplicates | deleted "
             "| retries | seconds | docs/s | note |"
         )
         rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -193,6 +207,7 @@ def summarise(
     )
     summary.proves, summary.proof = kind_of(job.target).proof(job.target)
     summary.failed = [f"{r.window}: {r.error}" for r in reports if r.error]
+    summary.reasons = dead_letter_reasons(dead_letter_file) if summary.total("dead") else []
     summary.fatal = str(fatal or "")
     if isinstance(fatal, TargetUnavailable):
         left = [r.window for r in reports if r.error]
@@ -203,3 +218,14 @@ def summarise(
             "next run"
         )
     return summary
+
+
+def dead_letter_reasons(path: str) -> list[str]:
+    """The run's most frequent reasons, from its dead-letter file (see ``db2api deadletters``)."""
+    from db2api.deadletters import iter_dead_letters
+    from db2api.letter_groups import top_reasons
+
+    try:
+        return top_reasons(iter_dead_letters(Path(path)))
+    except (OSError, ValueError):  # the summary must not fail over the letters it points to
+        return []

@@ -33,15 +33,19 @@ from db2api.targets.es_reconcile import Reconciler, deletions_path
 class Tally:
     """Figures of the whole run so far, while windows are still running."""
 
-    __slots__ = ("acked", "dead", "retries", "rows")
+    __slots__ = ("acked", "dead", "dry_run", "retries", "rows")
 
-    def __init__(self) -> None:
+    def __init__(self, dry_run: bool = False) -> None:
         self.rows = self.acked = self.dead = self.retries = 0
+        self.dry_run = dry_run
 
-    def line(self, state: str = "") -> str:
+    def line(self, state: str = "", retries: int | None = None) -> str:
+        """``retries``: the sink's own count, which includes sends still waiting on the target."""
+        if self.dry_run:
+            return f"so far: {self.rows:,} rows read, {self.acked:,} would be sent (dry run)"
         return (
             f"so far: {self.rows:,} rows read, {self.acked:,} acknowledged, "
-            f"{self.dead:,} dead letters, {self.retries:,} retries"
+            f"{self.dead:,} dead letters, {self.retries if retries is None else retries:,} retries"
             + (f"; {state}" if state else "")
         )
 
@@ -77,7 +81,7 @@ class Runtime:
         self.dead_letters = dead_letters
         self.pool = ConnectionPool(job, password)
         self.kind: TargetKind = kind_of(job.target)
-        self.tally = Tally()
+        self.tally = Tally(dry_run=isinstance(sink, DrySink))
         self.reconciler: Reconciler | None = None  # target.reconcile: deletes reach the target
 
 

@@ -133,6 +133,7 @@ async def transfer(
         ledger = await recorder.flush() or ledger
     summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
     summary.dry_run = dry_run
+    summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
     if recorder.unrecorded:  # delivered, yet the next run would not know: the run failed
         logger.error(recorder.unrecorded_note())
         summary.fatal = "; ".join(filter(None, [summary.fatal, recorder.unrecorded_note()]))

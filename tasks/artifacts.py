@@ -132,6 +132,7 @@ def final_counts(summary: RunSummary) -> str:
     cached = sum(1 for report in summary.windows if report.cached)
     return (
         f"{len(summary.windows)} windows done ({cached} done before, {len(summary.failed)} "
-        f"failed): {summary.total('rows')} rows read, {summary.total('acked')} acknowledged, "
+        f"failed): {summary.total('rows')} rows read, {summary.total('acked')} "
+        f"{'would be sent' if summary.dry_run else 'acknowledged'}, "
         f"{summary.total('dead')} dead letters"
     )

@@ -236,8 +236,9 @@ class Sink:
         return self.policy.delay(attempts, retry_after, self.rng)
 
     def _count_retries(self, outcome: Outcome, count: int) -> None:
-        outcome.retries += count
-        self.retries += count
+        """A failed or busy request (of ``count`` documents) is sent again: one retry."""
+        outcome.retries += 1
+        self.retries += 1
 
 
 class TargetKind:

@@ -54,3 +54,17 @@ def test_check_of_an_unknown_job_is_bad_input(capsys: pytest.CaptureFixture[str]
     assert capsys.readouterr().err.startswith(
         "db2api: error: unknown job 'nope': known jobs are demo, sensors; add nope.py"
     )
+
+
+@pytest.mark.parametrize("value", ["-3", "x", "1.5"])
+def test_deadletters_show_wants_a_whole_number(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["deadletters", "demo", "--show", value])
+
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "db2api deadletters: error: argument --show: expected a whole number of letters, "
+        f"got {value!r}"
+    )

@@ -199,7 +199,7 @@ def test_summary_lines_report_totals_and_the_dead_letter_file():
         "acknowledged 8 documents in 0 requests, 0 bytes",
         "dead letters 2  -> dead-letters/unit.jsonl",
         "duplicates   0 (same id twice in a chunk; last one sent)",
-        "retries      0",
+        "retries      0 (failed or busy requests)",
         "time         4.0 s, 2 docs/s",
         f"failed       window {W3}: source lost",
     ]
@@ -256,3 +256,70 @@ def test_the_summary_says_what_was_proven_or_whose_word_it_took(proves, proof, p
     assert not [text for text in run.lines() if text.startswith("proof")], (
         "a dry run proves nothing"
     )
+
+
+def test_a_dry_run_says_would_send_never_acked_and_counts_no_retries():
+    window = WindowReport(W1, rows=3, acked=3, requests=1, bytes=10, dry_run=True)
+    run = summary(window)
+    run.dry_run = True
+
+    assert "would send   3 documents in 1 requests, 10 bytes" in run.lines()
+    assert not [line for line in run.lines() if line.startswith("retries")]
+    assert window.line() == f"window {W1}: 3 rows, would send 3, 0 dead letters, 0.00 s"
+    assert "acked" not in window.line()
+    assert "would_send" in window.row() and "acked" not in window.row()
+    assert "| window | rows | would send |" in run.markdown()
+
+
+def test_retries_of_the_whole_run_count_a_send_that_stopped_it():
+    run = summary(WindowReport(W1, rows=10, acked=10, retries=2))
+
+    assert "retries      2 (failed or busy requests)" in run.lines()
+    run.retried = 12  # the sink's own count: the windows' reports miss the send that raised
+    assert "retries      12 (failed or busy requests)" in run.lines()
+
+
+def test_the_summary_names_the_top_reasons_under_the_dead_letters(tmp_path):
+    from db2api.deadletters import DeadLetter, DeadLetterFile
+    from db2api.scrub import Scrubber
+
+    path = tmp_path / "unit.jsonl"
+    letters = DeadLetterFile(path, "unit", Scrubber())
+    key_error = DeadLetter("r", {}, None, "KeyError", "transform raised KeyError('depth')")
+    refused = DeadLetter("s", {}, 400, "HTTP 400", "mapper_parsing_exception: bad id '7'")
+    other = DeadLetter("t", {}, 422, "HTTP 422", "HTTP 422: no")
+    tiny = DeadLetter("u", {}, 409, "HTTP 409", "conflict")
+    letters.write(W1, [key_error, key_error, key_error, refused, refused, other, tiny])
+    letters.close()
+    job = Job(
+        name="unit",
+        source=Source(db=DbParams(dbtype="SQLITE", filename="x.sqlite")),
+        sql="SELECT * FROM t WHERE t >= :start AND t < :end",
+        id="id",
+        target=Target(url="http://127.0.0.1:9200", index="i"),
+    )
+    windows = split(date(2024, 1, 1), date(2024, 1, 2), job.window_length, "UTC")
+    report = WindowReport(W1, rows=7, dead=7)
+
+    run = summarise(job, windows, [report], None, 1.0, str(path))
+
+    assert run.reasons == [
+        "3 x KeyError: transform raised KeyError('depth')",
+        "2 x HTTP 400: mapper_parsing_exception: bad id '…'",
+        "1 x HTTP 422: no",
+    ]
+    lines = run.lines()
+    at = lines.index(f"dead letters 7  -> {path}")
+    assert lines[at + 1 : at + 4] == [f"  reason     {reason}" for reason in run.reasons]
+    assert "  reason     3 x KeyError: transform raised KeyError('depth')" in run.markdown()
+    clean = summarise(job, windows, [WindowReport(W1, rows=1, acked=1)], None, 1.0, str(path))
+    assert clean.reasons == []
+
+
+def test_the_progress_artifact_of_a_dry_run_says_would_be_sent():
+    from tasks.artifacts import final_counts
+
+    run = summary(WindowReport(W1, rows=3, acked=3, dry_run=True))
+    assert final_counts(run).endswith("3 rows read, 3 acknowledged, 0 dead letters")
+    run.dry_run = True
+    assert final_counts(run).endswith("3 rows read, 3 would be sent, 0 dead letters")
