@@ -53,23 +53,28 @@ class DeploymentSpec:
     concurrency_limit: int | None = None
 
 
+def env_settings(job: Job) -> dict[str, str | None]:
+    """Every environment variable the job reads when it runs, with its default (None: none)."""
+    source, target = job.source, job.target
+    password, auth = (
+        Env(name) if name else None for name in (source.password_env, target.auth_env)
+    )
+    found: dict[str, str | None] = {}
+    for value in [*source.db.values(), password, target.url, auth, *dict(target.headers).values()]:
+        if isinstance(value, Env):
+            found.setdefault(value.name, value.default)
+    return found
+
+
 def env_names(job: Job) -> list[str]:
-    """Every environment variable the job reads when it runs, in the order they appear."""
-    names: list[str] = [v.name for v in job.source.db.values() if isinstance(v, Env)]
-    names += [job.source.password_env or ""]
-    names += [job.target.url.name if isinstance(job.target.url, Env) else ""]
-    names += [job.target.auth_env or ""]
-    names += [v.name for v in dict(job.target.headers).values() if isinstance(v, Env)]
-    return list(dict.fromkeys(name for name in names if name))
+    """The names of the variables the job reads (what a deployment may carry)."""
+    return list(env_settings(job))
 
 
 def missing_env(job: Job, environ: dict[str, str] | None = None) -> list[str]:
-    """Variables without a value here (an ``Env`` with a default counts as set)."""
+    """Variables without a value here (one whose ``Env`` has a default counts as set)."""
     environ = dict(os.environ) if environ is None else environ
-    defaults = {v.name for v in job.source.db.values() if isinstance(v, Env) and v.default}
-    if isinstance(job.target.url, Env) and job.target.url.default is not None:
-        defaults.add(job.target.url.name)
-    return [n for n in env_names(job) if not environ.get(n) and n not in defaults]
+    return [n for n, default in env_settings(job).items() if not environ.get(n) and default is None]
 
 
 def deployment_specs(

@@ -53,6 +53,13 @@ def test_missing_env_skips_set_ones_and_those_with_a_default() -> None:
     ]
 
 
+def test_a_variable_with_a_default_is_never_missing() -> None:
+    job = unit_job(target=Target(url=Env("UNIT_URL", "http://127.0.0.1:9200"), index="i"))
+    assert env_names(job) == ["UNIT_URL"]
+    assert missing_env(job, {}) == []
+    assert missing_env(unit_job(target=Target(url=Env("UNIT_URL"), index="i")), {}) == ["UNIT_URL"]
+
+
 def test_specs_mirror_prefect_yaml_with_the_folder_and_variable_names() -> None:
     nightly, manual, backfill = deployment_specs(env_job(), Path("/jobs"))  # type: ignore[arg-type]
 
