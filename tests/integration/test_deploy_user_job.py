@@ -128,8 +128,11 @@ def client_on(orders_stack: OrdersStack) -> Iterator[OrdersStack]:
         yield orders_stack
 
 
-def db2api(stack: OrdersStack, *args: str) -> str:
-    """A db2api command in the user's shell, where DB2API_JOBS_PATH names their folder."""
+def db2api(stack: OrdersStack, *args: str, status: int = 0) -> str:
+    """A db2api command in the user's shell, where DB2API_JOBS_PATH names their folder.
+
+    Its output, or its error output when it should fail with ``status``.
+    """
     import subprocess
 
     from tests.support.stack import ROOT
@@ -137,8 +140,8 @@ def db2api(stack: OrdersStack, *args: str) -> str:
     command = [str(BIN / "db2api"), *args]
     env = {**stack.env, "DB2API_JOBS_PATH": str(stack.jobs)}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, f"{command} exited {result.returncode}\n{result.stderr}"
-    return result.stdout
+    assert result.returncode == status, f"{command} exited {result.returncode}\n{result.stderr}"
+    return result.stdout if status == 0 else result.stderr
 
 
 def stored(stack: OrdersStack) -> dict[int, dict[str, Any]]:
@@ -153,6 +156,13 @@ async def test_deploy_run_backfill_and_status_of_a_user_job(
     from tests.integration.test_deployments import run_deployment, wait_final
 
     stack = client_on
+    start, end = (today() - 6 * DAY).isoformat(), (today() - 3 * DAY).isoformat()
+    backfill = ["backfill", "orders", "--start", start, "--end", end, "--per", "day"]
+    assert db2api(stack, *backfill, status=2) == (
+        "db2api: error: deployment 'transfer/backfill-orders' does not exist: run `db2api "
+        "deploy orders` (a job of your own) or `prefect deploy --all` from the project folder "
+        "(the bundled jobs; see README, Nightly)\n"
+    )
     out = db2api(stack, "deploy", "orders")
     again = db2api(stack, "deploy", "orders")  # idempotent: updates, creates nothing new
     assert out == again
@@ -187,8 +197,7 @@ async def test_deploy_run_backfill_and_status_of_a_user_job(
         assert run.state.is_completed(), f"{run.state.message}\n{log.read_text()[-3000:]}"
         assert set(stored(stack)) == ids(3, 6)  # first_start three days ago, to today
 
-        start, end = (today() - 6 * DAY).isoformat(), (today() - 3 * DAY).isoformat()
-        out = db2api(stack, "backfill", "orders", "--start", start, "--end", end, "--per", "day")
+        out = db2api(stack, *backfill)
         assert "3 parts: 3 new flow runs, 0 already there" in out
         run_ids = re.findall(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b", out)
         assert await wait_final(run_ids) == ["COMPLETED"] * 3
