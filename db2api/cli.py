@@ -205,8 +205,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     from db2api.catalog import job_names, load_job
     from db2api.status import gather_status, render
 
-    jobs = [load_job(name) for name in ([args.job] if args.job else job_names())]
-    print("\n".join(render(asyncio.run(gather_status(jobs)))))
+    jobs, broken = [], []
+    for name in [args.job] if args.job else job_names():
+        try:
+            jobs.append(load_job(name))
+        except Db2apiError as exc:
+            if args.job:
+                raise
+            broken.append(f"job           {name} BROKEN: {exc}")  # the others still show
+    print("\n".join([*render(asyncio.run(gather_status(jobs))), *broken]))
     return 0
 
 

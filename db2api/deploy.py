@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from db2api.errors import ServerError
+from db2api.errors import RangeError, ServerError
 from db2api.job import Env, Job
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,7 +145,6 @@ async def deploy_job(
     """Create or update the job's three deployments on the configured server."""
     from db2api.catalog import job_files, load_job
     from db2api.errors import JobError
-    from db2api.windows import zone
 
     job = load_job(name)
     folder = (Path(name) if name.endswith(".py") else job_files()[name]).resolve().parent
@@ -155,14 +154,32 @@ async def deploy_job(
             f"{'it' if len(missing) == 1 else 'them'} where you deploy and on the workers' "
             "machines (a deployment carries the names, never the values)"
         )
-    try:
-        zone(timezone or job.timezone)
-    except Exception as exc:
-        raise JobError(f"--timezone: {exc}") from None
     specs = deployment_specs(job, folder, cron, timezone, enable)
-    with jobs_path(folder):
+    for schedule in specs[0].schedules:
+        check_schedule(schedule)
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # Never Prefect's ephemeral server: a deployment there would vanish with this process.
+    with jobs_path(folder), temporary_settings(updates={PREFECT_API_URL: api_url()}):
         await apply_specs(specs)
     return specs
+
+
+def check_schedule(schedule: Schedule) -> None:
+    """The nightly schedule as Prefect will take it, or one line naming the fix."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from db2api.windows import zone
+
+    zone(schedule.timezone)  # unknown timezone 'X': use an IANA name such as …
+    try:
+        CronSchedule(cron=schedule.cron, timezone=schedule.timezone)
+    except ValidationError:
+        raise RangeError(
+            f"--nightly {schedule.cron!r} is not a cron expression: give five fields, "
+            "minute hour day-of-month month day-of-week, e.g. '15 2 * * *'"
+        ) from None
 
 
 @contextmanager

@@ -165,3 +165,33 @@ def test_deploy_without_a_server_names_the_url_and_how_to_start_one(
         f"db2api: error: no Prefect server answers at {url} (ConnectError): start one with "
         "`prefect server start` or set PREFECT_API_URL to yours\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (
+            ["--nightly", "61 2 * * *"],
+            "--nightly '61 2 * * *' is not a cron expression: give five fields, minute hour "
+            "day-of-month month day-of-week, e.g. '15 2 * * *'",
+        ),
+        (
+            ["--timezone", "Mars/Base"],
+            "unknown timezone 'Mars/Base': use an IANA name such as 'UTC' or 'Europe/London'",
+        ),
+    ],
+)
+def test_a_schedule_prefect_would_refuse_is_one_line_before_any_server(
+    flags: list[str],
+    error: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_job(tmp_path / "jobs", "orders", ORDERS)
+    monkeypatch.setenv("DB2API_JOBS_PATH", str(tmp_path / "jobs"))
+    monkeypatch.setenv("ORDERS_DEPLOY_TEST_PW", "pw")
+
+    assert main(["deploy", "orders", *flags]) == 2
+
+    assert capsys.readouterr().err == f"db2api: error: {error}\n"

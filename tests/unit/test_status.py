@@ -95,3 +95,25 @@ def test_status_of_an_unknown_job_is_one_line_exit_2(
     err = capsys.readouterr().err
     assert err.startswith("db2api: error: unknown job 'nosuchjob': known jobs are demo, sensors")
     assert err.count("\n") == 1
+
+
+def test_every_job_shows_and_a_broken_one_says_why(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from tests.support.servers import free_port
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "aaa.py").write_text("job = 1\n")
+    monkeypatch.setenv("DB2API_JOBS_PATH", str(tmp_path / "jobs"))
+    monkeypatch.setenv("DB2API_DEAD_LETTER_DIR", str(tmp_path))
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
+        assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("job ")] == [
+        "job           demo",
+        "job           sensors",
+        f"job           aaa BROKEN: job file {tmp_path / 'jobs' / 'aaa.py'} defines no "
+        "`job = Job(...)`",
+    ]
