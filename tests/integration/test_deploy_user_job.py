@@ -22,7 +22,7 @@ from tests.conftest import PG_PASSWORD_ENV
 from tests.support.servers import JSON_SERVER, get_json, require, running
 from tests.support.stack import BIN, Stack, midnight, today
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 DAY = timedelta(days=1)
 TOKEN = "orders-token-not-for-deployments"  # must never reach a deployment
 ORDERS_JOB = """
