@@ -143,6 +143,8 @@ async def deploy_job(
     name: str, cron: str | None = None, timezone: str | None = None, enable: bool = False
 ) -> list[DeploymentSpec]:
     """Create or update the job's three deployments on the configured server."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     from db2api.catalog import job_files, load_job
     from db2api.errors import JobError
 
@@ -157,8 +159,6 @@ async def deploy_job(
     specs = deployment_specs(job, folder, cron, timezone, enable)
     for schedule in specs[0].schedules:
         check_schedule(schedule)
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
     # Never Prefect's ephemeral server: a deployment there would vanish with this process.
     with jobs_path(folder), temporary_settings(updates={PREFECT_API_URL: api_url()}):
         await apply_specs(specs)

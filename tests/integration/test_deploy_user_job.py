@@ -166,7 +166,12 @@ async def test_deploy_run_backfill_and_status_of_a_user_job(
     out = db2api(stack, "deploy", "orders")
     again = db2api(stack, "deploy", "orders")  # idempotent: updates, creates nothing new
     assert out == again
-    assert out.splitlines()[-1] == f"3 deployments of job orders on {stack.api_url}"
+    assert out.splitlines() == [
+        "transfer/nightly-orders  queue nightly, 15 2 * * * UTC paused",
+        "transfer/run-orders  queue nightly",
+        "transfer/backfill-orders  queue backfill",
+        f"3 deployments of job orders on {stack.api_url}",
+    ]
 
     async with get_client() as client:
         found = {d.name: d for d in await client.read_deployments() if d.name.endswith("-orders")}
