@@ -140,8 +140,23 @@ async def next_run(client: Any, job: str) -> str:
     )
     if runs and runs[0].expected_start_time:
         return f"{iso(runs[0].expected_start_time)} ({name})"
-    schedule = active[0].schedule
-    return f"scheduled by {getattr(schedule, 'cron', schedule)} ({name}), no run planned yet"
+    dates = [date for item in active for date in await next_dates(item.schedule)]
+    # The server's scheduler has not planned the run yet (it does so every minute or so).
+    return f"{iso(min(dates))} ({name})" if dates else f"active, nothing planned ({name})"
+
+
+async def next_dates(schedule: Any) -> list[datetime]:
+    """The next time a cron schedule fires, as the server's scheduler computes it."""
+    from prefect.server.schemas.schedules import CronSchedule
+
+    cron = getattr(schedule, "cron", None)
+    if cron is None:
+        return []
+    return list(
+        await CronSchedule(cron=cron, timezone=schedule.timezone, day_or=schedule.day_or).get_dates(
+            n=1
+        )
+    )
 
 
 async def gather_status(jobs: list[Job]) -> Status:

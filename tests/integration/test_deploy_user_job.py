@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -222,3 +222,10 @@ async def test_deploy_run_backfill_and_status_of_a_user_job(
     )
     assert status[5].startswith("last run      Completed ")
     assert status[6:] == ["dead letters  0 open", "next run      paused (nightly-orders)"]
+
+    db2api(stack, "deploy", "orders", "--enable", "--nightly", "15 2 * * *", "--timezone", "UTC")
+    due = midnight(today()) + timedelta(hours=2, minutes=15)
+    due += DAY if datetime.now(UTC) >= due else timedelta(0)
+    assert db2api(stack, "status", "orders").splitlines()[-1] == (
+        f"next run      {due:%Y-%m-%dT%H:%M:%SZ} (nightly-orders)"
+    )
