@@ -195,7 +195,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             f", {s.cron} {s.timezone} {'active' if s.active else 'paused'}" for s in spec.schedules
         )
         print(f"transfer/{spec.name}  queue {spec.queue}{when}")
-    print(f"{len(specs)} deployments of job {args.job} on {api_url()}")
+    print(f"{len(specs)} deployments of job {specs[0].parameters['job']} on {api_url()}")
     return 0
 
 
