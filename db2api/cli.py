@@ -33,6 +33,13 @@ def moment(text: str) -> date | datetime:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def count(text: str) -> int:
+    """A whole number of at least 1 (a sample of 0 rows, or -1 = no limit, checks nothing)."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def cmd_jobs(args: argparse.Namespace) -> int:
     from db2api.catalog import job_files, load_job
 
@@ -67,6 +74,14 @@ def exit_status(summary: RunSummary | None) -> int:
     if summary is None or summary.ok or summary.dry_run:
         return 0
     return EXIT_UNAVAILABLE if summary.unavailable else EXIT_FAILED
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from db2api.preflight import passed, render, run_checks
+
+    results = run_checks(args.job, args.end, args.rows)
+    print(render(results))
+    return 0 if passed(results) else EXIT_FAILED
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
@@ -264,6 +279,21 @@ def parser() -> argparse.ArgumentParser:
         "(0 to 1; default: the job's target.max_delete_fraction)",
     )
     run.set_defaults(func=cmd_run)
+
+    check = commands.add_parser(
+        "check", help="check a job's source, documents, target and folders; writes nothing"
+    )
+    check.add_argument("job", help="job name or path to a job file")
+    check.add_argument(
+        "--end",
+        type=moment,
+        help="sample the window ending here: YYYY-MM-DD[THH:MM] (default: today 00:00, "
+        "job timezone)",
+    )
+    check.add_argument(
+        "--rows", type=count, default=100, help="rows to sample from that window (default 100)"
+    )
+    check.set_defaults(func=cmd_check)
 
     backfill = commands.add_parser(
         "backfill", help="submit a range as flow runs of the job's backfill deployment"

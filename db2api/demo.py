@@ -1,8 +1,9 @@
 """``make demo``: the whole path on one machine with nothing to set up.
 
-SQLite demo data -> the transfer flow (through a local Prefect server whose
-history stays in .db2api/prefect) -> the bundled receiver on a free loopback
-port, then a check that the receiver holds exactly what was read.
+SQLite demo data -> the transfer flow (through the same Prefect server and home
+as ``db2api run``: :func:`db2api.prefect_server.prefect_home`) -> the bundled
+receiver on a free loopback port, then a check that the receiver holds exactly
+what was read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from db2api import demodata
+from db2api.prefect_server import history_location
 from db2api.receiver import ReceiverProcess
 from db2api.runner import run_transfer
 
@@ -69,13 +71,11 @@ def run_demo(
                     else "a later demo with 9200 still busy finds its windows done"
                 )
             )
-        summary = run_transfer(
-            "demo", start, end, force=force, prefect_home=home / "prefect", always_local=True
-        )
+        summary = run_transfer("demo", start, end, force=force)
         stored = receiver.count("readings")
     assert summary is not None  # an explicit range always has windows
     print(f"receiver     holds {stored} documents in index 'readings'")
-    print(f"run history  {home / 'prefect' / 'prefect.db'} (browse it: make ui)")
+    print(f"run history  {history_location()} (browse it: make ui)")
     dead = summary.total("dead")
     print(f"dead letters {summary.dead_letter_file if dead else 'none'}")
     if not any(report.cached is False for report in summary.windows):

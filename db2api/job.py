@@ -127,8 +127,13 @@ class Target:
     bulk_docs: int = 1000
     bulk_bytes: int = 5 * 1024 * 1024
     op_type: Literal["index", "create"] = "index"
-    # bulk: look every acknowledged id up again (_mget) before a window counts as done.
-    prove: bool = True
+    # Read every acknowledged id back before a window counts as done: bulk with _mget,
+    # item with GET of prove_path (default: path), batch with GET of prove_path (no
+    # default: without it a batch target's word is taken, and the run says so).
+    # "content" also compares the fields sent with those read back (item and batch).
+    prove: bool | Literal["content"] = True
+    prove_path: str | None = None  # item/batch: "{id}", "name={ids*}" or "{ids}" (readback)
+    id_field: str = "id"  # item/batch: the document field holding the id (POST, look-ups)
     batch_wrap: str | None = None
     batch_items: str | None = None
     auth_env: str | None = None
@@ -309,6 +314,7 @@ def check_target(job: Job) -> None:
             f"target.upsert {target.upsert!r} works one document at a time: "
             "use mode='item', or leave upsert at 'none'"
         )
+    check_proof_settings(job)
     KINDS[target.mode].check(target, fail)
     timeout = target.timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
@@ -328,6 +334,27 @@ def check_target(job: Job) -> None:
         check_reconcile(job, KINDS[target.mode], fail)
     if isinstance(target.url, str):
         check_url(target.url, job.name)
+
+
+def check_proof_settings(job: Job) -> None:
+    from db2api.targets import KINDS
+    from db2api.targets.readback import PROVES
+
+    target, fail = job.target, _failer(job)
+    if target.prove not in PROVES or not isinstance(target.prove, bool | str):
+        fail(
+            "target.prove must be True (read acknowledged ids back), 'content' (ids and "
+            f"fields) or False (take the target's word), got {target.prove!r}"
+        )
+    if not isinstance(target.id_field, str) or not target.id_field:
+        fail(f"target.id_field must name the document field with the id (got {target.id_field!r})")
+    if not KINDS[target.mode].takes_prove_path and (
+        target.prove_path is not None or target.prove == "content"
+    ):
+        fail(
+            f"{target.mode} mode proves ids with _mget: leave target.prove_path unset and "
+            "target.prove at True (or False)"
+        )
 
 
 def check_url(url: str, job: str) -> str:

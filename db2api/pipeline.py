@@ -66,6 +66,7 @@ async def run_window(
             if delivered is not None:
                 delivered.extend(outcome.acked_ids)
             report.present += outcome.present
+            report.proven += outcome.proven
             report.retries += outcome.retries
             report.requests += outcome.requests
             report.bytes += outcome.bytes

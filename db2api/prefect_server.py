@@ -1,10 +1,15 @@
-"""A quiet local Prefect server for runs that have none configured.
+"""One Prefect home for every command, and a quiet local server when none is configured.
+
+Run history, cached windows and the delivered-ranges ledger live where the Prefect
+server keeps its database: the server at ``PREFECT_API_URL`` when one is set, else
+``prefect.db`` in :func:`prefect_home`. Every command (``run``, ``demo``,
+``watermark``, ``replay``, ``make ui``) and the ``prefect`` commands of the README
+agree on it, so a day the demo delivered is not sent again by the next run.
 
 Prefect's ephemeral mode starts a server too, but prints its database and
 shutdown tracebacks into the user's terminal. This starts ``prefect server
 start`` on a free loopback port with its output in a log file, points this
-process at it, and stops it afterwards: run history stays in
-``$PREFECT_HOME/prefect.db`` for the UI to show later.
+process at it, and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -30,6 +35,24 @@ QUIET = {
     "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
     "PREFECT_LOGGING_LEVEL": "WARNING",
 }
+
+
+def prefect_home() -> Path:
+    """``PREFECT_HOME`` when set, else ``~/.prefect``: where Prefect itself looks.
+
+    Not a folder of the project: ``prefect server start``, ``prefect deploy`` and a
+    worker read ``~/.prefect`` (and the profile in it, which may set
+    ``PREFECT_API_URL``) unless told otherwise, and a home that followed the current
+    folder would split the history again whenever a command ran from elsewhere.
+    """
+    configured = os.environ.get("PREFECT_HOME", "").strip()
+    return Path(configured).expanduser() if configured else Path.home() / ".prefect"
+
+
+def history_location() -> str:
+    """Where run history and ledgers go, in words, for the demo's last lines."""
+    url = os.environ.get("PREFECT_API_URL", "").strip()
+    return f"the Prefect server at {url}" if url else str(prefect_home() / "prefect.db")
 
 
 def free_port() -> int:
@@ -116,9 +139,9 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
 
 @contextmanager
 def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[str]:
-    """Use the configured Prefect API, or a quiet local server when there is none.
+    """Use the configured Prefect API, or a quiet local server over :func:`prefect_home`.
 
-    ``always`` ignores a configured API (the demo never writes to someone's server).
+    ``always`` ignores a configured API (tests that need a server of their own).
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
@@ -129,7 +152,7 @@ def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[st
         finally:
             drain_prefect_workers()
         return
-    home = home or Path(PREFECT_HOME.value())
+    home = home or prefect_home()
     with server_process(home) as url:
         try:
             with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):

@@ -112,7 +112,11 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     )
     g.add_argument("--rate-429", type=num, default=0.0, metavar="P", help="answer 429")
     g.add_argument(
-        "--retry-after", type=whole, default=1, metavar="S", help="Retry-After of a 429 (default 1)"
+        "--retry-after",
+        type=whole,
+        default=1,
+        metavar="S",
+        help="Retry-After of a 429 (default 1; 0: no header, as the real engines send)",
     )
     g.add_argument("--rate-503", type=num, default=0.0, metavar="P", help="answer 503")
     g.add_argument("--rate-reset", type=num, default=0.0, metavar="P", help="reset the connection")
@@ -168,7 +172,8 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     g.add_argument(
         "--data-stream",
         action="store_true",
-        help="every index is a data stream: only create writes are accepted",
+        help="every index is a data stream: only create writes are accepted, and a GET by id "
+        "or an _mget entry answers 404 index_not_found_exception (excluded_ds)",
     )
     return p
 

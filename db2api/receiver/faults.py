@@ -59,7 +59,7 @@ class Faults:
 
     latency_ms: float = 0.0
     rate_429: float = 0.0
-    retry_after: int = 1
+    retry_after: int = 1  # seconds; 0 sends no Retry-After, as Elasticsearch and OpenSearch
     rate_503: float = 0.0
     rate_reset: float = 0.0
     rate_hang: float = 0.0
@@ -80,7 +80,7 @@ class Faults:
     index_missing: bool = False  # auto-create off: only indices made by PUT /{index} exist
     read_only: str | None = None  # a block on every index: one of READ_ONLY_MODES
     no_privileges: bool = False  # the caller may not write to any index
-    data_stream: bool = False  # every index is a data stream: only op_type create is allowed
+    data_stream: bool = False  # every index is a data stream: only create, no GET by id
     seed: int | None = None
 
     def __post_init__(self) -> None:

@@ -57,6 +57,11 @@ async def _exists(st: ReceiverState, index: str) -> bool:
     return not st.faults.index_missing and await st.db(st.store.index_exists, index)
 
 
+def _is_expression(index: str) -> bool:
+    """``_all``, a wildcard or a list: it may match nothing without an error."""
+    return index.startswith("_") or any(char in index for char in "*,")
+
+
 def index_body(definition: IndexDefinition) -> dict[str, Any]:
     """``GET /{index}``: aliases, mappings and settings nested back under ``index``."""
     flat = {
@@ -138,7 +143,11 @@ async def delete_index(request: web.Request, st: ReceiverState) -> web.Response:
 
 
 async def refresh(request: web.Request, st: ReceiverState) -> web.Response:
-    """Writes are visible at once here; answer as Elasticsearch does after a refresh."""
+    """Writes are visible at once here; answer as Elasticsearch does after a refresh, a
+    named index that does not exist with 404 (OpenSearch 2.19 and Elasticsearch 8.19 do)."""
+    index = request.match_info.get("index")
+    if index and not _is_expression(index) and not await _exists(st, index):
+        return refusal_response(no_such_index(index))
     return json_response({"_shards": {"total": 1, "successful": 1, "failed": 0}})
 
 

@@ -92,6 +92,8 @@ def check_target(index: str, doc_id: str) -> Refusal | None:
 
 def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
     """Split an NDJSON ``_bulk`` body into actions; a broken action line fails it all."""
+    if not body:  # both engines, before parsing: RestBulkAction needs content
+        raise ProtocolError(400, "parse_exception", "request body is required")
     lines = body.split(b"\n")
     last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
     actions: list[BulkAction] = []
@@ -385,6 +387,12 @@ def parse_mget(body: bytes, path_index: str | None, source: str | None) -> list[
             )
         if not isinstance(ids, list):
             raise ProtocolError(400, "parsing_exception", "[ids] must be an array")
+        if not ids:
+            raise ProtocolError(
+                400,
+                "action_request_validation_exception",
+                "Validation Failed: 1: no documents to get;",
+            )
         return [MgetDoc(path_index, _text_id(i), default) for i in ids]
     if not isinstance(docs, list) or not docs:
         raise ProtocolError(

@@ -20,7 +20,7 @@ from typing import Any
 
 from db2api.receiver.faults import Faults
 
-READS = frozenset({"get"})
+READS = frozenset({"get", "get_by_id"})  # get_by_id: GET _doc and _mget, real-time
 WRITES = frozenset({"index", "create", "update", "delete"})
 
 # The index-level block texts are ClusterBlock descriptions from Elasticsearch's
@@ -189,15 +189,18 @@ def decide_refusal(
 ) -> Refusal | None:
     """The index-level refusal of ``op`` on ``index``, in the order Elasticsearch checks.
 
-    ``op`` is a bulk action (index, create, update, delete) or ``get``. Security comes
-    first (it runs before the action), then the index's existence, the data-stream
-    rule, and the index blocks. Reads are refused only for a missing index.
+    ``op`` is a bulk action (index, create, update, delete), ``get`` (count, search) or
+    ``get_by_id`` (GET _doc, _mget). Security comes first (it runs before the action),
+    then the index's existence, the data-stream rule, and the index blocks. Reads are
+    refused for a missing index, and a data stream takes no GET by id.
     ``index_missing`` means auto-create is off: the indices in ``defined`` (created
     with ``PUT /{index}``) exist, every other one is missing.
     """
     missing = faults.index_missing and index not in defined
     if op in READS:
-        return _missing(index, op) if missing else None
+        if missing:
+            return _missing(index, op)
+        return data_stream_get(index) if faults.data_stream and op == "get_by_id" else None
     if faults.no_privileges:
         action, privileges = _BULK_ACTION if bulk else _SINGLE_ACTIONS[op]
         reason = (
@@ -220,8 +223,22 @@ def decide_refusal(
     return None
 
 
+def data_stream_get(index: str) -> Refusal:
+    """A GET by id (``GET _doc``, an ``_mget`` entry) on a data stream, which takes none.
+
+    Elasticsearch 8.19.21's answer to ``POST /ds2/_mget {"ids": ["1"]}`` on a data stream
+    (seen on the node in tests/integration/engines): each entry's error is {"type":
+    "index_not_found_exception","reason":"no such index [ds2]","resource.type":
+    "index_or_alias","excluded_ds":"true","resource.id":"ds2","index_uuid":"_na_",
+    "index":"ds2"}, and ``GET /ds2/_doc/1`` answers 404 with the same error.
+    """
+    meta = {"resource.type": "index_or_alias", "excluded_ds": "true", "resource.id": index}
+    meta |= {"index_uuid": "_na_", "index": index}
+    return Refusal(404, "index_not_found_exception", f"no such index [{index}]", meta)
+
+
 def _missing(index: str, op: str) -> Refusal:
-    if op in ("delete", "get"):  # never auto-created: the index resolution fails
+    if op in ("delete", *READS):  # never auto-created: the index resolution fails
         return dataclasses.replace(index_not_found(index), counter="index_missing")
     # AutoCreateIndex.shouldAutoCreate: throw new IndexNotFoundException("[" +
     # AUTO_CREATE_INDEX_SETTING.getKey() + "] is [false]", index), which reads "no such index

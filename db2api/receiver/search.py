@@ -1,6 +1,6 @@
 """``_search``: the subset db2api and the official clients' paging use.
 
-Understood: ``query`` of ``match_all``, ``range``, ``term`` (a ``.keyword`` suffix
+Understood: ``query`` of ``match_all``, ``ids``, ``range``, ``term`` (a ``.keyword`` suffix
 is the same field, as under Elasticsearch's dynamic mapping), or a ``bool`` whose
 ``filter``/``must`` hold those; ``sort`` on fields, ``_id`` and ``_doc`` (ascending
 or descending); ``search_after``; ``size`` and ``from`` (together at most 10,000,
@@ -70,9 +70,14 @@ def _clause(search: Search, clause: object) -> None:
             for item in inner if isinstance(inner, list) else [inner]:
                 _clause(search, item)
         return
+    if kind == "ids" and isinstance(spec, dict) and isinstance(spec.get("values"), list):
+        values = [str(value) for value in spec["values"]]
+        search.where.append(f"id IN ({', '.join('?' * len(values))})" if values else "0")
+        search.params += values
+        return
     if kind not in ("range", "term") or not isinstance(spec, dict) or len(spec) != 1:
         raise _bad(
-            f"the receiver's _search understands match_all, bool, range and term, not [{kind}]"
+            f"the receiver's _search understands match_all, bool, ids, range and term, not [{kind}]"
         )
     ((name, condition),) = spec.items()
     if kind == "term":

@@ -16,6 +16,11 @@ Bounds = Literal["aware", "naive", "text"]
 Connection = Any
 
 
+def strip_sql(sql: str) -> str:
+    """SQL without surrounding blanks or a trailing ';', so it can sit inside another."""
+    return sql.strip().rstrip(";").rstrip()
+
+
 class SourceKind:
     dbtype = ""
     paramstyle = "named"
@@ -36,6 +41,14 @@ class SourceKind:
             f"(paramstyle {self.paramstyle}); missing {', '.join(missing)}{hint}: write e.g. "
             f"WHERE t >= {self.start_bind} AND t < {self.end_bind}"
         )
+
+    def sample_sql(self, sql: str, rows: int) -> str:
+        """The job's SQL limited to ``rows`` rows, for ``db2api check``: wrapped, never edited.
+
+        The closing parenthesis goes on its own line, so a trailing ``--`` comment in
+        the job's SQL cannot swallow it.
+        """
+        return f"SELECT * FROM (\n{strip_sql(sql)}\n) db2api_sample LIMIT {int(rows)}"
 
     def bind(self, start: Any, end: Any) -> dict[str, Any] | tuple[Any, ...]:
         return {"start": start, "end": end}

@@ -6,11 +6,16 @@ and Microsoft's ODBC driver on the machine, named in ``DbParams(odbc_driver=...)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from db2api.errors import SourceError
-from db2api.sources.base import Connection, SourceKind
+from db2api.sources.base import Connection, SourceKind, strip_sql
+
+# The statement's own ORDER BY, at its end (a call such as COALESCE(a, b) may follow),
+# not a subquery's.
+_ENDS_ORDERED = re.compile(r"\bORDER\s+BY\b(?:[^()]|\([^()]*\))*$", re.IGNORECASE)
 
 
 def odbc_value(value: object) -> str:
@@ -30,6 +35,14 @@ class Mssql(SourceKind):
                 f"SQL for {self.dbtype} needs exactly two '?' binds, start then end, "
                 "e.g. WHERE t >= ? AND t < ?"
             )
+
+    def sample_sql(self, sql: str, rows: int) -> str:
+        # SQL Server refuses ORDER BY in a derived table unless TOP or OFFSET is there too:
+        # SQL ending in ORDER BY gets OFFSET ... FETCH appended, anything else TOP around it.
+        text = strip_sql(sql)
+        if _ENDS_ORDERED.search(text):
+            return f"{text}\nOFFSET 0 ROWS FETCH NEXT {int(rows)} ROWS ONLY"
+        return f"SELECT TOP ({int(rows)}) * FROM (\n{text}\n) AS db2api_sample"
 
     def bind(self, start: Any, end: Any) -> tuple[Any, ...]:
         return (start, end)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from db2api.sources.base import Connection, SourceKind
+from db2api.sources.base import Connection, SourceKind, strip_sql
 
 
 def keep_undecodable_text(cursor: Any, metadata: Any) -> Any:
@@ -41,6 +41,11 @@ class Oracle(SourceKind):
 
         oracledb.defaults.arraysize = max(oracledb.defaults.arraysize, chunk_size)
         oracledb.defaults.prefetchrows = max(oracledb.defaults.prefetchrows, chunk_size)
+
+    def sample_sql(self, sql: str, rows: int) -> str:
+        # Oracle has no LIMIT; FETCH FIRST is 12c's row limiting clause (no AS before an alias).
+        limit = f"FETCH FIRST {int(rows)} ROWS ONLY"
+        return f"SELECT * FROM (\n{strip_sql(sql)}\n) db2api_sample {limit}"
 
     def after_connect(self, conn: Connection) -> None:
         # Text that does not decode keeps its bad bytes as lone surrogates instead of

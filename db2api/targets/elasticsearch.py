@@ -87,6 +87,11 @@ class Elasticsearch(TargetKind):
     def sink_type(self) -> type[Sink]:
         return BulkSink
 
+    def proof(self, target: Target) -> tuple[bool, str]:
+        if not target.prove:
+            return False, "target.prove=False"
+        return True, f"every acknowledged id looked up with POST /{target.index}/_mget"
+
     def oversize(self, doc: Document, target: Target) -> DeadLetter:
         return oversize_letter(target, doc)
 
@@ -185,7 +190,11 @@ class BulkSink(Sink):
     def letter(self, doc: Document, refusal: Refusal, attempts: int) -> DeadLetter:
         if refusal.status == 413:
             size = len(es_bulk.body(self.target.index, [doc], self.target.op_type))
-            return too_large(doc, size, f"what the target takes (HTTP {refusal.status})")
+            cap = (
+                f"what the target takes (HTTP {refusal.status}), its http.max_content_length or "
+                "a proxy's body limit"
+            )
+            return too_large(doc, size, cap)
         return refused(doc, refusal.status, refusal.reason, attempts)
 
     def where(self) -> str:

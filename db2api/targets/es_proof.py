@@ -6,6 +6,10 @@ time, so no refresh is needed and no count over a range can be fooled by a
 target that ignores the query. An id it does not hold fails the window, which
 runs again. A target without ``_mget`` (404/405) cannot be checked this way: one
 warning per run says so, and the row accounting alone stands.
+
+A data stream takes no GET by id: Elasticsearch 8 and OpenSearch 2 answer every ``_mget``
+entry with ``index_not_found_exception`` marked ``"excluded_ds": "true"``. Its ids are
+then looked for with an ``ids`` search after a ``_refresh`` (search is near-real-time).
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ async def prove(sink: BulkSink, ids: Sequence[str], outcome: Outcome) -> None:
         held = await _held(sink, batch, outcome)
         if held is None:
             return
-        missing += [doc_id for doc_id in batch if doc_id not in held]
+        lost = [doc_id for doc_id in batch if doc_id not in held]
+        outcome.proven += len(batch) - len(lost)
+        missing += lost
     if missing:
         shown = ", ".join(missing[:SHOWN]) + (f" (first {SHOWN})" if len(missing) > SHOWN else "")
         raise AccountingError(
@@ -45,9 +51,45 @@ async def prove(sink: BulkSink, ids: Sequence[str], outcome: Outcome) -> None:
 
 
 async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | None:
-    """The ids the target has, or None when it cannot be asked (no ``_mget``)."""
+    """The ids the target has, or None when it cannot be asked (no ``_mget``).
+
+    A document answered with an ``error`` instead of ``found`` is neither held nor
+    missing: a node restarted after a crash answers ``no_shard_available_action_exception``
+    for every id until its shard is active again, while ``_bulk`` already waits for it.
+    Those ids are asked again through the sink's retry loop, so only ``give_up_after``
+    without an answer stops the run.
+    """
+    held: set[str] = set()
+    provable = True
+
+    async def attempt(pending: list[str], attempts: int) -> tuple[list[str] | None, None]:
+        nonlocal provable
+        docs = await _ask(sink, pending, outcome)
+        if docs is None:
+            provable = False
+            return None, None
+        if docs and all(_excludes_data_stream(d) for d in docs):
+            held.update(await _searched(sink, pending, outcome))
+            return None, None
+        held.update(str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("found"))
+        unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
+        if unanswered:
+            sink.breaker.stalled("_mget item error")
+            return unanswered, None
+        if attempts > 1:
+            sink.breaker.progressed()
+        return None, None
+
+    await sink._retrying(ids, attempt)
+    return held if provable else None
+
+
+async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object] | None:
+    """The ``docs`` of one ``_mget`` answer, or None when the target has no ``_mget``."""
     path = f"/{sink.target.index}/_mget"
-    response = await sink.call("POST", path, {"ids": ids, "_source": False}, outcome)
+    # _source goes in the query: OpenSearch 2.19 refuses it beside "ids" in the body (400
+    # parsing_exception "unexpected token [VALUE_BOOLEAN]"), and both engines take the query.
+    response = await sink.call("POST", f"{path}?_source=false", {"ids": ids}, outcome)
     if response.status in (404, 405, 501) and b"index_not_found" not in response.body:
         if not sink.unprovable:
             sink.unprovable = True
@@ -68,4 +110,29 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
             f"{response.status} ({response.text[:120]!r}): set target.prove=False if this target "
             "has no _mget"
         )
-    return {str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("found")}
+    return docs
+
+
+def _excludes_data_stream(doc: object) -> bool:
+    """An ``_mget`` entry refused because the index is a data stream (no GET by id)."""
+    error = doc.get("error") if isinstance(doc, dict) else None
+    return isinstance(error, dict) and str(error.get("excluded_ds")).lower() == "true"
+
+
+async def _searched(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str]:
+    """The ids a data stream holds, by search once a refresh made every write visible."""
+    path = f"/{sink.target.index}"
+    await sink.call("POST", f"{path}/_refresh", None, outcome)
+    query = {"size": len(ids), "_source": False, "query": {"ids": {"values": ids}}}
+    response = await sink.call("POST", f"{path}/_search", query, outcome)
+    try:
+        hits = orjson.loads(response.body)["hits"]["hits"] if response.status < 300 else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        hits = None
+    if not isinstance(hits, list):
+        raise TargetError(
+            f"checking delivered documents of data stream {sink.target.index} with POST "
+            f"{sink.base_url}{path}/_search failed with HTTP {response.status} "
+            f"({response.text[:120]!r}): set target.prove=False if this target cannot search"
+        )
+    return {str(hit.get("_id")) for hit in hits if isinstance(hit, dict)}

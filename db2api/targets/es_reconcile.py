@@ -35,7 +35,7 @@ from db2api.http import Request, Response
 from db2api.retry import RETRYABLE, Verdict, classify
 from db2api.targets import es_bulk
 from db2api.targets.base import Outcome, TargetKind, error_text
-from db2api.targets.es_marker import JOB_FIELD, is_owned
+from db2api.targets.es_marker import FIELD, JOB_FIELD, is_owned
 from db2api.targets.es_search import find_held
 from db2api.windows import Window, iso, parse_length
 
@@ -242,4 +242,48 @@ def delete_body(pairs: list[Pair]) -> bytes:
     return b"".join(
         orjson.dumps({"delete": {"_index": index, "_id": doc_id}}) + b"\n"
         for index, doc_id in pairs
+    )
+
+
+DATE_TYPES = frozenset({"date", "date_nanos"})
+KEYWORD_TYPES = frozenset({"keyword", "constant_keyword"})
+
+
+def mapped_type(mappings: object, field: str) -> str | None:
+    """The type a mapping gives a dotted field (``a.b`` is ``properties.a.properties.b``)."""
+    node = mappings
+    for part in field.split("."):
+        properties = node.get("properties") if isinstance(node, dict) else None
+        node = properties.get(part) if isinstance(properties, dict) else None
+    if not isinstance(node, dict):
+        return None
+    return str(node.get("type") or ("object" if "properties" in node else "")) or None
+
+
+def mapping_problem(mappings: object, index: str, date_field: str) -> str | None:
+    """Why reconciling cannot find this job's documents with the index's mapping, if it cannot.
+
+    The search (:mod:`es_search`) takes a ``range`` on ``date_field``, which compares
+    dates only on a date field, and a ``term`` on the job marker, which matches a
+    whole job name only on a keyword field (see :mod:`es_marker`).
+    """
+    problems = []
+    kind = mapped_type(mappings, date_field)
+    if kind not in DATE_TYPES:
+        problems.append(
+            f"date_field {date_field!r} is {f'mapped as {kind}' if kind else 'not mapped'} "
+            "(it needs date)"
+        )
+    kind = mapped_type(mappings, JOB_FIELD)
+    if kind not in KEYWORD_TYPES:
+        problems.append(
+            f"{JOB_FIELD} is {f'mapped as {kind}' if kind else 'not mapped'} (it needs keyword)"
+        )
+    if not problems:
+        return None
+    return (
+        f"index {index}: {' and '.join(problems)}: map them before the first run (PUT "
+        f'/{index}/_mapping {{"properties": {{"{date_field}": {{"type": "date"}}, '
+        f'"{FIELD}": {{"properties": {{"job": {{"type": "keyword"}}}}}}}}}}; a field already '
+        "mapped otherwise needs a new index), or reconcile misses documents and refuses windows"
     )

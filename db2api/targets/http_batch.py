@@ -13,12 +13,17 @@ itself, or one both halves meet in the same words, stops the run instead
 
 Re-sending a batch is idempotent only if the API upserts by a key inside the
 document: put the id in the document in the transform.
+
+A 2xx for a batch is the API's word. With ``target.prove_path`` the acknowledged
+ids are read back after each chunk (:mod:`db2api.targets.readback`); without it
+the run says once, and in its summary, that it takes the API's word.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 
 import orjson
@@ -39,6 +44,7 @@ from db2api.targets.base import (
     too_large,
 )
 from db2api.targets.halves import Refusal, bisect, refused_request, request_fix
+from db2api.targets.readback import ReadBack, check_proof, describe, lookup_path
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -57,8 +63,10 @@ class HttpBatch(TargetKind):
     name = "batch"
     default_concurrency = 8
     default_method = "POST"
+    takes_prove_path = True
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        check_proof(target, None, fail)
         if target.bulk_docs < 1 or target.bulk_bytes < 1024:
             fail(
                 f"bulk_docs must be >= 1 and bulk_bytes >= 1024 "
@@ -80,6 +88,9 @@ class HttpBatch(TargetKind):
 
     def sink_type(self) -> type[Sink]:
         return BatchSink
+
+    def proof(self, target: Target) -> tuple[bool, str]:
+        return describe(lookup_path(target, None), target, "no target.prove_path is set")
 
     def oversize(self, doc: Document, target: Target) -> DeadLetter:
         return too_large(doc, len(doc.body), _cap(target))
@@ -127,7 +138,14 @@ class BatchSink(Sink):
         cap = _cap(self.target)
         too_big = lambda doc: too_large(doc, len(doc.body), cap)  # noqa: E731
         await self._send_batches(items, too_big, self._deliver, outcome)
+        if self._read_back is not None and outcome.acked_ids:
+            await self._read_back.prove(documents, outcome.acked_ids, outcome)
         return outcome
+
+    @cached_property
+    def _read_back(self) -> ReadBack | None:
+        path = lookup_path(self.target, None)
+        return ReadBack(self, path) if path is not None else None
 
     async def _deliver(
         self,

@@ -1068,7 +1068,8 @@ CASES = [
     ),
     pytest.param(
         dot_ids,
-        "PUT /readings/_doc/%2E; PUT /readings/_doc/%2E%2E",
+        "GET /readings/_doc/%2E; GET /readings/_doc/%2E%2E; PUT /readings/_doc/%2E; "
+        "PUT /readings/_doc/%2E%2E",
         None,
         id="ids-dot-and-dot-dot",
     ),

@@ -238,7 +238,7 @@ def lying(lost: set[str]) -> callable:
     """Every _bulk item acknowledged; _mget says which ids are really there."""
 
     def respond(number: int, seen: Seen) -> Answer:
-        if seen.path.endswith("/_mget"):
+        if seen.path.split("?")[0].endswith("/_mget"):
             return mget_answer(seen, lost)
         return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
 
@@ -248,10 +248,10 @@ def lying(lost: set[str]) -> callable:
 async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
     outcome, seen = await send(lying(set()), prove=True)
 
-    assert outcome.acked == 10
-    [proof] = [s for s in seen if s.path.endswith("/_mget")]
-    assert proof.path == f"/{INDEX}/_mget"
-    assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)], "_source": False}
+    assert outcome.acked == outcome.proven == 10
+    [proof] = [s for s in seen if s.path.split("?")[0].endswith("/_mget")]
+    assert proof.path == f"/{INDEX}/_mget?_source=false"
+    assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)]}
 
 
 async def test_a_target_that_acknowledged_what_it_does_not_hold_fails_naming_the_ids():
@@ -266,6 +266,30 @@ async def test_a_target_that_acknowledged_what_it_does_not_hold_fails_naming_the
     )
 
 
+async def test_ids_the_proof_gets_an_error_for_are_asked_again_not_called_missing():
+    """A node restarted after a crash answers _mget with an error per id until its shard
+    is active, while _bulk already waits for the shard: those ids are not missing."""
+    mgets = 0
+
+    def respond(number: int, seen: Seen) -> Answer:
+        nonlocal mgets
+        if not seen.path.split("?")[0].endswith("/_mget"):
+            return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+        mgets += 1
+        if mgets > 2:
+            return mget_answer(seen, set())
+        asked = json.loads(seen.body)["ids"]
+        recovering = [{**real.MGET_NO_SHARD_DOC, "_index": INDEX, "_id": i} for i in asked]
+        body = json.dumps({"docs": recovering}).encode()
+        return Answer(200, {"content-type": real.JSON}, body, "", "")
+
+    outcome, seen = await send(respond, prove=True)
+
+    assert (outcome.acked, outcome.dead) == (10, [])
+    proofs = [s for s in seen if s.path.split("?")[0].endswith("/_mget")]
+    assert [json.loads(p.body)["ids"] for p in proofs] == [[str(i) for i in range(10)]] * 3
+
+
 async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
     import logging
 
@@ -275,7 +299,7 @@ async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
     logging.getLogger("db2api").addHandler(handler)
 
     def respond(number: int, seen: Seen) -> Answer:
-        if seen.path.endswith("/_mget"):
+        if seen.path.split("?")[0].endswith("/_mget"):
             return Answer(405, {"content-type": "text/plain"}, b"Method Not Allowed", "", "")
         return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
 
@@ -288,7 +312,8 @@ async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
 
     assert (first.acked, second.acked) == (10, 10)
     logging.getLogger("db2api").removeHandler(handler)
-    assert [s.path for s in server.seen].count(f"/{INDEX}/_mget") == 1, "asked once, then not"
+    asked = [s.path for s in server.seen].count(f"/{INDEX}/_mget?_source=false")
+    assert asked == 1, "asked once, then not"
     assert sum("cannot be proven present there" in line for line in said) == 1
 
 
@@ -296,7 +321,7 @@ def reordered(refused_id: str, item: dict = real.MAPPER_PARSING_ITEM) -> callabl
     """Every _bulk answered with its items reversed, ``refused_id`` refused with ``item``."""
 
     def respond(number: int, seen: Seen) -> Answer:
-        if seen.path.endswith("/_mget"):
+        if seen.path.split("?")[0].endswith("/_mget"):
             return mget_answer(seen, {refused_id})  # the target does not hold the refused one
         parts = [
             with_id(item if doc_id == refused_id else real.INDEX_CREATED_ITEM_ES8, doc_id)
@@ -315,7 +340,7 @@ async def test_items_in_another_order_dead_letter_the_refused_document_itself(pr
     assert (letter.id, letter.status) == ("3", 400)
     assert letter.reason.startswith("mapper_parsing_exception: failed to parse field [hass.value]")
     assert sorted(outcome.acked_ids) == sorted(str(i) for i in range(10) if i != 3)
-    assert [s.path for s in seen].count(f"/{INDEX}/_mget") == (1 if prove else 0)
+    assert [s.path for s in seen].count(f"/{INDEX}/_mget?_source=false") == (1 if prove else 0)
 
 
 def compact_status_200_missing_last(_number: int, seen: Seen) -> Answer:

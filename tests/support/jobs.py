@@ -78,3 +78,29 @@ def unit_job(**changes: Any) -> Job:
 
 def with_target(job: Job, **changes: Any) -> Job:
     return replace(job, target=replace(job.target, **changes))
+
+
+QUALITY_CODES = {"good": 1}
+
+
+def graded_document(row: Row) -> dict[str, Any]:
+    """The demo document with ``quality`` as a code: 1 for good, the word itself otherwise,
+    so an index that maps ``quality`` as ``long`` refuses exactly the suspect readings."""
+    document = to_document(row)
+    document["quality"] = QUALITY_CODES.get(row["quality"], row["quality"])
+    return document
+
+
+def postgres_ids(
+    params: dict[str, Any], password: str, start: str, end: str, where: str = "TRUE"
+) -> set[str]:
+    """The reading ids of the PostgreSQL readings table in [start, end) days (UTC)."""
+    import psycopg2
+
+    with psycopg2.connect(password=password, **params) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT reading_id FROM readings WHERE measured_at >= %s AND measured_at < %s "
+            f"AND {where}",
+            (f"{start}T00:00:00Z", f"{end}T00:00:00Z"),
+        )
+        return {str(row[0]) for row in cur.fetchall()}

@@ -831,6 +831,26 @@ MGET_NOT_FOUND_DOC: dict[str, Any] = {
     "found": False,
 }
 
+# OpenSearch 2.19.6 (this project's test node, tests/support/search_nodes), answering
+# POST /kp/_mget?_source=false while the index's shard recovers after the node was
+# SIGKILLed and restarted: one `docs` entry, as it came (the object hash aside)
+MGET_NO_SHARD_DOC: dict[str, Any] = {
+    "_index": "kp",
+    "_id": "1",
+    "error": {
+        "root_cause": [
+            {
+                "type": "no_shard_available_action_exception",
+                "reason": "No shard available for "
+                "[org.opensearch.action.get.MultiGetShardRequest@5716c262]",
+            }
+        ],
+        "type": "no_shard_available_action_exception",
+        "reason": "No shard available for "
+        "[org.opensearch.action.get.MultiGetShardRequest@5716c262]",
+    },
+}
+
 # https://github.com/elastic/elasticsearch-specification
 #   specification/_global/info/examples/response/RootNodeInfoResponseExample1.yaml
 #   at commit ce298fca07f4b12c825272396fc5fa30978c1772 (YAML value as JSON, same order)

@@ -38,3 +38,19 @@ def test_a_delete_fraction_out_of_range_is_one_line_before_anything_runs(
         "db2api: error: --max-delete-fraction (flow parameter max_delete_fraction) must be a "
         "number from 0 to 1 (got 1.5), e.g. 0.1 for 10%\n"
     )
+
+
+def test_check_refuses_a_sample_of_no_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "demo", "--rows", "0"])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        "db2api check: error: argument --rows: '0' is not a whole number of at least 1\n"
+    )
+
+
+def test_check_of_an_unknown_job_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "nope"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "db2api: error: unknown job 'nope': known jobs are demo, sensors; add nope.py"
+    )

@@ -218,7 +218,7 @@ def test_an_answer_that_is_not_a_search_response_stops_the_run(body):
         (
             b'{"query": {"match": {"a": 1}}}',
             {},
-            "the receiver's _search understands match_all, bool, range and term, not [match]",
+            "the receiver's _search understands match_all, bool, ids, range and term, not [match]",
         ),
         (b"{}", {"size": "20000"}, "Result window is too large"),
     ],
