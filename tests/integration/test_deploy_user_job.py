@@ -104,7 +104,7 @@ def orders_stack(
     (jobs / "orders.py").write_text(ORDERS_JOB.format(params=params, first_start=first))
     port = free_port()
     (home / "db.json").write_text('{"orders": []}')
-    command = [str(JSON_SERVER), "--host", "127.0.0.1", "--port", str(port), "--quiet"]
+    command = ["node", str(JSON_SERVER), "--host", "127.0.0.1", "--port", str(port), "--quiet"]
     api = f"http://127.0.0.1:{port}"
     with (
         running([*command, str(home / "db.json")], f"{api}/orders", home / "json-server.log"),
