@@ -125,8 +125,9 @@ async def submit(
             await client.read_deployment_by_name(name)
         except ObjectNotFound:
             raise Db2apiError(
-                f"deployment {name!r} does not exist: run `prefect deploy --all` from the "
-                "project folder (see README, Nightly)"
+                f"deployment {name!r} does not exist: run `db2api deploy {job.name}` (a job "
+                "of your own) or `prefect deploy --all` from the project folder (the bundled "
+                "jobs; see README, Nightly)"
             ) from None
         for part in parts:
             parameters: dict[str, Any] = {

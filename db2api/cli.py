@@ -225,6 +225,39 @@ def target_lines(job: Any, ledger: Any, limit: int | None) -> list[str]:
     return lines
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db2api.deploy import api_url, deploy_job
+
+    specs = asyncio.run(deploy_job(args.job, args.nightly, args.timezone, args.enable))
+    for spec in specs:
+        when = "".join(
+            f", {s.cron} {s.timezone} {'active' if s.active else 'paused'}" for s in spec.schedules
+        )
+        print(f"transfer/{spec.name}  queue {spec.queue}{when}")
+    print(f"{len(specs)} deployments of job {specs[0].parameters['job']} on {api_url()}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from db2api.catalog import job_names, load_job
+    from db2api.status import gather_status, render
+
+    jobs, broken = [], []
+    for name in [args.job] if args.job else job_names():
+        try:
+            jobs.append(load_job(name))
+        except Db2apiError as exc:
+            if args.job:
+                raise
+            broken.append(f"job           {name} BROKEN: {exc}")  # the others still show
+    print("\n".join([*render(asyncio.run(gather_status(jobs))), *broken]))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from db2api.demo import run_demo
 
@@ -337,6 +370,27 @@ def parser() -> argparse.ArgumentParser:
         "--clear", action="store_true", help="forget what was delivered (next run: first_start)"
     )
     watermark.set_defaults(func=cmd_watermark)
+
+    deploy = commands.add_parser(
+        "deploy",
+        help="create or update a job's nightly-, run- and backfill- deployments on the server",
+    )
+    deploy.add_argument("job", help="job name (see `db2api jobs`) or path to a job file")
+    deploy.add_argument(
+        "--nightly", metavar="CRON", help="when the nightly run starts (default 15 2 * * *)"
+    )
+    deploy.add_argument("--timezone", metavar="TZ", help="of the cron (default: the job's)")
+    deploy.add_argument(
+        "--enable", action="store_true", help="switch the nightly schedule on (default: paused)"
+    )
+    deploy.set_defaults(func=cmd_deploy)
+
+    status = commands.add_parser(
+        "status",
+        help="per job: watermark, gaps per target, last run, open dead letters, next run",
+    )
+    status.add_argument("job", nargs="?", help="job name (default: every job)")
+    status.set_defaults(func=cmd_status)
 
     demo = commands.add_parser(
         "demo", help="SQLite demo data -> local receiver, through a local Prefect server"

@@ -59,6 +59,10 @@ class OutputError(Db2apiError):
     """A file the run writes (dead letters, deleted documents) cannot be written there."""
 
 
+class ServerError(Db2apiError):
+    """No Prefect server answers where one is needed (deployments, status, history)."""
+
+
 class TooManyDeadLetters(Db2apiError):
     """A window dead-lettered more of its rows than the job's ``max_dead_fraction``."""
 
