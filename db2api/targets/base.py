@@ -207,6 +207,7 @@ class Sink:
         async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
             response, _ = await self._request(request, outcome)
             if response is None or response.status in RETRYABLE:
+                self._count_retries(outcome, 0)  # a failed request sent again, checking or not
                 return request, response
             answers.append(response)
             return None, None
