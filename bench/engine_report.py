@@ -55,11 +55,11 @@ def table(results: list[Result]) -> list[str]:
             lines.append(head + f"| {said.replace('|', '/')} | | | | | | {result.load:.1f} |")
             continue
         data = result.data
-        docs = data["docs"] / 1000
+        thousands = data["docs"] / 1000
         lines.append(
             head + f"| {data['seconds']:.2f} | {data['docs_per_s']:,.0f} "
-            f"| {data['cpu_seconds'] / docs:.1f} | {data['node_cpu_seconds']:.1f} "
-            f"| {data['node_cpu_seconds'] / docs:.1f} | {data['peak_rss_mib']:.1f} "
+            f"| {data['cpu_seconds'] * 1000 / thousands:.1f} | {data['node_cpu_seconds']:.1f} "
+            f"| {data['node_cpu_seconds'] * 1000 / thousands:.1f} | {data['peak_rss_mib']:.1f} "
             f"| {result.load:.1f} |"
         )
     return lines

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -30,6 +31,7 @@ INDEX_SETTINGS = {
     "settings": {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "-1"}
 }
 TIMEOUT = 120  # seconds for an index call; deleting a million documents takes a moment
+HEAP_MB = 1024  # the launcher's default (512) is for tests; a million documents want more
 
 
 class NodeUnavailable(Exception):
@@ -37,7 +39,7 @@ class NodeUnavailable(Exception):
 
 
 def launcher() -> Any:
-    """The ``SearchNode`` class of the test support, or why there is none."""
+    """The ``SearchNode`` class of the test support (``tests/support/search_nodes``)."""
     try:
         module = importlib.import_module("tests.support.search_nodes")
     except ImportError as exc:
@@ -50,8 +52,9 @@ def launcher() -> Any:
 class Nodes:
     """The one node running now, started on demand and stopped when another is wanted."""
 
-    def __init__(self, stack: ExitStack, say: Callable[[str], None]) -> None:
+    def __init__(self, stack: ExitStack, say: Callable[[str], None], data: Path) -> None:
         self.say = say
+        self.data = data  # each node's data folder goes here: fresh for every bench run
         self.engine = ""
         self.node: Any = None
         self.refused: dict[str, str] = {}  # engine -> why it cannot run (asked once)
@@ -73,16 +76,14 @@ class Nodes:
     def start(self, engine: str) -> None:
         node_class = launcher()
         try:
-            node = node_class(engine)
+            node = node_class(engine, self.data / engine, heap_mb=HEAP_MB)
             node.start()
         except Exception as exc:
-            raise NodeUnavailable(
-                f"the {engine} node did not start ({type(exc).__name__}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no message'}); "
-                f"is it built? run `{SETUP}`"
-            ) from exc
+            said = " ".join(str(exc).split()) or type(exc).__name__
+            hint = "" if SETUP in said else f"; is it built? run `{SETUP}`"
+            raise NodeUnavailable(f"the {engine} node did not start: {said[:400]}{hint}") from exc
         self.engine, self.node = engine, node
-        self.say(f"{engine}: node {getattr(node, 'version', '?')} up at {node.url}")
+        self.say(f"{engine}: node {node.version} up at {node.url} (heap {HEAP_MB} MiB)")
 
     def stop(self) -> None:
         if self.node is not None:
@@ -94,24 +95,15 @@ class Nodes:
         return str(getattr(self.node, "version", ""))
 
     def processes(self) -> list[psutil.Process]:
-        """The node's JVMs (Elasticsearch runs a launcher JVM and the server JVM)."""
-        roots = []
-        for name in ("pid", "process"):
-            found = getattr(self.node, name, None)
-            pid = getattr(found, "pid", found)
-            if isinstance(pid, int):
-                roots.append(pid)
-                break
-        if not roots:  # the launcher keeps its process to itself: look among ours
-            roots = [psutil.Process().pid]
-        processes = []
-        for pid in roots:
-            try:
-                root = psutil.Process(pid)
-                processes += [p for p in [root, *root.children(recursive=True)] if is_java(p)]
-            except psutil.Error:
-                continue
-        return processes
+        """The node's JVM and anything it started (the launcher runs one JVM, no wrapper)."""
+        pid = getattr(self.node, "pid", None)
+        if not isinstance(pid, int):
+            return []
+        try:
+            root = psutil.Process(pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
 
     def cpu_seconds(self) -> float:
         total = 0.0
@@ -122,13 +114,6 @@ class Nodes:
                 continue
             total += times.user + times.system
         return total
-
-
-def is_java(process: psutil.Process) -> bool:
-    try:
-        return process.name() == "java"
-    except psutil.Error:
-        return False
 
 
 def call(method: str, url: str, body: dict[str, Any] | None = None) -> requests.Response:

@@ -79,7 +79,7 @@ class Bench:
         # benchmarks answers more slowly, and the flow contestants would pay for it.
         self.prefect_home = self.tmp / "prefect" if fresh_prefect else QUICK_PREFECT_HOME
         self.fresh_prefect = fresh_prefect
-        self.nodes = Nodes(stack, say)
+        self.nodes = Nodes(stack, say, self.tmp / "nodes")
 
     def prefect(self) -> str:
         """Start the Prefect server on first use; it stops when the stack unwinds."""
