@@ -34,7 +34,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--quick",
         action="store_true",
         help=f"small counts ({QUICK.rows:,} rows, {QUICK.sequential} docs for method 1): "
-        "a smoke test that finishes in about a minute",
+        "a smoke test that finishes in a few minutes (a minute without the search nodes)",
     )
     parser.add_argument(
         "--only",

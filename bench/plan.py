@@ -7,6 +7,10 @@ server only runs during the flow contestants, so its background work does not
 load the others. The groups of targets whose ratio has straddled its bound from
 one run to the next (:data:`REPEATED`) run several times in a row; the target
 is the median of the rounds, reported with their spread.
+
+The engine section comes last: per engine (one node at a time), a warm-up, then
+the contestants in rounds whose order rotates (A B C D, B C D A, ...), so no
+contestant always runs first on a fresh index or last on a tired node.
 """
 
 from __future__ import annotations
