@@ -8,7 +8,11 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 ARGS   ?=
 PORT   ?= 4200
 
-.PHONY: help install demo test test-unit lint format ui receiver bench clean
+# `make opensearch PORT=9201`: PORT given on the command line wins, else each node's own default
+# (PORT ?= 4200 above stays the UI's).
+NODE_PORT = $(if $(filter command line,$(origin PORT)),$(PORT),$(1))
+
+.PHONY: help install demo test test-unit lint format ui receiver opensearch elasticsearch bench clean
 
 help:
 	@echo "make demo       run the demo transfer (SQLite -> local receiver, local Prefect)"
@@ -17,6 +21,8 @@ help:
 	@echo "make lint       ruff check + format check"
 	@echo "make ui         browse the demo's run history in the Prefect UI (PORT=4200)"
 	@echo "make receiver   start the local receiver on 127.0.0.1:9200"
+	@echo "make opensearch     run an OpenSearch 2.19.6 node on 127.0.0.1 (PORT=9201; needs Java 17, Maven)"
+	@echo "make elasticsearch  run an Elasticsearch 8.19.21 node on 127.0.0.1 (PORT=9202; needs Java 17, Maven)"
 	@echo "make bench      run the benchmark (not part of the tests)"
 
 $(STAMP):
@@ -51,6 +57,14 @@ ui: $(STAMP)
 
 receiver: $(STAMP)
 	$(BIN)/db2api receiver --data .db2api/receiver.sqlite $(ARGS)
+
+opensearch: $(STAMP)
+	bash .ci/setup-search-nodes
+	$(BIN)/python -m tests.support.search_nodes opensearch --port $(call NODE_PORT,9201) $(ARGS)
+
+elasticsearch: $(STAMP)
+	bash .ci/setup-search-nodes
+	$(BIN)/python -m tests.support.search_nodes elasticsearch --port $(call NODE_PORT,9202) $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)

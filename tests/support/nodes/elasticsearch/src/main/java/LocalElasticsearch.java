@@ -57,7 +57,20 @@ public final class LocalElasticsearch {
     private static final String ZERO_REPLICAS =
             "{\"index_patterns\":[\"*\"],\"order\":-1,\"settings\":{\"number_of_replicas\":0}}";
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        PrintStream err = System.err; // LogConfigurator sends System.err through log4j
+        try {
+            run(args);
+        } catch (Throwable failure) {
+            failure.printStackTrace(err);
+            // last, on one line: what a failed start quotes
+            err.println("db2api search node failed: " + failure);
+            err.flush();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: LocalElasticsearch <home> <http-port> [key=value ...]");
             System.exit(2);

@@ -66,7 +66,20 @@ public final class LocalOpenSearch {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        PrintStream err = System.err; // LogConfigurator sends System.err through log4j
+        try {
+            run(args);
+        } catch (Throwable failure) {
+            failure.printStackTrace(err);
+            // last, on one line: what a failed start quotes
+            err.println("db2api search node failed: " + failure);
+            err.flush();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
         if (args.length < 2) {
             System.err.println("usage: LocalOpenSearch <home> <http-port> [key=value ...]");
             System.exit(2);
