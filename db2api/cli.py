@@ -12,11 +12,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from db2api.errors import Db2apiError, RangeError
 from db2api.interrupt import Interrupted
 from db2api.windows import parse_moment
+
+if TYPE_CHECKING:
+    from db2api.report import RunSummary
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -56,6 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         max_delete_fraction=args.max_delete_fraction,
     )
+    return exit_status(summary)
+
+
+def exit_status(summary: RunSummary | None) -> int:
+    """0 delivered (or nothing to do), 3 target unavailable, 1 any other failed or stopped run."""
     if summary is None or summary.ok or summary.dry_run:
         return 0
     return EXIT_UNAVAILABLE if summary.unavailable else EXIT_FAILED
@@ -132,7 +140,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
     return 0
 
 
-def watermark_lines(job: Any, ledger: Any) -> list[str]:
+def watermark_lines(job: Any, ledger: Any, limit: int | None = 12) -> list[str]:
     from db2api.ledger import describe
     from db2api.ledger_store import origin
     from db2api.windows import iso
@@ -143,9 +151,37 @@ def watermark_lines(job: Any, ledger: Any) -> list[str]:
     return [
         f"job          {job.name}",
         f"watermark    {iso(value) if value else 'none'} (delivered without a gap from {since})",
-        f"delivered    {describe(ledger.counted())}",
-        f"gaps         {describe(ledger.gaps(start))}",
+        f"delivered    {describe(ledger.counted(), limit)}",
+        f"gaps         {describe(ledger.gaps(start), limit)}",
+        *target_lines(job, ledger, limit),
     ]
+
+
+def target_lines(job: Any, ledger: Any, limit: int | None) -> list[str]:
+    """One line per delivery key: the target, its watermark (runs plan from it) and gaps."""
+    from db2api.job import resolve
+    from db2api.ledger import delivery_key, describe
+    from db2api.ledger_store import origin, target_label
+    from db2api.windows import iso
+
+    try:
+        url = resolve(job.target.url, job.name)
+        now, now_label = delivery_key(job.fingerprint, url), target_label(job, url)
+    except Db2apiError:
+        now = now_label = None  # the target's URL is not set here: none is marked current
+    start = origin(job)
+    lines = []
+    for key in reversed(list(ledger.by_key)):  # the most recent first
+        value = ledger.watermark(start, key)
+        label = ledger.labels.get(key, f"key {key}")
+        lines.append(
+            f"target       {label}{' (now)' if key == now else ''}: "
+            f"watermark {iso(value) if value else 'none'}, "
+            f"gaps {describe(ledger.gaps(start, key), limit)}"
+        )
+    if now is not None and now not in ledger.by_key:
+        lines.append(f"target       {now_label} (now): nothing delivered yet")
+    return lines
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

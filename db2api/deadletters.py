@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from db2api.errors import OutputError
 from db2api.scrub import SCRUBBER, Scrubber
 
 if TYPE_CHECKING:
@@ -54,12 +55,15 @@ class DeadLetterFile:
         now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         lines = [self._line(window, letter, now) for letter in letters]
         with self._lock:
-            if self._handle is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._handle = self.path.open("ab")
-            self._handle.write(b"".join(lines))
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            try:
+                if self._handle is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._handle = self.path.open("ab")
+                self._handle.write(b"".join(lines))
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+            except OSError as exc:
+                raise unwritable(self.path.parent, exc, "the run stopped") from None
             self.count += len(letters)
 
     def _line(self, window: str, letter: DeadLetter, now: str) -> bytes:
@@ -82,6 +86,37 @@ def dead_letter_folder(job: Job) -> Path:
     return (
         Path(os.environ.get("DB2API_DEAD_LETTER_DIR") or job.dead_letter_dir) / job.name
     ).resolve()
+
+
+def check_writable(folder: Path) -> None:
+    """Create ``folder`` and write and remove a probe file there, before anything is sent.
+
+    A folder that cannot take the dead letters is otherwise found only once a target
+    refused a document, after others were delivered. Folders made just for the probe
+    are removed again, so a run with nothing to dead-letter leaves none behind.
+    """
+    made = [path for path in (folder, *folder.parents) if not path.exists()]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}-{threading.get_ident()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise unwritable(folder, exc, "nothing was sent") from None
+    finally:
+        for path in made:  # deepest first
+            try:
+                path.rmdir()
+            except OSError:
+                break  # not empty (another run wrote there), or never made
+
+
+def unwritable(folder: Path, exc: OSError, state: str) -> OutputError:
+    return OutputError(
+        f"dead-letter folder {folder} cannot be written ({exc.strerror or type(exc).__name__}): "
+        "make it writable for this user, or set DB2API_DEAD_LETTER_DIR (or the job's "
+        f"dead_letter_dir) to a folder that is; {state}"
+    )
 
 
 def iter_dead_letters(path: Path) -> Iterator[dict[str, Any]]:

@@ -55,6 +55,14 @@ class OutsideWindow(JobError):
     """The SQL returned rows whose ``date_field`` lies outside the window it was asked for."""
 
 
+class OutputError(Db2apiError):
+    """A file the run writes (dead letters, deleted documents) cannot be written there."""
+
+
+class TooManyDeadLetters(Db2apiError):
+    """A window dead-lettered more of its rows than the job's ``max_dead_fraction``."""
+
+
 class AccountingError(Db2apiError):
     """A window's rows do not add up to acknowledged plus dead-lettered documents."""
 

@@ -33,7 +33,8 @@ IdSpec = str | Sequence[str] | Callable[[Row], Any]
 Mode = Literal["bulk", "item", "batch"]
 Upsert = Literal["none", "put-or-post", "post-or-put"]
 UPSERTS: tuple[str, ...] = ("none", "put-or-post", "post-or-put")
-_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")  # what Prefect allows in a Variable's name
+MAX_NAME = 200  # db2api-ledgershard-<job>-<slot>-<n> within Prefect's 255
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,13 @@ class Target:
     bulk_docs: int = 1000
     bulk_bytes: int = 5 * 1024 * 1024
     op_type: Literal["index", "create"] = "index"
-    # bulk: look every acknowledged id up again (_mget) before a window counts as done.
-    prove: bool = True
+    # Read every acknowledged id back before a window counts as done: bulk with _mget,
+    # item with GET of prove_path (default: path), batch with GET of prove_path (no
+    # default: without it a batch target's word is taken, and the run says so).
+    # "content" also compares the fields sent with those read back (item and batch).
+    prove: bool | Literal["content"] = True
+    prove_path: str | None = None  # item/batch: "{id}", "name={ids*}" or "{ids}" (readback)
+    id_field: str = "id"  # item/batch: the document field holding the id (POST, look-ups)
     batch_wrap: str | None = None
     batch_items: str | None = None
     auth_env: str | None = None
@@ -175,6 +181,8 @@ class Job:
     first_start: date | None = None
     lag: str | timedelta | None = None
     dead_letter_dir: str = "dead-letters"
+    # Stop the run after a window that dead-lettered more than this share of its rows.
+    max_dead_fraction: float | None = None
     # Bump to make re-runs send windows again even though the SQL and code are unchanged.
     version: str = "1"
 
@@ -224,6 +232,11 @@ def check(job: Job) -> None:
         raise JobError(
             f"job name {job.name!r} is not valid: use lower-case letters, digits, '-' or '_'"
         )
+    if len(job.name) > MAX_NAME:
+        raise JobError(
+            f"job name {job.name[:24]!r}… is {len(job.name)} characters long: use at most "
+            f"{MAX_NAME} (Prefect Variables named after the job hold at most 255)"
+        )
     if job.source.dbtype not in SOURCES:
         fail(f"source dbtype {job.source.dbtype!r} is not supported: use one of {sorted(SOURCES)}")
     if job.source.password_env and job.source.password_secret:
@@ -241,6 +254,14 @@ def check(job: Job) -> None:
             continue  # the target kind's default
         if not isinstance(value, int) or value < 1:
             fail(f"{name} must be a whole number of at least 1 (got {value!r})")
+    limit = job.max_dead_fraction
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | float) or not 0 < limit <= 1
+    ):
+        fail(
+            f"max_dead_fraction must be a number above 0 and at most 1 (got {limit!r}), e.g. "
+            "0.1 stops the run after a window that dead-lettered more than 10% of its rows"
+        )
     try:
         parse_length(job.window)
         if job.lag is not None:
@@ -293,6 +314,7 @@ def check_target(job: Job) -> None:
             f"target.upsert {target.upsert!r} works one document at a time: "
             "use mode='item', or leave upsert at 'none'"
         )
+    check_proof_settings(job)
     KINDS[target.mode].check(target, fail)
     timeout = target.timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
@@ -312,6 +334,27 @@ def check_target(job: Job) -> None:
         check_reconcile(job, KINDS[target.mode], fail)
     if isinstance(target.url, str):
         check_url(target.url, job.name)
+
+
+def check_proof_settings(job: Job) -> None:
+    from db2api.targets import KINDS
+    from db2api.targets.readback import PROVES
+
+    target, fail = job.target, _failer(job)
+    if target.prove not in PROVES or not isinstance(target.prove, bool | str):
+        fail(
+            "target.prove must be True (read acknowledged ids back), 'content' (ids and "
+            f"fields) or False (take the target's word), got {target.prove!r}"
+        )
+    if not isinstance(target.id_field, str) or not target.id_field:
+        fail(f"target.id_field must name the document field with the id (got {target.id_field!r})")
+    if not KINDS[target.mode].takes_prove_path and (
+        target.prove_path is not None or target.prove == "content"
+    ):
+        fail(
+            f"{target.mode} mode proves ids with _mget: leave target.prove_path unset and "
+            "target.prove at True (or False)"
+        )
 
 
 def check_url(url: str, job: str) -> str:

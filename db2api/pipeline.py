@@ -18,9 +18,11 @@ from db2api.documents import Chunk
 from db2api.dryrun import DrySink
 from db2api.errors import (
     JobError,
+    OutputError,
     SourceError,
     SourceLost,
     TargetError,
+    TooManyDeadLetters,
     WindowIncomplete,
     first_error,
 )
@@ -56,19 +58,22 @@ async def run_window(
     async def deliver(chunk: Chunk) -> None:
         try:
             outcome = await send(chunk)
-            runtime.dead_letters.write(window.key, outcome.dead)
+            # What the target acknowledged is counted before the letters are written, so
+            # it stays in the summary even if they cannot be (the window then fails).
             tally.acked += outcome.acked
-            tally.dead += len(outcome.dead)
             tally.retries += outcome.retries
             report.acked += outcome.acked - resent_and_acked(chunk, outcome)
             if delivered is not None:
                 delivered.extend(outcome.acked_ids)
             report.present += outcome.present
-            report.dead += len(outcome.dead)
+            report.proven += outcome.proven
             report.retries += outcome.retries
             report.requests += outcome.requests
             report.bytes += outcome.bytes
             report.samples.extend(outcome.samples[: max(0, 3 - len(report.samples))])
+            runtime.dead_letters.write(window.key, outcome.dead)
+            tally.dead += len(outcome.dead)
+            report.dead += len(outcome.dead)
         finally:
             slots.release()
 
@@ -87,6 +92,7 @@ async def run_window(
                 group.create_task(deliver(chunk))
         report.seconds = time.perf_counter() - started
         report.check()
+        check_dead_fraction(runtime, report)
         if reconciler is not None and source_ids is not None and not report.dead:
             report.deleted, report.delete_note = await reconciler.reconcile(
                 window, source_ids, report.rows
@@ -103,6 +109,19 @@ async def run_window(
         error.partial_report = report  # type: ignore[attr-defined]
         raise
     return report
+
+
+def check_dead_fraction(runtime: Runtime, report: WindowReport) -> None:
+    """Stop the run after a window past the job's ``max_dead_fraction`` (letters are kept)."""
+    limit = runtime.job.max_dead_fraction
+    if limit is None or not report.rows or report.dead <= limit * report.rows:
+        return
+    raise TooManyDeadLetters(
+        f"window {report.window}: {report.dead} of {report.rows} rows were dead-lettered "
+        f"({report.dead / report.rows:.0%}), more than the job's max_dead_fraction {limit}: the "
+        f"run stopped; the letters are in {runtime.dead_letters.path}: fix the data, the "
+        "transform or the index mapping (or raise max_dead_fraction) and run again"
+    )
 
 
 Emit = Callable[[str], Awaitable[None]]
@@ -147,9 +166,8 @@ OnDone = Callable[[WindowReport], Awaitable[None]]
 
 def is_fatal(error: BaseException) -> bool:
     """Errors every later window would hit too: stop instead of repeating them."""
-    return isinstance(error, TargetError | JobError | SourceError) and not isinstance(
-        error, SourceLost
-    )
+    stops = TargetError | JobError | SourceError | OutputError | TooManyDeadLetters
+    return isinstance(error, stops) and not isinstance(error, SourceLost)
 
 
 async def run_windows(

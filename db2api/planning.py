@@ -1,9 +1,10 @@
 """Which windows a run covers, and which of them may count as delivered.
 
-The watermark is the end of the gap-free delivered history of the job (see
-:mod:`db2api.ledger`). A run without an explicit range covers ``[watermark, today
-00:00)`` in the job's timezone, so a night that was missed or failed is caught up
-by the next one.
+The watermark is the end of the gap-free delivered history of the target the job
+points at now (its delivery key, see :mod:`db2api.ledger`): a job pointed at a new
+target fills it from ``first_start``. A run without an explicit range covers
+``[watermark, today 00:00)`` in the job's timezone, so a night that was missed or
+failed is caught up by the next one.
 
 Nothing is done before it has happened: a window that has not ended yet (its end
 after now, or after now - ``lag`` when the job has one) is *open*. An open window

@@ -7,6 +7,7 @@ from typing import Any
 
 from db2api.errors import AccountingError, TargetUnavailable
 from db2api.job import Job
+from db2api.targets import kind_of
 from db2api.windows import Window
 
 
@@ -16,6 +17,7 @@ class WindowReport:
     rows: int = 0
     acked: int = 0
     present: int = 0  # of the acked: already at the target (op_type create)
+    proven: int = 0  # of the acked: read back from the target by id
     dead: int = 0
     duplicates: int = 0
     retries: int = 0
@@ -80,6 +82,8 @@ class RunSummary:
     unavailable: bool = False  # the run stopped because the target stayed down
     dry_run: bool = False
     reconcile: bool = False  # deletes reach the target (target.reconcile)
+    proves: bool = False  # the target kind reads acknowledged documents back
+    proof: str = ""  # how it does, or why it does not
 
     def total(self, name: str) -> int:
         """A figure summed over the windows this run worked on (not those done before)."""
@@ -113,12 +117,25 @@ class RunSummary:
                 if self.total("present")
                 else []
             ),
+            *self.proof_lines(),
             f"duplicates   {self.total('duplicates')} (same id twice in a chunk; last one sent)",
             f"retries      {self.total('retries')}",
             f"time         {self.seconds:.1f} s, {self.docs_per_second:,.0f} docs/s",
         ]
         lines += [f"failed       {reason}" for reason in self.failed[:5]]
         return lines
+
+    def proof_lines(self) -> list[str]:
+        """What the run proved of what the target acknowledged, or that it took its word."""
+        if self.dry_run or not self.proof:
+            return []
+        acked, proven = self.total("acked"), self.total("proven")
+        if not self.proves:
+            return [f"proof        none: the target's word for {acked} documents ({self.proof})"]
+        line = f"proof        {proven} of {acked} documents read back ({self.proof})"
+        if proven < acked:
+            line += f"; {acked - proven} on the target's word (see the log)"
+        return [line]
 
     def deleted_lines(self) -> list[str]:
         if not self.reconcile:
@@ -174,6 +191,7 @@ def summarise(
         seconds=seconds,
         reconcile=job.target.reconcile,
     )
+    summary.proves, summary.proof = kind_of(job.target).proof(job.target)
     summary.failed = [f"{r.window}: {r.error}" for r in reports if r.error]
     summary.fatal = str(fatal or "")
     if isinstance(fatal, TargetUnavailable):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from db2api.deadletters import DeadLetterFile, dead_letter_folder
+from db2api.deadletters import DeadLetterFile, check_writable, dead_letter_folder
 from db2api.dryrun import DrySink
 from db2api.errors import JobError, TargetError
 from db2api.extract import ConnectionPool
@@ -219,6 +219,9 @@ async def open_runtime(
             f"job {job.name!r}: TLS certificate verification is OFF for {url} "
             "(target.verify_tls=False); anyone on the path can read or alter what is sent"
         )
+    # Dead letters and (reconciling) deleted documents go to this folder: a run that
+    # could not write them must stop before it sends anything.
+    check_writable(dead_letter_folder(job))
     online = not dry_run or target.reconcile
     if online:
         await preflight(url, job.name)

@@ -22,7 +22,7 @@ from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
 from db2api.job import resolve
 from db2api.ledger import delivery_key
-from db2api.ledger_store import LedgerRecorder, origin, read_ledger
+from db2api.ledger_store import LedgerRecorder, origin, read_ledger, target_label
 from db2api.log import quiet_task_runs
 from db2api.pipeline import heartbeat, run_windows
 from db2api.planning import is_complete, plan
@@ -86,9 +86,10 @@ async def transfer(
     try:
         spec = load_job(name)
         ledger = await read_ledger(spec.name)
-        watermark = ledger.watermark(origin(spec))
+        url = resolve(spec.target.url, spec.name)
+        key = delivery_key(spec.fingerprint, url)
+        watermark = ledger.watermark(origin(spec), key)  # this target's: a new one starts over
         work = plan(spec, start_at or start, end_at or end, watermark)
-        key = delivery_key(spec.fingerprint, resolve(spec.target.url, spec.name))
     except Db2apiError as exc:
         logger.error(str(exc))
         return Failed(message=str(exc))
@@ -98,7 +99,7 @@ async def transfer(
         logger.info(work.note)
     if not work.windows:
         return Completed(message=work.note, data={"summary": None})
-    recorder = LedgerRecorder(spec.name, key)
+    recorder = LedgerRecorder(spec.name, key, label=target_label(spec, url))
     by_key = {window.key: window for window in work.windows}
 
     async def run_one(window: Window) -> WindowReport:
@@ -126,12 +127,16 @@ async def transfer(
             path = str(runtime.dead_letters.path)
     except Db2apiError as exc:
         logger.error(str(exc))
-        return Failed(message=str(exc))
+        await recorder.flush()
+        return Failed(message="; ".join(filter(None, [str(exc), recorder.unrecorded_note()])))
     finally:
         ledger = await recorder.flush() or ledger
     summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
     summary.dry_run = dry_run
-    moved = ledger.watermark(origin(spec))
+    if recorder.unrecorded:  # delivered, yet the next run would not know: the run failed
+        logger.error(recorder.unrecorded_note())
+        summary.fatal = "; ".join(filter(None, [summary.fatal, recorder.unrecorded_note()]))
+    moved = ledger.watermark(origin(spec), key)
     if moved != watermark:
         logger.info(f"watermark of {spec.name} moved to {iso(moved) if moved else 'none'}")
     logger.info(summary.headline())

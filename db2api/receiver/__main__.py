@@ -71,9 +71,11 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
             "Run a local stand-in for Elasticsearch, to try a job before pointing it at\n"
-            "production. It accepts _doc, _create, _update, _bulk, _mget and _count requests,\n"
-            "keeps documents in a SQLite file, and can inject faults (latency, 429/503, resets,\n"
-            "hangs, outages, rejected bulk items, refusing indices) to show how the job copes."
+            "production. It accepts _doc, _create, _update, _bulk, _mget, _count and _search\n"
+            "requests and the index APIs (PUT/HEAD/GET/DELETE /{index}, _mapping), keeps\n"
+            "documents and index definitions in a SQLite file, and can inject faults (latency,\n"
+            "429/503, resets, hangs, outages, rejected bulk items, refusing indices) to show\n"
+            "how the job copes."
         ),
         epilog=(
             "while it runs:\n"
@@ -148,7 +150,8 @@ def build_parser(prog: str = "python -m db2api.receiver") -> argparse.ArgumentPa
     g.add_argument(
         "--index-missing",
         action="store_true",
-        help="no index exists and auto-creation is off: writes answer 404 index_not_found",
+        help="auto-creation is off and only indices created with PUT /{index} exist: "
+        "other reads and writes answer 404 index_not_found",
     )
     g.add_argument(
         "--read-only",

@@ -19,10 +19,13 @@ from collections.abc import Awaitable, Callable
 import orjson
 from aiohttp import web
 
+from db2api.receiver import indices
 from db2api.receiver import protocol as es
 from db2api.receiver.faults import FaultError, Faults, RequestFault, decide_request
 from db2api.receiver.faults import matches_reject_rule as _rejects
+from db2api.receiver.mapping import document_refusal
 from db2api.receiver.refusals import decide_refusal
+from db2api.receiver.responses import error_response, json_response, no_route, refusal_response
 from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
 from db2api.receiver.store import Store, WriteOp
@@ -71,16 +74,6 @@ class _Dropped(web.Response):
 
 class _ProxyPage(web.Response):
     """A page from something in front of Elasticsearch: it carries no product header."""
-
-
-def json_response(data: object, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
-
-
-def error_response(status: int, type_: str, reason: str, **headers: str) -> web.Response:
-    resp = json_response(es.error_body(status, type_, reason), status)
-    resp.headers.update(headers)
-    return resp
 
 
 def _abort(request: web.Request) -> web.Response:
@@ -193,7 +186,7 @@ def _refused(request: web.Request, st: ReceiverState, op: str, index: str) -> we
     if request.get(BYPASSED):
         return None
     auth = request.headers.get("Authorization")
-    refusal = decide_refusal(st.faults, op, index, auth, bulk=False)
+    refusal = decide_refusal(st.faults, op, index, auth, defined=st.store.defined)
     if refusal is None:
         return None
     if refusal.counter:
@@ -206,9 +199,9 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     given_id = request.match_info.get("id")
     doc_id = given_id or es.new_id()
     create = request.match_info.get("op") == "_create" or request.query.get("op_type") == "create"
-    problem = es.check_index(index) or es.check_id(doc_id)
+    problem = es.check_target(index, doc_id)
     if problem:
-        return error_response(*problem)
+        return refusal_response(problem)
     # A document without an id can only be new: Elasticsearch makes it a create.
     refused = _refused(request, st, "create" if create or not given_id else "index", index)
     if refused:
@@ -223,6 +216,9 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
         return error_response(
             400, "mapper_parsing_exception", es.rule_reason(st.faults.reject_field, doc_id)
         )
+    unmapped = document_refusal(st.store.defined.get(index), doc, doc_id, None)
+    if unmapped:
+        return refusal_response(unmapped)
     op = WriteOp("create" if create else "index", index, doc_id, body.decode())
     result = await st.write_one(op)
     if result.status == 409:
@@ -235,13 +231,16 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
 async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
     """``POST /{index}/_update/{id}`` with ``doc`` (and ``doc_as_upsert`` or ``upsert``)."""
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    problem = es.check_index(index) or es.check_id(doc_id)
+    problem = es.check_target(index, doc_id)
     if problem:
-        return error_response(*problem)
+        return refusal_response(problem)
     refused = _refused(request, st, "update", index)
     if refused:
         return refused
     doc, upsert = es.update_parts(await request.read(), 0)
+    unmapped = document_refusal(st.store.defined.get(index), orjson.loads(doc), doc_id, upsert)
+    if unmapped:
+        return refusal_response(unmapped)
     op = WriteOp("update", index, doc_id, doc.decode(), upsert and upsert.decode())
     result = await st.write_one(op)
     if result.result == "document_missing":
@@ -277,7 +276,7 @@ async def bulk(request: web.Request, st: ReceiverState) -> web.Response:
     actions = es.parse_bulk(await request.read(), request.match_info.get("index"))
     st.stats.bulk_items += len(actions)
     auth = request.headers.get("Authorization")
-    ops, positions, counts = es.plan_bulk(actions, st.faults, st.rng, auth)
+    ops, positions, counts = es.plan_bulk(actions, st.faults, st.rng, auth, st.store.defined)
     for name, n in counts.items():
         st.stats.faults[name] += n
     results = await st.db(st.store.write, ops) if ops else []
@@ -312,7 +311,8 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     found: dict[tuple[str, str], tuple[int, str]] = {}
     refusals = {}
     for index, docs in by_index.items():
-        refusal = None if request.get(BYPASSED) else decide_refusal(st.faults, "get", index)
+        bypassed, defined = request.get(BYPASSED), st.store.defined
+        refusal = None if bypassed else decide_refusal(st.faults, "get", index, defined=defined)
         if refusal is not None:
             refusals[index] = refusal
             continue
@@ -342,11 +342,6 @@ async def search(request: web.Request, st: ReceiverState) -> web.Response:
         return refused
     took = int((time.perf_counter() - started) * 1000)
     return json_response(await st.db(run_search, st.store, index, query, took))
-
-
-async def refresh(request: web.Request, st: ReceiverState) -> web.Response:
-    """Writes are visible at once here; answer as Elasticsearch does after a refresh."""
-    return json_response({"_shards": {"total": 1, "successful": 1, "failed": 0}})
 
 
 async def add_product_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -396,11 +391,6 @@ async def list_ids(request: web.Request) -> web.Response:
     if ids is None:
         return error_response(404, "index_not_found_exception", f"no such index [{index}]")
     return json_response({"ids": ids})
-
-
-async def no_route(request: web.Request) -> web.Response:
-    reason = f"no handler found for uri [{request.path}] and method [{request.method}]"
-    return error_response(400, "illegal_argument_exception", reason)
 
 
 def create_app(
@@ -453,8 +443,6 @@ def create_app(
     for path in ("/_search", "/{index}/_search"):
         r.add_get(path, data_route(search, read=True))
         r.add_post(path, data_route(search, read=True))
-    for path in ("/_refresh", "/{index}/_refresh"):
-        r.add_get(path, data_route(refresh, read=True))
-        r.add_post(path, data_route(refresh, read=True))
+    indices.add_routes(r, data_route)
     r.add_route("*", "/{tail:.*}", no_route)
     return app

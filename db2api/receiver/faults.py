@@ -77,7 +77,7 @@ class Faults:
     status_override: int | None = None
     non_json: bool = False
     # Index-level refusals, answered per item inside a 200 _bulk response (see refusals.py).
-    index_missing: bool = False  # no index exists and action.auto_create_index is false
+    index_missing: bool = False  # auto-create off: only indices made by PUT /{index} exist
     read_only: str | None = None  # a block on every index: one of READ_ONLY_MODES
     no_privileges: bool = False  # the caller may not write to any index
     data_stream: bool = False  # every index is a data stream: only op_type create is allowed

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
 
+from db2api.receiver.catalog import IndexDefinition
 from db2api.receiver.faults import Faults, ItemFault, decide_items, matches_reject_rule
-from db2api.receiver.refusals import Refusal, decide_refusal, shard_meta
+from db2api.receiver.mapping import document_refusal
+from db2api.receiver.refusals import Refusal, decide_refusal, invalid_name, shard_meta
 from db2api.receiver.store import RANGE_OPERATORS, WriteOp, WriteResult
 
 SHARDS = {"total": 1, "successful": 1, "failed": 0}
@@ -22,7 +25,7 @@ NOOP_SHARDS = {"total": 0, "successful": 0, "failed": 0}
 _FAILED = ("conflict", "document_missing")
 BULK_OPS = ("index", "create", "update", "delete")
 _MAX_ID_BYTES = 512
-_BAD_INDEX_CHARS = frozenset('\\/*?"<>| ,#:')
+_NONE_DEFINED: Mapping[str, IndexDefinition] = {}
 _REJECTED = "rejected execution of bulk item: the write queue is full (injected by the receiver)"
 
 
@@ -81,22 +84,10 @@ def check_id(doc_id: str) -> tuple[int, str, str] | None:
     return None
 
 
-def check_index(index: str) -> tuple[int, str, str] | None:
-    """Elasticsearch's index-name rules, so a bad job setting fails here, not in production."""
-    problem = None
-    if index != index.lower():
-        problem = "must be lowercase"
-    elif index[:1] in ("_", "-", "+"):
-        problem = "must not start with '_', '-', or '+'"
-    elif index in (".", ".."):
-        problem = "must not be '.' or '..'"
-    elif bad := sorted(_BAD_INDEX_CHARS.intersection(index)):
-        problem = f"must not contain {bad}"
-    elif len(index.encode()) > 255:
-        problem = "index name is too long, (> 255)"
-    if problem is None:
-        return None
-    return (400, "invalid_index_name_exception", f"Invalid index name [{index}], {problem}")
+def check_target(index: str, doc_id: str) -> Refusal | None:
+    """The index name's refusal, else the id's: a bad job setting fails here, not in production."""
+    problem = check_id(doc_id)
+    return invalid_name(index) or (None if problem is None else Refusal(*problem))
 
 
 def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
@@ -104,7 +95,6 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
     lines = body.split(b"\n")
     last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
     actions: list[BulkAction] = []
-    index_problems: dict[str, tuple[int, str, str] | None] = {}  # checked once per name
     i = 0
     while i < last:
         line, number = lines[i], i + 1
@@ -138,10 +128,9 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             action.error = (400, "illegal_argument_exception", "index is missing")
         elif needs_id and raw_id is None:
             action.error = (400, "illegal_argument_exception", "id is missing")
-        else:
-            if index not in index_problems:
-                index_problems[index] = check_index(index)
-            action.error = index_problems[index] or check_id(doc_id)
+        elif refusal := check_target(index, doc_id):
+            action.error = (refusal.status, refusal.type, refusal.reason)
+            action.error_meta = refusal.meta
         actions.append(action)
     if not actions:
         raise ProtocolError(
@@ -223,13 +212,15 @@ def plan_bulk(
     faults: Faults,
     rng: random.Random,
     authorization: str | None = None,
+    defined: Mapping[str, IndexDefinition] = _NONE_DEFINED,
 ) -> tuple[list[WriteOp], list[int], dict[str, int]]:
     """Decide each item's fate: returns the writes, each write's position, and fault counts.
 
     Items refused here (index-level refusals, bad source, injected item faults, the
     reject rule) keep their ``error`` and are not written; the others go to the store in
     their original order. ``authorization`` is the request's header, named in a
-    ``no_privileges`` refusal.
+    ``no_privileges`` refusal; ``defined`` the indices created with ``PUT /{index}``, whose mappings
+    can refuse a document.
     """
     ops: list[WriteOp] = []
     positions: list[int] = []
@@ -240,7 +231,10 @@ def plan_bulk(
         if action.error is not None:
             continue
         assert action.index is not None
-        refusal = decide_refusal(faults, action.op, action.index, authorization, bulk=True)
+        index = action.index
+        refusal = decide_refusal(
+            faults, action.op, index, authorization, bulk=True, defined=defined
+        )
         if refusal is not None:
             action.error = (refusal.status, refusal.type, refusal.reason)
             action.error_meta = refusal.meta
@@ -264,11 +258,10 @@ def plan_bulk(
         elif rule and matches_reject_rule(faults, doc):
             counts["rule_400"] += 1
             assert faults.reject_field is not None
-            action.error = (
-                400,
-                "mapper_parsing_exception",
-                rule_reason(faults.reject_field, action.id),
-            )
+            reason = rule_reason(faults.reject_field, action.id)
+            action.error = (400, "mapper_parsing_exception", reason)
+        elif unmapped := document_refusal(defined.get(index), doc, action.id, action.upsert):
+            action.error = (unmapped.status, unmapped.type, unmapped.reason)
         elif fault is ItemFault.LOST:
             counts["bulk_item_lost"] += 1
             action.lost = True

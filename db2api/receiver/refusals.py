@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import hashlib
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,17 +101,103 @@ def index_not_found(index: str) -> Refusal:
     return Refusal(404, "index_not_found_exception", f"no such index [{index}]", meta)
 
 
+# MetadataCreateIndexService.validateIndexOrAliasName, then validateIndexName's lowercase
+# check (elastic/elasticsearch, server/src/main/java/org/elasticsearch/cluster/metadata/
+# MetadataCreateIndexService.java): the first rule broken names the problem. The character
+# list renders Strings.INVALID_FILENAME_CHARS as servers print it, e.g. opensearch-py's
+# test_opensearchpy/test_async/test_server/test_clients.py: "Invalid index name
+# [movies/shmovies], must not contain the following characters [ , \", *, \\, <, |, ,, >, /, ?]".
+_FILENAME_CHARS = frozenset('\\/*?"<>| ,')
+_NAME_RULES = (
+    (
+        lambda n: bool(_FILENAME_CHARS.intersection(n)),
+        'must not contain the following characters [ , ", *, \\, <, |, ,, >, /, ?]',
+    ),
+    (lambda n: "#" in n, "must not contain '#'"),
+    (lambda n: ":" in n, "must not contain ':'"),
+    (lambda n: n[:1] in ("_", "-", "+"), "must not start with '_', '-', or '+'"),
+)
+
+
+def index_name_problem(index: str) -> str | None:
+    """What is wrong with an index name, in Elasticsearch's words, or ``None``."""
+    for broken, problem in _NAME_RULES:
+        if broken(index):
+            return problem
+    size = len(index.encode())
+    if size > 255:
+        return f"index name is too long, ({size} > 255)"
+    if index in (".", ".."):
+        return "must not be '.' or '..'"
+    return "must be lowercase" if index != index.lower() else None
+
+
+@functools.lru_cache(maxsize=1024)  # a bulk names the same few indices thousands of times
+def invalid_name(index: str) -> Refusal | None:
+    """InvalidIndexNameException sets the index, so its body carries ``_na_`` and the name.
+
+    A real answer to ``PUT /@%21&%2A%23``: {"type":"invalid_index_name_exception","reason":
+    "Invalid index name [@%21&%2A%23], must be lowercase","index_uuid":"_na_","index":
+    "@%21&%2A%23"} (quoted in a public Go client's comment); fluent-bit users quote the same
+    fields per bulk item.
+    """
+    problem = index_name_problem(index)
+    if problem is None:
+        return None
+    reason = f"Invalid index name [{index}], {problem}"
+    return Refusal(
+        400, "invalid_index_name_exception", reason, {"index_uuid": "_na_", "index": index}
+    )
+
+
+def already_exists(index: str) -> Refusal:
+    """ResourceAlreadyExistsException(Index): "index {} already exists" with Index.toString().
+
+    elastic/elasticsearch, server/.../ResourceAlreadyExistsException.java; the body as a
+    client library records it (Philippus/elastic4s, CreateIndexResponse.scala): {"type":
+    "resource_already_exists_exception","reason":"index [foo/YWHF4HPDTl6L3rs7yInX4Q] already
+    exists","index_uuid":"YWHF4HPDTl6L3rs7yInX4Q","index":"foo"}, status 400.
+    """
+    uuid = index_uuid(index)
+    reason = f"index [{index}/{uuid}] already exists"
+    meta = {"index_uuid": uuid, "index": index}
+    return Refusal(400, "resource_already_exists_exception", reason, meta)
+
+
+def no_such_index(index: str) -> Refusal:
+    """A missing index named by an index API (GET/DELETE /{index}, _mapping).
+
+    IndexNameExpressionResolver marks it ``index_or_alias`` (elastic/elasticsearch,
+    server/.../cluster/metadata/IndexNameExpressionResolver.java), as ``DELETE /get-together``
+    answers: {"type":"index_not_found_exception","reason":"no such index [get-together]",
+    "resource.type":"index_or_alias","resource.id":"get-together","index_uuid":"_na_",
+    "index":"get-together"}, status 404.
+    """
+    meta = {"resource.type": "index_or_alias", "resource.id": index}
+    meta |= {"index_uuid": "_na_", "index": index}
+    return Refusal(404, "index_not_found_exception", f"no such index [{index}]", meta)
+
+
 def decide_refusal(
-    faults: Faults, op: str, index: str, authorization: str | None = None, *, bulk: bool = False
+    faults: Faults,
+    op: str,
+    index: str,
+    authorization: str | None = None,
+    *,
+    bulk: bool = False,
+    defined: Container[str] = (),
 ) -> Refusal | None:
     """The index-level refusal of ``op`` on ``index``, in the order Elasticsearch checks.
 
     ``op`` is a bulk action (index, create, update, delete) or ``get``. Security comes
     first (it runs before the action), then the index's existence, the data-stream
     rule, and the index blocks. Reads are refused only for a missing index.
+    ``index_missing`` means auto-create is off: the indices in ``defined`` (created
+    with ``PUT /{index}``) exist, every other one is missing.
     """
+    missing = faults.index_missing and index not in defined
     if op in READS:
-        return _missing(index, op) if faults.index_missing else None
+        return _missing(index, op) if missing else None
     if faults.no_privileges:
         action, privileges = _BULK_ACTION if bulk else _SINGLE_ACTIONS[op]
         reason = (
@@ -117,7 +205,7 @@ def decide_refusal(
             f"[{index}], this action is granted by the index privileges [{privileges}]"
         )
         return Refusal(403, "security_exception", reason, counter="no_privileges")
-    if faults.index_missing:
+    if missing:
         return _missing(index, op)
     if faults.data_stream and op != "create":
         # TransportBulkAction: throw new IllegalArgumentException("only write ops with an

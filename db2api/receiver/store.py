@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from db2api.errors import Db2apiError
+from db2api.receiver.catalog import IndexCatalog
 
 _CHUNK = 499  # ids per "IN (...)" query: plus the index that is 500 parameters
 _UPSERT = (
@@ -58,7 +59,7 @@ class WriteResult(NamedTuple):
     seq_no: int
 
 
-class Store:
+class Store(IndexCatalog):
     """Documents per (index, id) with a version that counts the writes to that id."""
 
     def __init__(self, path: str | Path) -> None:
@@ -75,6 +76,7 @@ class Store:
                 "body TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (idx, id))"
             )
             row = self._conn.execute("SELECT COALESCE(SUM(version), 0) FROM docs").fetchone()
+            self._open_catalog()
         except (OSError, sqlite3.Error) as exc:
             why = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(
@@ -234,8 +236,7 @@ class Store:
             return self._index_exists(index)
 
     def _index_exists(self, index: str) -> bool:
-        row = self._conn.execute("SELECT 1 FROM docs WHERE idx = ? LIMIT 1", (index,))
-        return row.fetchone() is not None
+        return index in self.defined or self._has_documents(index)
 
     def count(
         self,
@@ -281,16 +282,17 @@ class Store:
         self._indexed.add(expression)
 
     def ids(self, index: str) -> dict[str, int] | None:
-        """Every id in ``index`` with its version, or ``None`` if the index has no documents."""
+        """Every id in ``index`` with its version, or ``None`` if there is no such index."""
         with self._lock:
             rows = self._conn.execute(
                 "SELECT id, version FROM docs WHERE idx = ?", (index,)
             ).fetchall()
-        return dict(rows) if rows else None
+        return dict(rows) if rows or index in self.defined else None
 
     def clear(self) -> int:
-        """Delete every document; returns how many there were."""
+        """Delete every document and index definition; returns how many documents there were."""
         with self._lock:
+            self._clear_catalog()
             return self._conn.execute("DELETE FROM docs").rowcount
 
 

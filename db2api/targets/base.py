@@ -31,6 +31,7 @@ from db2api.errors import TargetError, first_error
 from db2api.http import Request, Response, TransportError
 from db2api.http import send as http_send
 from db2api.limiter import Limiter
+from db2api.log import run_logger
 from db2api.retry import RETRYABLE, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
@@ -46,12 +47,23 @@ Attempt = Callable[[T, int], Awaitable[tuple[T | None, Response | None]]]
 class Outcome:
     """What happened to the documents of one ``send`` call."""
 
-    __slots__ = ("acked", "acked_ids", "bytes", "dead", "present", "requests", "retries", "samples")
+    __slots__ = (
+        "acked",
+        "acked_ids",
+        "bytes",
+        "dead",
+        "present",
+        "proven",
+        "requests",
+        "retries",
+        "samples",
+    )
 
     def __init__(self) -> None:
         self.acked = 0
         self.acked_ids: list[str] = []  # what the target said it has, for the proof
         self.present = 0  # of the acked: already at the target (a `create` that met its id)
+        self.proven = 0  # of the acked: read back from the target by id
         self.dead: list[DeadLetter] = []
         self.samples: list[dict[str, object]] = []  # dry runs only
         self.retries = 0
@@ -237,6 +249,7 @@ class TargetKind:
     default_method = "PUT"
     takes_upsert = False  # target.upsert: a fallback between PUT and POST per document
     takes_reconcile = False  # target.reconcile: deletes reach the target (es_reconcile)
+    takes_prove_path = False  # target.prove_path and prove="content" (db2api.targets.readback)
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
         """Refuse settings this kind cannot work with, through ``fail(message)``."""
@@ -252,6 +265,10 @@ class TargetKind:
     def sink_type(self) -> type[Sink]:
         raise NotImplementedError
 
+    def proof(self, target: Target) -> tuple[bool, str]:
+        """(proves, how): whether acknowledged documents are read back, and how; else why not."""
+        return False, "this target kind has no way to read documents back"
+
     def sink(
         self,
         session: aiohttp.ClientSession,
@@ -261,6 +278,12 @@ class TargetKind:
         limiter: Limiter,
         auth_hint: str,
     ) -> Sink:
+        proves, how = self.proof(target)
+        if not proves:  # once per run: a run opens one sink
+            run_logger().warning(
+                f"target {url} ({self.name} mode): acknowledged documents are not read back "
+                f"({how}): db2api takes the target's word that it holds them"
+            )
         return self.sink_type()(session, url, target, policy, limiter, auth_hint=auth_hint)
 
     def oversize(self, doc: Document, target: Target) -> DeadLetter:

@@ -12,12 +12,16 @@ per item, by the error *type* first and the status second:
   ``security_exception`` and item 401/403, ``invalid_index_name_exception``, the
   data-stream ``op_type`` rule, ``cluster_block_exception``, ``index_closed_exception``);
   and, as a safety net for types nobody listed, two fresh batches in a row whose
-  every item failed with the same non-retryable type;
+  every item failed with the same non-retryable type (known document-level types
+  never trip it, however many rows in a row they refuse);
 - dead letter: anything else about *this document* (``mapper_parsing_exception``,
-  ``document_parsing_exception``, an ``illegal_argument_exception`` on a field).
+  ``document_parsing_exception``, ``strict_dynamic_mapping_exception``, an
+  ``illegal_argument_exception`` on a field).
 
-A whole-request 413 splits the batch in halves, down to one document, before a
-document alone becomes ``DocumentTooLarge``.
+Items are matched to the documents sent by ``_id`` and action (:mod:`es_bulk`); an
+answer that does not pair up stops the run. A request refused whole goes to
+:mod:`halves`: a 413 is split down to the document too large; a refusal about the
+request itself stops the run with nothing dead-lettered.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ from db2api.targets.base import (
     Prepared,
     Sink,
     TargetKind,
-    error_text,
     refused,
     too_large,
 )
 from db2api.targets.es_proof import prove
+from db2api.targets.es_triage import index_problem, is_document_level
+from db2api.targets.halves import Refusal, bisect, refused_request, request_fix
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -82,6 +87,11 @@ class Elasticsearch(TargetKind):
     def sink_type(self) -> type[Sink]:
         return BulkSink
 
+    def proof(self, target: Target) -> tuple[bool, str]:
+        if not target.prove:
+            return False, "target.prove=False"
+        return True, f"every acknowledged id looked up with POST /{target.index}/_mget"
+
     def oversize(self, doc: Document, target: Target) -> DeadLetter:
         return oversize_letter(target, doc)
 
@@ -89,43 +99,6 @@ class Elasticsearch(TargetKind):
 def oversize_letter(target: Target, doc: Document) -> DeadLetter:
     size = es_bulk.entry_size(es_bulk.action_line(target.index, doc.id, target.op_type), doc)
     return too_large(doc, size, f"target.bulk_bytes ({target.bulk_bytes})")
-
-
-def index_problem(result: es_bulk.ItemResult, index: str) -> str | None:
-    """The fix for an item error that concerns the index or the key, not the document."""
-    kind, reason = result.error, result.reason.lower()
-    if kind == "index_not_found_exception":
-        return (
-            f"create the index {index} (or an index template that matches it) before sending, "
-            "or allow the cluster to create it (action.auto_create_index)"
-        )
-    if kind == "security_exception" or (
-        result.status in (401, 403) and kind != "cluster_block_exception"
-    ):
-        return (
-            f"grant the API key the create_doc or index privilege on {index}, or fix the key "
-            "the job sends (target.auth_env / target.auth_secret)"
-        )
-    if kind == "invalid_index_name_exception":
-        return (
-            "fix target.index: index names are lower-case and have no spaces or any of "
-            '\\ / * ? " < > | , #'
-        )
-    if kind == "illegal_argument_exception" and "op_type of create" in reason:
-        return f"{index} is a data stream, which only takes create: set target.op_type='create'"
-    if kind == "cluster_block_exception":
-        if "flood" in reason or "disk" in reason or "allow delete" in reason:
-            return (
-                f"the cluster's disk passed its flood-stage watermark and {index} was made "
-                "read-only: free disk space; the block lifts itself when usage falls (or "
-                "remove index.blocks.read_only_allow_delete)"
-            )
-        if "index write" in reason:
-            return f"{index} has a write block: remove index.blocks.write when writes may resume"
-        return f"{index} (or the cluster) is blocked for writes: remove the block, then run again"
-    if kind == "index_closed_exception":
-        return f"{index} is closed: open it (POST {index}/_open) and run again"
-    return None
 
 
 class BulkSink(Sink):
@@ -150,9 +123,18 @@ class BulkSink(Sink):
             await prove(self, outcome.acked_ids, outcome)
         return outcome
 
-    async def _deliver(self, documents: list[Document], body: bytes, outcome: Outcome) -> None:
+    async def _deliver(
+        self,
+        documents: list[Document],
+        body: bytes,
+        outcome: Outcome,
+        hold: Refusal | None = None,
+        first: bool = True,
+    ) -> Refusal | None:
+        """One batch, retried item by item; a request refused whole goes to :mod:`halves`."""
         headers = {"Content-Type": "application/x-ndjson"}
         target = self.target
+        held: list[Refusal] = []
 
         async def attempt(batch: Batch, attempts: int) -> tuple[Batch | None, Response | None]:
             pending, data = batch
@@ -161,7 +143,10 @@ class BulkSink(Sink):
             if response is None:
                 retry = pending
             elif response.status < 300:
-                results = es_bulk.parse_response(response.body, len(pending), self.url)
+                sent = [doc.id for doc in pending]
+                results = es_bulk.parse_response(
+                    response.body, sent, self.url, target.index, target.op_type
+                )
                 if results is None:
                     for doc in pending:
                         self._acked(outcome, doc)
@@ -175,9 +160,15 @@ class BulkSink(Sink):
                 verdict = classify(response.status)
                 if verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
-                if verdict is Verdict.DEAD:  # 413, or a 4xx for the request: find who
-                    reason = f"HTTP {response.status}: {error_text(response)}"
-                    await self._split(pending, response.status, reason, attempts, outcome)
+                if verdict is Verdict.DEAD:  # 413, or a 4xx for the whole request
+                    refusal = Refusal.of(response)
+                    fix = request_fix(refusal)
+                    if fix is not None:
+                        raise refused_request(self.where(), refusal, fix)
+                    if refusal == hold:
+                        held.append(refusal)
+                    else:
+                        await bisect(self, pending, refusal, attempts, outcome, first)
                     return None, None
                 retry = pending
             if not retry:
@@ -187,27 +178,31 @@ class BulkSink(Sink):
             return (retry, again), response
 
         await self._retrying((documents, body), attempt)
+        return held[0] if held else None
 
-    async def _split(
-        self, documents: list[Document], status: int, reason: str, attempts: int, outcome: Outcome
-    ) -> None:
-        """A request the target refused whole: halves, down to the one document refused."""
+    async def send_part(
+        self, documents: list[Document], outcome: Outcome, hold: Refusal | None
+    ) -> Refusal | None:
         target = self.target
-        if len(documents) == 1:
-            doc = documents[0]
-            if status == 413:
-                size = len(es_bulk.body(target.index, documents, target.op_type))
-                outcome.dead.append(too_large(doc, size, f"what the target takes (HTTP {status})"))
-            else:
-                outcome.dead.append(refused(doc, status, reason, attempts))
-            self.breaker.progressed()
-            return
-        middle = len(documents) // 2
-        for half in (documents[:middle], documents[middle:]):
-            await self._deliver(half, es_bulk.body(target.index, half, target.op_type), outcome)
+        data = es_bulk.body(target.index, documents, target.op_type)
+        return await self._deliver(documents, data, outcome, hold, first=False)
+
+    def letter(self, doc: Document, refusal: Refusal, attempts: int) -> DeadLetter:
+        if refusal.status == 413:
+            size = len(es_bulk.body(self.target.index, [doc], self.target.op_type))
+            return too_large(doc, size, f"what the target takes (HTTP {refusal.status})")
+        return refused(doc, refusal.status, refusal.reason, attempts)
+
+    def where(self) -> str:
+        return f"POST {self.url}"
 
     def _watch_uniform(self, results: list[es_bulk.ItemResult]) -> None:
-        """Stop when fresh batches fail whole, item by item, the same permanent way."""
+        """Stop when fresh batches fail whole, item by item, the same permanent way.
+
+        Only for error types nobody listed: a known document-level refusal (a mapping
+        error on every row of a bad stretch) stays a dead letter per document, however
+        many in a row; ``max_dead_fraction`` is the job's limit for those.
+        """
         kinds = {result.error for result in results}
         kind = next(iter(kinds))
         failed_whole = (
@@ -215,6 +210,7 @@ class BulkSink(Sink):
             and len(kinds) == 1
             and all(classify(r.status) in (Verdict.DEAD, Verdict.FATAL) for r in results)
             and not self._is_present(results[0])
+            and not is_document_level(results[0], self.target.op_type)
         )
         if not failed_whole:
             self._uniform = ("", 0)

@@ -2,15 +2,15 @@
 
 Bodies are built from already-encoded document bytes (no re-serialisation), split
 by document count and by bytes (counting both newlines of every pair), and a
-response is read back into one result per document, in order, so only the items
-that failed for a passing reason are sent again.
+response is read back into one result per document, matched by ``_id``, so only
+the items that failed for a passing reason are sent again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
@@ -93,21 +93,20 @@ class ItemResult:
     reason: str
 
 
-def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | None:
+def parse_response(
+    body: bytes, sent: Sequence[str], url: str, index: str, action: str = "index"
+) -> list[ItemResult] | None:
     """One :class:`ItemResult` per document sent, in the order they were sent.
 
-    ``None`` means every item succeeded (``"errors": false``): the common case, which
-    then costs no per-item work. A compact Elasticsearch answer is recognised without
-    parsing it at all: ``"errors":false`` at the top and one 2xx ``"status":2`` per item
-    (an escaped quote inside a string cannot form that key). The flag alone is not
-    trusted: an odd server may say ``false`` over items that failed.
+    Items are matched to documents by ``_id`` and action, never by position: a
+    server or a proxy may answer in another order, and a neighbour must never
+    inherit a document's refusal. An answer with an item too few or too many, or
+    an id that was not sent, raises :class:`TargetError`: the run stops rather
+    than guess. Equal ids (not sent by the pipeline, which keeps one document per
+    id in a chunk) are matched in order. ``None`` means every item succeeded: the
+    items decide, not the top-level ``errors`` flag, which an odd server may set
+    to ``false`` over items that failed.
     """
-    if (
-        b'"errors":false' in body[:64]
-        and body.count(b'"status":2') == expected
-        and b'"error":' not in body
-    ):
-        return None
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -117,22 +116,90 @@ def parse_response(body: bytes, expected: int, url: str) -> list[ItemResult] | N
             "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
         ) from None
     items = payload.get("items") if isinstance(payload, dict) else None
-    if not isinstance(items, list) or len(items) != expected:
-        got = len(items) if isinstance(items, list) else "no"
+    if not isinstance(items, list):
         raise TargetError(
-            f"target's _bulk response at {url} has {got} items for {expected} documents: "
+            f"target's _bulk response at {url} has no items for {len(sent)} documents: "
             "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
         )
-    results = [_item(item, url) for item in items]
-    # The items decide, not the top-level flag: a proxy or an odd server may say
-    # "errors": false over items that failed.
+    if len(items) == len(sent) and _all_done(items, sent, action):
+        return None
+    answered = [_item(item, url) for item in items]
+    ids = [doc_id for _, doc_id, _ in answered]
+    if len(answered) != len(sent) or ids != list(sent) or any(a != action for a, _, _ in answered):
+        order = _match(answered, sent, action)
+        if order is None:
+            raise out_of_protocol(url, index, sent, answered, action)
+        results = [answered[position][2] for position in order]
+    else:
+        results = [result for _, _, result in answered]
     if all(200 <= result.status < 300 for result in results):
         return None
     return results
 
 
-def _item(item: object, url: str) -> ItemResult:
-    result = next(iter(item.values()), None) if isinstance(item, dict) else None
+Answered = tuple[str, str | None, ItemResult]  # (action, _id, result) of one item
+
+
+def _all_done(items: list[Any], sent: Sequence[str], action: str) -> bool:
+    """The common answer, checked in one tight pass: every item 2xx, in the order sent."""
+    for item, doc_id in zip(items, sent, strict=True):
+        result = item.get(action) if type(item) is dict else None
+        if type(result) is not dict or result.get("_id") != doc_id:
+            return False
+        status = result.get("status")
+        if type(status) is not int or not 200 <= status < 300:
+            return False
+    return True
+
+
+def _match(answered: list[Answered], sent: Sequence[str], action: str) -> list[int] | None:
+    """For each document sent, the position of its item; None when they do not pair up."""
+    if len(answered) != len(sent):
+        return None
+    waiting: dict[str, list[int]] = {}
+    for position, (kind, doc_id, _) in enumerate(answered):
+        if kind != action or doc_id is None:
+            return None
+        waiting.setdefault(doc_id, []).append(position)
+    order: list[int] = []
+    for doc_id in sent:
+        positions = waiting.get(doc_id)
+        if not positions:
+            return None
+        order.append(positions.pop(0))
+    return order
+
+
+def out_of_protocol(
+    url: str, index: str, sent: Sequence[str], answered: list[Answered], action: str
+) -> TargetError:
+    """One line: what was sent, what came back, and who is to blame."""
+    left = list(sent)
+    foreign: list[str] = []
+    for kind, doc_id, _ in answered:
+        if kind == action and doc_id in left:
+            left.remove(doc_id)  # type: ignore[arg-type]
+        else:
+            foreign.append(f"{kind} {doc_id}" if kind != action else str(doc_id))
+    parts = [f"sent {len(sent)} {action} actions, the answer has {len(answered)} items"]
+    if left:
+        parts.append(f"no item for id {_few(left)}")
+    if foreign:
+        parts.append(f"items not sent: {_few(foreign)}")
+    return TargetError(
+        f"index {index} at {url}: {'; '.join(parts)}: the target, or a proxy in front of it, "
+        "answers _bulk out of protocol; nothing was dead-lettered, the window runs again "
+        "next time"
+    )
+
+
+def _few(values: list[str], shown: int = 5) -> str:
+    more = f" and {len(values) - shown} more" if len(values) > shown else ""
+    return ", ".join(values[:shown]) + more
+
+
+def _item(item: object, url: str) -> Answered:
+    action, result = next(iter(item.items()), ("", None)) if isinstance(item, dict) else ("", None)
     # No status at all was read as a server error before; a status that is not a
     # number means the answer is not Elasticsearch's.
     status = result.get("status", 500) if isinstance(result, dict) else None
@@ -143,7 +210,14 @@ def _item(item: object, url: str) -> ItemResult:
             "compatible API"
         )
     assert isinstance(result, dict)
-    error = result.get("error")
+    raw_id = result.get("_id")
+    # A compatible server may echo a numeric id as a number: it still names the document.
+    numeric = isinstance(raw_id, int) and not isinstance(raw_id, bool)
+    doc_id = raw_id if isinstance(raw_id, str) else str(raw_id) if numeric else None
+    return str(action), doc_id, _result(status, result.get("error"))
+
+
+def _result(status: int, error: object) -> ItemResult:
     if not error:
         if 200 <= status < 300:
             return ItemResult(status, "", "")

@@ -34,7 +34,9 @@ async def prove(sink: BulkSink, ids: Sequence[str], outcome: Outcome) -> None:
         held = await _held(sink, batch, outcome)
         if held is None:
             return
-        missing += [doc_id for doc_id in batch if doc_id not in held]
+        lost = [doc_id for doc_id in batch if doc_id not in held]
+        outcome.proven += len(batch) - len(lost)
+        missing += lost
     if missing:
         shown = ", ".join(missing[:SHOWN]) + (f" (first {SHOWN})" if len(missing) > SHOWN else "")
         raise AccountingError(

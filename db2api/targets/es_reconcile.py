@@ -217,7 +217,8 @@ class Reconciler:
                 return pending, response
             if response.status >= 300:
                 raise sink._fatal(request, response)
-            results = es_bulk.parse_response(response.body, len(pending), url)
+            sent = [doc_id for _, doc_id in pending]
+            results = es_bulk.parse_response(response.body, sent, url, sink.target.index, "delete")
             retry: list[Pair] = []
             for pair, result in zip(pending, results or [], strict=False):
                 if result.status < 300 or (result.status == 404 and not result.error):

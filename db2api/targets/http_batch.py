@@ -7,16 +7,23 @@ each read like a single answer (an ``error`` or a non-2xx ``status`` is a failur
 
 One bad document must not sink its neighbours: a batch the API refuses as a whole
 (400, 413, 422 …) is split in halves and sent again, down to the one document
-that is refused, which becomes the dead letter.
+that is refused, which becomes the dead letter; a refusal about the request
+itself, or one both halves meet in the same words, stops the run instead
+(:mod:`db2api.targets.halves`).
 
 Re-sending a batch is idempotent only if the API upserts by a key inside the
 document: put the id in the document in the transform.
+
+A 2xx for a batch is the API's word. With ``target.prove_path`` the acknowledged
+ids are read back after each chunk (:mod:`db2api.targets.readback`); without it
+the run says once, and in its summary, that it takes the API's word.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 
 import orjson
@@ -31,12 +38,13 @@ from db2api.targets.base import (
     Prepared,
     Sink,
     TargetKind,
-    error_text,
     is_html,
     not_the_api,
     refused,
     too_large,
 )
+from db2api.targets.halves import Refusal, bisect, refused_request, request_fix
+from db2api.targets.readback import ReadBack, check_proof, describe, lookup_path
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -55,8 +63,10 @@ class HttpBatch(TargetKind):
     name = "batch"
     default_concurrency = 8
     default_method = "POST"
+    takes_prove_path = True
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        check_proof(target, None, fail)
         if target.bulk_docs < 1 or target.bulk_bytes < 1024:
             fail(
                 f"bulk_docs must be >= 1 and bulk_bytes >= 1024 "
@@ -78,6 +88,9 @@ class HttpBatch(TargetKind):
 
     def sink_type(self) -> type[Sink]:
         return BatchSink
+
+    def proof(self, target: Target) -> tuple[bool, str]:
+        return describe(lookup_path(target, None), target, "no target.prove_path is set")
 
     def oversize(self, doc: Document, target: Target) -> DeadLetter:
         return too_large(doc, len(doc.body), _cap(target))
@@ -125,10 +138,25 @@ class BatchSink(Sink):
         cap = _cap(self.target)
         too_big = lambda doc: too_large(doc, len(doc.body), cap)  # noqa: E731
         await self._send_batches(items, too_big, self._deliver, outcome)
+        if self._read_back is not None and outcome.acked_ids:
+            await self._read_back.prove(documents, outcome.acked_ids, outcome)
         return outcome
 
-    async def _deliver(self, documents: list[Document], data: bytes, outcome: Outcome) -> None:
+    @cached_property
+    def _read_back(self) -> ReadBack | None:
+        path = lookup_path(self.target, None)
+        return ReadBack(self, path) if path is not None else None
+
+    async def _deliver(
+        self,
+        documents: list[Document],
+        data: bytes,
+        outcome: Outcome,
+        hold: Refusal | None = None,
+        first: bool = True,
+    ) -> Refusal | None:
         method, headers = self.target.method.upper(), {"Content-Type": "application/json"}
+        held: list[Refusal] = []
 
         async def attempt(batch: Pending, attempts: int) -> tuple[Pending | None, Response | None]:
             pending, data = batch
@@ -144,8 +172,14 @@ class BatchSink(Sink):
                 elif verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
                 elif verdict is Verdict.DEAD:
-                    reason = f"HTTP {response.status}: {error_text(response)}"
-                    await self._bisect(pending, response.status, reason, attempts, outcome)
+                    refusal = Refusal.of(response)
+                    fix = request_fix(refusal)
+                    if fix is not None:
+                        raise refused_request(self.where(), refusal, fix)
+                    if refusal == hold:
+                        held.append(refusal)
+                    else:
+                        await bisect(self, pending, refusal, attempts, outcome, first)
                     return None, None
             if not retry:
                 return None, None
@@ -154,23 +188,21 @@ class BatchSink(Sink):
             return (retry, again), response
 
         await self._retrying((documents, data), attempt)
+        return held[0] if held else None
 
-    async def _bisect(
-        self, documents: list[Document], status: int, reason: str, attempts: int, outcome: Outcome
-    ) -> None:
-        """Find the document(s) the API refuses: halves, down to one."""
-        if len(documents) == 1:
-            doc = documents[0]
-            if status == 413:
-                cap = f"what the API takes ({reason})"
-                outcome.dead.append(too_large(doc, len(doc.body), cap))
-            else:
-                outcome.dead.append(refused(doc, status, reason, attempts))
-            self.breaker.progressed()
-            return
-        middle = len(documents) // 2
-        for half in (documents[:middle], documents[middle:]):
-            await self._deliver(half, body(half, self.target.batch_wrap), outcome)
+    async def send_part(
+        self, documents: list[Document], outcome: Outcome, hold: Refusal | None
+    ) -> Refusal | None:
+        data = body(documents, self.target.batch_wrap)
+        return await self._deliver(documents, data, outcome, hold, first=False)
+
+    def letter(self, doc: Document, refusal: Refusal, attempts: int) -> DeadLetter:
+        if refusal.status == 413:
+            return too_large(doc, len(doc.body), f"what the API takes ({refusal.reason})")
+        return refused(doc, refusal.status, refusal.reason, attempts)
+
+    def where(self) -> str:
+        return f"{self.target.method.upper()} {self.url}"
 
     def _sort(
         self, pending: list[Document], response: Response, attempts: int, outcome: Outcome

@@ -14,7 +14,10 @@ for an id they already have. ``target.upsert`` names the fallback:
 - ``post-or-put``: ``POST collection_path``; on 409, ``PUT path``.
 
 Only the first answer can switch; the second is read like any other. On POST the
-API takes the id from the body, so the transform must put it in the document.
+API takes the id from the body, so the transform must put it in the document
+(field ``target.id_field``, ``id`` by default): a document without it is refused
+before any request, and a POST answer that echoes another id stops the run, as
+the API has filed the record where a later PUT by id would not find it.
 An API that answers a duplicate id with a 5xx (json-server 0.17 answers 500
 "Error: Insert failed, duplicate id") gives no clear signal to switch on: use
 ``put-or-post`` for it, since ``post-or-put`` would retry the 500 until its budget
@@ -28,6 +31,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import quote
+
+import orjson
 
 from db2api.documents import Document
 from db2api.errors import TargetError
@@ -43,6 +48,14 @@ from db2api.targets.base import (
     not_the_api,
     refused,
     run_workers,
+)
+from db2api.targets.readback import (
+    ReadBack,
+    check_proof,
+    describe,
+    id_text,
+    lookup_path,
+    path_segment,
 )
 
 if TYPE_CHECKING:
@@ -93,10 +106,12 @@ def collection_path(target: Target) -> str | None:
 class HttpItem(TargetKind):
     name = "item"
     takes_upsert = True
+    takes_prove_path = True
     # Throughput is latency-bound: one document per request.
     default_concurrency = 64
 
     def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
+        check_proof(target, default_lookup(target), fail)
         if "{id}" not in target.path and target.method.upper() == "PUT":
             fail(
                 f"item path {target.path!r} has no {{id}}; a PUT without the id cannot be "
@@ -133,12 +148,19 @@ class HttpItem(TargetKind):
     def sink_type(self) -> type[Sink]:
         return ItemSink
 
+    def proof(self, target: Target) -> tuple[bool, str]:
+        path = lookup_path(target, default_lookup(target))
+        return describe(path, target, "target.path has no {id} and target.prove_path is unset")
 
-def path_segment(value: str) -> str:
-    """``value`` as one URL path segment. ``.`` and ``..`` are encoded as ``%2E``: written
-    plainly, URL normalisation would drop them and address another resource."""
-    segment = quote(value, safe="")
-    return segment.replace(".", "%2E") if segment in (".", "..") else segment
+
+def default_lookup(target: Target) -> str | None:
+    """Read a document back where it was written, when that path names its id."""
+    return target.path if "{id}" in target.path else None
+
+
+def posts(target: Target) -> bool:
+    """Whether the strategy may POST a document to the collection (the API picks the id)."""
+    return target.upsert in ("put-or-post", "post-or-put")
 
 
 class ItemSink(Sink):
@@ -161,11 +183,20 @@ class ItemSink(Sink):
         return self._template.replace("{id}", path_segment(doc_id))
 
     def request_for(self, step: Step, doc: Document) -> Request:
+        if not step.by_id:
+            self._check_id_in_body(doc)
         url = self.url_for(doc.id) if step.by_id else self._collection
         return Request(step.method, url, doc.body, {"Content-Type": "application/json"})
 
+    @cached_property
+    def _read_back(self) -> ReadBack | None:
+        path = lookup_path(self.target, default_lookup(self.target))
+        return ReadBack(self, path) if path is not None else None
+
     async def send(self, documents: Sequence[Document], prepared: Prepared = None) -> Outcome:
         outcome = Outcome()
+        if documents and posts(self.target):
+            self._check_id_in_body(documents[0])  # before the first request
         pending: Iterator[Document] = iter(documents)
 
         async def work() -> None:
@@ -173,7 +204,38 @@ class ItemSink(Sink):
                 await self._deliver(doc, outcome)
 
         await run_workers(min(self.limiter.maximum, len(documents)), work)
+        if self._read_back is not None and outcome.acked_ids:
+            await self._read_back.prove(documents, outcome.acked_ids, outcome)
         return outcome
+
+    def _check_id_in_body(self, doc: Document) -> None:
+        """A POST files the record under the id in its body: it must be the document's."""
+        field = self.target.id_field
+        body = orjson.loads(doc.body)
+        held = body.get(field) if isinstance(body, dict) else None
+        if held is None or id_text(held) != doc.id:
+            what = f"has no field {field!r}" if held is None else f"holds {field}={held!r}"
+            raise TargetError(
+                f"document {doc.id} {what}, and upsert {self.target.upsert!r} POSTs new "
+                f"records to {self._collection}, where the API files a record under the id "
+                f"in its body: put the id in the document (field {field!r}) in the transform, "
+                "or set target.id_field to the field that holds it"
+            )
+
+    def _check_echo(self, doc: Document, response: Response) -> None:
+        """The POST answer's id (json-server, Datasette, PostgREST echo the record)."""
+        try:
+            echoed = orjson.loads(response.body)
+        except orjson.JSONDecodeError:
+            return  # nothing echoed: the read-back proves it
+        field = self.target.id_field
+        if isinstance(echoed, dict) and field in echoed and id_text(echoed[field]) != doc.id:
+            raise TargetError(
+                f"the API stored the record under id {id_text(echoed[field])} instead of "
+                f"{doc.id} (POST {self._collection}): put the id in the document (field "
+                f"{field!r}) or use method PUT; an API that picks its own ids on POST cannot "
+                "be written to by id"
+            )
 
     async def _deliver(self, doc: Document, outcome: Outcome) -> None:
         request = self.request_for(first_step(self.target), doc)
@@ -194,6 +256,8 @@ class ItemSink(Sink):
             if verdict is Verdict.ACK:
                 if is_html(response):  # a proxy or login page, not the API
                     raise not_the_api(request, response)
+                if request.method == "POST" and request.url == self._collection:
+                    self._check_echo(doc, response)
                 self._acked(outcome, doc)
             elif verdict is Verdict.FATAL:
                 raise self._fatal(request, response)

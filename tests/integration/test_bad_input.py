@@ -551,7 +551,10 @@ def answer(status: int, body: bytes = b"", **headers: str) -> Answer:
 
 
 def bulk_answer(seen: Request, item: dict[str, Any], errors: bool = False) -> Answer:
-    items = [{"index": {"_index": "readings", **item}}] * seen.bulk_items
+    """``item`` for every document sent, under the action and ``_id`` it was sent with."""
+    items = [
+        {action: {"_index": "readings", **item, "_id": doc_id}} for action, doc_id in seen.bulk_sent
+    ]
     return answer(200, orjson.dumps({"took": 1, "errors": errors, "items": items}))
 
 
@@ -1065,7 +1068,8 @@ CASES = [
     ),
     pytest.param(
         dot_ids,
-        "PUT /readings/_doc/%2E; PUT /readings/_doc/%2E%2E",
+        "GET /readings/_doc/%2E; GET /readings/_doc/%2E%2E; PUT /readings/_doc/%2E; "
+        "PUT /readings/_doc/%2E%2E",
         None,
         id="ids-dot-and-dot-dot",
     ),

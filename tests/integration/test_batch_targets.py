@@ -22,6 +22,8 @@ here, into a STRICT table with ``sensor_id TEXT NOT NULL`` and ``value REAL``:
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -171,3 +173,98 @@ async def test_a_token_that_may_not_write_stops_the_run_naming_the_fix(
 
     assert summary.fatal == answer.format(url=datasette.url + datasette.path)
     assert datasette.rows() == [] and dead_letters(summary.dead_letter_file) == []
+
+
+# --- what db2api proves of what Datasette acknowledged -------------------------------
+
+
+@pytest.fixture
+def said() -> Iterator[list[str]]:
+    """What the run logged (db2api's logger outside a flow run)."""
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    logger = logging.getLogger("db2api")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+
+
+DECLARED = "db2api takes the target's word that it holds them"
+
+
+async def test_without_a_prove_path_the_run_says_once_that_it_takes_datasettes_word(
+    datasette: Datasette, sqlite_source: Path, dead_letter_dir: Path, said: list[str]
+) -> None:
+    summary = await transfer_range(batch_job(sqlite_source, datasette), START, END)
+
+    assert summary.ok and summary.total("proven") == 0
+    [declared] = [line for line in said if DECLARED in line]  # once, for 2 windows of 6 batches
+    assert declared == (
+        f"target {datasette.url} (batch mode): acknowledged documents are not read back (no "
+        f"target.prove_path is set): {DECLARED}"
+    )
+    assert (
+        "proof        none: the target's word for 1152 documents (no target.prove_path is set)"
+        in summary.lines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "look_ups"),
+    [
+        ({"prove_path": "/data/{index}/{id}.json"}, 1152),  # its row page, one per id
+        (
+            {
+                "prove_path": "/data/{index}.json?_shape=array&reading_id__in={ids}",
+                "id_field": "reading_id",
+                "prove": "content",
+            },
+            12,  # 100 ids per look-up: 6 per window of 576
+        ),
+    ],
+    ids=["row-page", "batched-content"],
+)
+async def test_datasettes_row_look_ups_prove_every_row(
+    datasette: Datasette,
+    sqlite_source: Path,
+    dead_letter_dir: Path,
+    said: list[str],
+    settings: dict[str, Any],
+    look_ups: int,
+) -> None:
+    summary = await transfer_range(batch_job(sqlite_source, datasette, **settings), START, END)
+
+    assert summary.ok and summary.total("proven") == summary.total("acked") == 1152
+    assert summary.total("requests") == 12 + look_ups  # 12 batches of at most 100
+    assert not [line for line in said if DECLARED in line]
+    [line] = [line for line in summary.lines() if line.startswith("proof")]
+    assert line.startswith("proof        1152 of 1152 documents read back (every acknowledged id")
+
+
+async def test_the_content_proof_catches_a_column_datasette_did_not_keep(
+    datasette: Datasette, sqlite_source: Path, dead_letter_dir: Path
+) -> None:
+    """Datasette answers ``{"ok": true}`` for ``"reading_id": "0001"`` and keeps the
+    integer 1 (SQLite converts text that reads as an integer, even in a STRICT table):
+    what it holds is not what was sent, and only reading it back shows that."""
+
+    def padded(row: Row) -> dict[str, Any]:
+        return {**to_document(row), "reading_id": f"{row['reading_id']:04d}"}
+
+    job = batch_job(
+        sqlite_source,
+        datasette,
+        padded,
+        prove_path="/data/{index}/{id}.json",
+        prove="content",
+    )
+
+    summary = await transfer_range(job, START, "2024-01-02")
+
+    [report] = summary.windows
+    assert report.error.startswith("AccountingError: the API holds 576 documents other than sent")
+    # Which ids come first depends on how the batches were split (Datasette takes 100 rows).
+    named = re.findall(r"id (\d+): field 'reading_id' is (\d+), sent \"(\d{4})\"", report.error)
+    assert named, report.error
+    assert all(doc_id == kept == str(int(sent)) for doc_id, kept, sent in named), named

@@ -20,7 +20,7 @@ from db2api.limiter import Limiter
 from db2api.retry import RetryPolicy
 from db2api.targets.elasticsearch import Elasticsearch
 from tests.support import real_answers as real
-from tests.support.real_answers import Answer, bulk_answer
+from tests.support.real_answers import Answer, bulk_echo
 from tests.support.scripted import ScriptedTarget, Seen
 
 FAST = RetryPolicy(give_up_after=30, base_delay=0.01, max_delay=0.05)
@@ -34,12 +34,18 @@ def docs(count: int) -> list[Document]:
 def same_item(item: dict) -> callable:
     """Every item of every request answered with one real item."""
     return lambda _number, seen: Answer(
-        200, {"content-type": real.JSON}, bulk_answer(item, seen.bulk_items), "", ""
+        200, {"content-type": real.JSON}, bulk_echo(item, seen.bulk_sent), "", ""
     )
 
 
 def items(*parts: dict) -> bytes:
     return json.dumps({"took": 3, "errors": True, "items": list(parts)}).encode()
+
+
+def with_id(item: dict, doc_id: str) -> dict:
+    """A real item, answering the document ``doc_id``."""
+    ((action, inner),) = item.items()
+    return {action: {**inner, "_id": doc_id}}
 
 
 def ok_after(first: Answer | dict, times: int = 1) -> callable:
@@ -75,7 +81,8 @@ async def test_all_ok_acknowledges_every_document_in_one_request():
 
 async def test_a_mapping_error_dead_letters_that_document_only():
     def respond(_number, seen):
-        body = items(*[real.INDEX_CREATED_ITEM_ES8] * 9, real.MAPPER_PARSING_ITEM)
+        created = [with_id(real.INDEX_CREATED_ITEM_ES8, str(i)) for i in range(9)]
+        body = items(*created, with_id(real.MAPPER_PARSING_ITEM, "9"))
         return Answer(200, {"content-type": real.JSON}, body, "", "")
 
     outcome, _ = await send(respond)
@@ -193,14 +200,12 @@ async def test_a_document_too_large_alone_becomes_the_only_dead_letter():
 
 
 async def test_a_batch_failing_whole_the_same_unknown_way_twice_stops_the_run():
-    unknown = _item(
-        400, {"type": "strict_dynamic_mapping_exception", "reason": "mapping is strict"}
-    )
+    unknown = _item(400, {"type": "some_new_exception", "reason": "nobody listed this"})
 
     with pytest.raises(TargetError) as caught:
         await send(same_item(unknown), count=40, bulk_docs=10)
 
-    assert "every item of 2 batches in a row failed with HTTP 400 strict_dynamic_mapping" in str(
+    assert "every item of 2 batches in a row failed with HTTP 400 some_new_exception" in str(
         caught.value
     )
 
@@ -243,7 +248,7 @@ def lying(lost: set[str]) -> callable:
 async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
     outcome, seen = await send(lying(set()), prove=True)
 
-    assert outcome.acked == 10
+    assert outcome.acked == outcome.proven == 10
     [proof] = [s for s in seen if s.path.split("?")[0].endswith("/_mget")]
     assert proof.path == f"/{INDEX}/_mget?_source=false"
     assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)]}
@@ -286,3 +291,131 @@ async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
     asked = [s.path for s in server.seen].count(f"/{INDEX}/_mget?_source=false")
     assert asked == 1, "asked once, then not"
     assert sum("cannot be proven present there" in line for line in said) == 1
+
+
+def reordered(refused_id: str, item: dict = real.MAPPER_PARSING_ITEM) -> callable:
+    """Every _bulk answered with its items reversed, ``refused_id`` refused with ``item``."""
+
+    def respond(number: int, seen: Seen) -> Answer:
+        if seen.path.split("?")[0].endswith("/_mget"):
+            return mget_answer(seen, {refused_id})  # the target does not hold the refused one
+        parts = [
+            with_id(item if doc_id == refused_id else real.INDEX_CREATED_ITEM_ES8, doc_id)
+            for _, doc_id in reversed(seen.bulk_sent)
+        ]
+        return Answer(200, {"content-type": real.JSON}, items(*parts), "", "")
+
+    return respond
+
+
+@pytest.mark.parametrize("prove", [False, True], ids=["no proof", "proof"])
+async def test_items_in_another_order_dead_letter_the_refused_document_itself(prove):
+    outcome, seen = await send(reordered("3"), prove=prove)
+
+    [letter] = outcome.dead
+    assert (letter.id, letter.status) == ("3", 400)
+    assert letter.reason.startswith("mapper_parsing_exception: failed to parse field [hass.value]")
+    assert sorted(outcome.acked_ids) == sorted(str(i) for i in range(10) if i != 3)
+    assert [s.path for s in seen].count(f"/{INDEX}/_mget?_source=false") == (1 if prove else 0)
+
+
+def compact_status_200_missing_last(_number: int, seen: Seen) -> Answer:
+    """A compact all-created answer with a top-level "status":200 and the last item gone."""
+    parts = [with_id(real.INDEX_CREATED_ITEM_ES8, doc_id) for _, doc_id in seen.bulk_sent[:-1]]
+    body = json.dumps(
+        {"took": 2, "errors": False, "status": 200, "items": parts}, separators=(",", ":")
+    ).encode()
+    assert body.count(b'"status":2') == len(seen.bulk_sent), "the old text count would pass it"
+    return Answer(200, {"content-type": real.JSON}, body, "", "")
+
+
+async def test_a_compact_answer_with_a_top_level_status_and_an_item_missing_stops():
+    with pytest.raises(TargetError) as caught:
+        await send(compact_status_200_missing_last)
+
+    assert str(caught.value) == (
+        f"index {INDEX} at {caught.value.message.split(' at ')[1].split(': ')[0]}: sent 10 "
+        "index actions, the answer has 9 items; no item for id 9: the target, or a proxy in "
+        "front of it, answers _bulk out of protocol; nothing was dead-lettered, the window "
+        "runs again next time"
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        (real.CONTENT_TYPE_406_ES6, "HTTP 406 from POST http://127.0.0.1:"),
+        (real.MEDIA_TYPE_HEADER_400_ES9, "(media_type_header_exception: Invalid media-type"),
+        (real.PARSE_EXCEPTION_400, "(parse_exception: Failed to derive xcontent): the target"),
+        (real.UNRECOGNIZED_PARAMETER_400, "contains unrecognized parameter: [consistency])"),
+    ],
+    ids=["406 content-type", "400 media_type_header", "400 parse_exception", "400 parameter"],
+)
+async def test_a_refusal_of_the_request_itself_stops_at_once_without_splitting(answer, words):
+    async with ScriptedTarget(lambda n, s: answer) as server:
+        target = Target(url=server.url, index=INDEX, bulk_docs=10, prove=False)
+        async with open_session(4, 10) as session:
+            sink = Elasticsearch().sink(session, server.url, target, FAST, Limiter(4), "")
+            with pytest.raises(TargetError) as caught:
+                await sink.send(docs(10))
+
+    assert len(server.seen) == 1, "one request, no halves"
+    message = str(caught.value)
+    assert words in message
+    assert message.endswith("nothing was dead-lettered, the window runs again next time")
+    assert "\n" not in message
+
+
+def unknown_400(_number: int, _seen: Seen) -> Answer:
+    body = b'{"error":{"type":"some_gateway_exception","reason":"refused"},"status":400}'
+    return Answer(400, {"content-type": real.JSON}, body, "", "")
+
+
+async def test_a_refusal_every_half_meets_stops_after_a_descent_not_2n_requests():
+    with pytest.raises(TargetError) as caught:
+        await send(unknown_400, count=16, bulk_docs=16)
+
+    assert "both halves of the request, and one document alone, were refused in the same" in str(
+        caught.value
+    )
+
+
+async def test_a_refusal_every_half_meets_costs_log2_requests():
+    async with ScriptedTarget(unknown_400) as server:
+        target = Target(url=server.url, index=INDEX, bulk_docs=16, prove=False)
+        async with open_session(4, 10) as session:
+            sink = Elasticsearch().sink(session, server.url, target, FAST, Limiter(4), "")
+            with pytest.raises(TargetError):
+                await sink.send(docs(16))
+
+    # 16, its halves 8 + 8, then the first half alone: 4, 2, 1 (2N-1 would be 31).
+    assert [s.bulk_items for s in server.seen] == [16, 8, 8, 4, 2, 1]
+
+
+async def test_a_refusal_one_half_passes_is_split_down_to_the_document():
+    def respond(_number: int, seen: Seen) -> Answer:
+        if b'"_id":"5"' in seen.body:
+            return unknown_400(_number, seen)
+        return same_item(real.INDEX_CREATED_ITEM_ES8)(_number, seen)
+
+    outcome, seen = await send(respond, count=8, bulk_docs=8)
+
+    [letter] = outcome.dead
+    assert (letter.id, letter.reason) == ("5", "HTTP 400: some_gateway_exception: refused")
+    assert outcome.acked == 7
+    assert [s.bulk_items for s in seen] == [8, 4, 4, 2, 1, 1, 2]  # 2N-1 would be 15
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"type": "strict_dynamic_mapping_exception", "reason": "mapping set to strict"},
+        {"type": "document_parsing_exception", "reason": "[1:12] failed to parse field [v]"},
+        {"type": "illegal_argument_exception", "reason": "mapper [v] cannot be changed"},
+    ],
+    ids=["strict_dynamic_mapping", "document_parsing", "illegal_argument on a field"],
+)
+async def test_known_document_refusals_never_trip_the_uniform_net(error):
+    outcome, seen = await send(same_item(_item(400, error)), count=40, bulk_docs=10)
+
+    assert (outcome.acked, len(outcome.dead), len(seen)) == (0, 40, 4)

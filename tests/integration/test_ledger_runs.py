@@ -13,6 +13,7 @@ import pytest
 
 from db2api import demodata
 from db2api.catalog import load_job
+from db2api.ledger import Ledger
 from db2api.ledger_store import clear_ledger, read_ledger, read_watermark, set_watermark
 from db2api.receiver import ReceiverProcess
 from db2api.report import RunSummary
@@ -147,3 +148,50 @@ async def test_progress_ends_at_100_percent_with_the_final_counts(
         f"demo: 4 windows done (0 done before, 0 failed): {4 * PER_DAY} rows read, "
         f"{4 * PER_DAY} acknowledged, 0 dead letters"
     )
+
+
+@pytest.fixture
+async def ledger_locked(clean: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """Another holder keeps the demo ledger's lock; a change gives up after a second."""
+    from prefect import get_client
+
+    import db2api.ledger_store as ledger_store
+
+    monkeypatch.setattr(ledger_store, "LOCK_TIMEOUT", 1.0)
+    name = ledger_store.variable_name("demo")
+    await ledger_store._ensure_lock(name)
+    async with get_client() as client:
+        answer = await client.increment_concurrency_slots_with_lease(
+            names=[name], slots=1, mode="concurrency", lease_duration=120
+        )
+        try:
+            yield
+        finally:
+            await client.release_concurrency_slots_with_lease(lease_id=answer.json()["lease_id"])
+
+
+async def test_windows_delivered_but_not_recorded_fail_the_run_in_one_line(
+    demo_env: ReceiverProcess,
+    clean: Path,
+    ledger_locked: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from db2api.cli import main
+
+    with storage(clean / "results"):
+        code = await asyncio.to_thread(
+            main, ["run", "demo", "--start", "2024-01-01", "--end", "2024-01-03"]
+        )
+    out, err = capsys.readouterr()
+
+    assert code == 1, "the run failed; 2 would say the input was bad"
+    assert err == ""
+    assert out.splitlines()[-1] == (
+        "run failed: 2 windows in [2024-01-01T00:00:00Z, 2024-01-03T00:00:00Z) were delivered "
+        "but not recorded in the ledger of job 'demo' (the ledger of job 'demo' stayed locked "
+        "by another change for 1 s (global concurrency limit 'db2api-ledger-demo')): run "
+        "`db2api run demo --start 2024-01-01T00:00:00Z --end 2024-01-03T00:00:00Z` once the "
+        "ledger is free again to record them (their documents are sent again under the same ids)"
+    )
+    assert demo_env.count("readings") == 2 * PER_DAY, "delivered"
+    assert await read_ledger("demo") == Ledger(), "and not recorded"

@@ -34,12 +34,14 @@ class Flavour:
             self.conflict: type[Exception] = elasticsearch.ConflictError
             self.not_found: type[Exception] = elasticsearch.NotFoundError
             self.api_error: type[Exception] = elasticsearch.ApiError
+            self.bad_request: type[Exception] = elasticsearch.BadRequestError
         else:
             self.client = opensearchpy.OpenSearch(url, timeout=10, max_retries=0)
             self.helpers = os_helpers
             self.conflict = opensearchpy.ConflictError
             self.not_found = opensearchpy.NotFoundError
             self.api_error = opensearchpy.TransportError
+            self.bad_request = opensearchpy.RequestError
 
     def create(self, index: str, doc_id: str, doc: dict[str, Any]) -> Any:
         if self.name == "elasticsearch":
@@ -56,6 +58,16 @@ class Flavour:
         if self.name == "elasticsearch":
             return self.client.mget(index=index, ids=ids, **params)["docs"]
         return self.client.mget(index=index, body={"ids": ids}, params=params)["docs"]
+
+    def create_index(self, index: str, body: dict[str, Any]) -> Any:
+        if self.name == "elasticsearch":
+            return self.client.indices.create(index=index, **body)
+        return self.client.indices.create(index=index, body=body)
+
+    def put_mapping(self, index: str, body: dict[str, Any]) -> Any:
+        if self.name == "elasticsearch":
+            return self.client.indices.put_mapping(index=index, **body)
+        return self.client.indices.put_mapping(index=index, body=body)
 
     def status_of(self, error: Any) -> int:
         return error.meta.status if self.name == "elasticsearch" else error.status_code
@@ -315,3 +327,53 @@ def test_bulk_deletes_with_the_helpers(client: Flavour, target: ReceiverProcess)
     # Deleting what is already gone answers not_found, which the helpers can let pass.
     again = client.helpers.bulk(client.client, deletes, raise_on_error=False)
     assert again[0] == 0 and all(e["delete"]["result"] == "not_found" for e in again[1])
+
+
+def test_index_apis(client: Flavour, target: ReceiverProcess) -> None:
+    """Create (mappings, settings), exists, get, mappings, delete, as a job's set-up uses them."""
+    indices = client.client.indices
+    mappings = {"dynamic": "strict", "properties": {"n": {"type": "long"}, "ts": {"type": "date"}}}
+    body = {"settings": {"number_of_shards": 1}, "mappings": mappings}
+    assert not indices.exists(index="life")
+    created = client.create_index("life", body)
+    assert (created["acknowledged"], created["shards_acknowledged"]) == (True, True)
+    assert created["index"] == "life" and indices.exists(index="life")
+    with pytest.raises(client.bad_request) as info:
+        client.create_index("life", body)
+    assert info.value.info["error"]["type"] == "resource_already_exists_exception"
+    with pytest.raises(client.bad_request) as info:
+        client.create_index("Life", {})
+    assert info.value.info["error"]["type"] == "invalid_index_name_exception"
+    assert indices.get_mapping(index="life")["life"]["mappings"] == mappings
+    got = indices.get(index="life")["life"]
+    assert got["settings"]["index"]["number_of_shards"] == "1" and got["mappings"] == mappings
+
+    assert client.put_mapping("life", {"properties": {"name": {"type": "keyword"}}}) == {
+        "acknowledged": True
+    }
+    with pytest.raises(client.bad_request) as info:
+        client.put_mapping("life", {"properties": {"n": {"type": "keyword"}}})
+    assert info.value.info["error"]["reason"] == (
+        "mapper [n] cannot be changed from type [long] to [keyword]"
+    )
+    properties = indices.get_mapping(index="life")["life"]["mappings"]["properties"]
+    assert properties["name"] == {"type": "keyword"} and properties["n"] == {"type": "long"}
+
+    docs = [
+        {"_index": "life", "_id": "ok", "_source": {"n": 1, "name": "a", "ts": "2024-05-01"}},
+        {"_index": "life", "_id": "extra", "_source": {"n": 2, "colour": "red"}},
+        {"_index": "life", "_id": "text", "_source": {"n": "two"}},
+    ]
+    assert failures(client, docs) == [
+        ("extra", 400, "strict_dynamic_mapping_exception"),
+        ("text", 400, "mapper_parsing_exception"),
+    ]
+    assert target.ids("life") == {"ok": 1}
+
+    assert indices.delete(index="life") == {"acknowledged": True}
+    assert not indices.exists(index="life") and target.ids("life") == {}
+    with pytest.raises(client.not_found) as info:
+        indices.delete(index="life")
+    assert info.value.info["error"]["resource.type"] == "index_or_alias"
+    with pytest.raises(client.not_found):
+        indices.get_mapping(index="life")

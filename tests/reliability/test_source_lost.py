@@ -26,13 +26,14 @@ from tests.reliability.conftest import PER_DAY, connect, reliability_job, source
 from tests.reliability.test_crash import JOB_FILE
 
 pytestmark = pytest.mark.reliability
-# libpq says one or the other, depending on whether the FATAL message arrives before
-# the socket closes. The user@host:port/db part is masked when the password is also
-# the user name (as for the test role, db2api/db2api): known secrets are masked anywhere.
+# libpq says one of these, depending on whether the FATAL message arrives before
+# the socket closes, and whether the connection uses SSL (Debian's cluster has ssl on).
+# The user@host:port/db part is masked when the password is also the user name (as for
+# the test role, db2api/db2api): known secrets are masked anywhere.
 LOST = re.compile(
     r"SourceLost: reading PG \S+@127\.0\.0\.1:\d+/\S+ failed \(job 'rel-lost'\): "
     r"OperationalError: (terminating connection due to administrator command"
-    r"|server closed the connection unexpectedly)"
+    r"|server closed the connection unexpectedly|SSL connection has been closed unexpectedly)"
 )
 
 

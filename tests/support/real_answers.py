@@ -45,6 +45,18 @@ def bulk_answer(item: dict[str, Any], count: int, took: int = 3) -> bytes:
     return _j({"took": took, "errors": errors, "items": [item] * count})
 
 
+def bulk_echo(item: dict[str, Any], sent: list[tuple[str, str]], took: int = 3) -> bytes:
+    """A complete `_bulk` body answering each (action, id) sent with one real item.
+
+    A real server names in every item the action and the `_id` it was sent; only
+    those two are taken from the request, the rest is the quoted item.
+    """
+    ((_action, inner),) = item.items()
+    errors = int(inner["status"]) >= 300
+    items = [{action: {**inner, "_id": doc_id}} for action, doc_id in sent]
+    return _j({"took": took, "errors": errors, "items": items})
+
+
 # ---------------------------------------------------------------------------
 # _bulk: complete answers
 # ---------------------------------------------------------------------------
@@ -668,6 +680,77 @@ FORBIDDEN_BULK_403 = Answer(
     ),
     source="https://github.com/elastic/logstash/issues/16135",
     note="whole-request 403 security_exception for indices:data/write/bulk",
+)
+
+# https://github.com/elastic/elasticsearch/issues/28123 (Elasticsearch 6.1.1, POST /_bulk
+# with `Content-Type: application/x-ndjson;charset=UTF-8`; body as printed by curl. The
+# response headers are not quoted: Elasticsearch's JSON content type is assumed.)
+CONTENT_TYPE_406_ES6 = Answer(
+    status=406,
+    headers={"content-type": JSON},
+    body=_b(
+        """{"error":"Content-Type header [application/x-ndjson; charset=UTF-8] is not """
+        """supported","status":406}"""
+    ),
+    source="https://github.com/elastic/elasticsearch/issues/28123",
+    note="whole-request 406 for the Content-Type; Elasticsearch 6 gives `error` as a bare string",
+)
+
+# https://github.com/elastic/elasticsearch-ruby/issues/2665 (Elasticsearch 9.0.0, a 9.x
+# client's `Accept: ...compatible-with=9` beside a plain `Content-Type: application/json`;
+# the body as printed by elastic-transport after `[400] `)
+MEDIA_TYPE_HEADER_400_ES9 = Answer(
+    status=400,
+    headers={"content-type": JSON},
+    body=_b(
+        """{"error":{"root_cause":[{"type":"media_type_header_exception","reason":"Invalid """
+        """media-type value on headers [Accept, Content-Type]"}],"type":"media_type_header_"""
+        """exception","reason":"Invalid media-type value on headers [Accept, Content-Type]","""
+        """"caused_by":{"type":"status_exception","reason":"A compatible version is required """
+        """on both Content-Type and Accept headers if either one has requested a compatible """
+        """version. Accept=application/vnd.elasticsearch+json; compatible-with=9, """
+        """Content-Type=application/json"}},"status":400}"""
+    ),
+    source="https://github.com/elastic/elasticsearch-ruby/issues/2665",
+    note="whole-request 400 media_type_header_exception: the Accept and Content-Type headers "
+    "disagree",
+)
+
+# https://github.com/atomita/fluent-plugin-aws-elasticsearch-service/issues/17 (AWS
+# Elasticsearch Service 2.3, fluentd's _bulk; the body is quoted inside a Ruby error string,
+# `[400] {\"error\":...}`, and unescaped here)
+PARSE_EXCEPTION_400 = Answer(
+    status=400,
+    headers={"content-type": JSON},
+    body=_b(
+        """{"error":{"root_cause":[{"type":"parse_exception","reason":"Failed to derive """
+        """xcontent"}],"type":"parse_exception","reason":"Failed to derive xcontent"},"""
+        """"status":400}"""
+    ),
+    source="https://github.com/atomita/fluent-plugin-aws-elasticsearch-service/issues/17",
+    note="whole-request 400 parse_exception: the server could not tell what the body is",
+)
+
+# https://github.com/elastic/elasticsearch/issues/21804 (Elasticsearch 5.0.1,
+# POST /_bulk?consistency=one; the pretty-printed body as quoted)
+UNRECOGNIZED_PARAMETER_400 = Answer(
+    status=400,
+    headers={"content-type": JSON},
+    body=_b("""{
+  "error": {
+    "root_cause": [
+      {
+        "type": "illegal_argument_exception",
+        "reason": "request [/_bulk] contains unrecognized parameter: [consistency]"
+      }
+    ],
+    "type": "illegal_argument_exception",
+    "reason": "request [/_bulk] contains unrecognized parameter: [consistency]"
+  },
+  "status": 400
+}"""),
+    source="https://github.com/elastic/elasticsearch/issues/21804",
+    note="whole-request 400 illegal_argument_exception about a URL parameter",
 )
 
 # ---------------------------------------------------------------------------

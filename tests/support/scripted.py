@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from aiohttp import web
 
 from tests.support.real_answers import Answer
@@ -25,6 +26,16 @@ class Seen:
     def bulk_items(self) -> int:
         """Documents in a ``_bulk`` body: two lines each."""
         return self.body.count(b"\n") // 2
+
+    @property
+    def bulk_sent(self) -> list[tuple[str, str]]:
+        """(action, ``_id``) of every action line of a ``_bulk`` body, in order."""
+        lines = self.body.split(b"\n")[0:-1:2]
+        pairs = []
+        for line in lines:
+            ((action, meta),) = orjson.loads(line).items()
+            pairs.append((action, str(meta.get("_id"))))
+        return pairs
 
 
 Respond = Callable[[int, Seen], Answer]

@@ -25,7 +25,12 @@ import pytest
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
-JSON_SERVER = ROOT / ".db2api" / "node" / "node_modules" / ".bin" / "json-server"
+# Both lines name their command `json-server`, and npm links whichever it installed last
+# into .bin: each is run with node from its own package folder instead.
+JSON_SERVER = ROOT / ".db2api" / "node" / "node_modules" / "json-server" / "lib" / "cli" / "bin.js"
+# The 1.x line beside it (npm alias `json-server-1`).
+JSON_SERVER_1 = ROOT / ".db2api" / "node" / "node_modules" / "json-server-1" / "lib" / "bin.js"
+JSON_SERVERS = {"0.17": JSON_SERVER, "1.x": JSON_SERVER_1}
 
 
 def require(path: Path, install: str) -> None:
@@ -85,10 +90,16 @@ def running(
 
 
 class JsonServer:
-    """json-server 0.17 over a db.json with one empty collection, ``readings``."""
+    """json-server over a db.json with one empty collection, ``readings``.
 
-    def __init__(self, folder: Path) -> None:
+    ``line`` picks the 0.17 line (ids as given) or the 1.x line, which differs: it
+    ignores a POSTed ``id`` and files the record under a random text id of its own,
+    and a repeated query parameter (``?id=1&id=2``) matches the last value only.
+    """
+
+    def __init__(self, folder: Path, line: str = "0.17") -> None:
         self.folder = folder
+        self.line = line
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -96,15 +107,11 @@ class JsonServer:
     def run(self) -> Iterator[JsonServer]:
         db = self.folder / "db.json"
         db.write_text('{"readings": []}')
-        command = [
-            str(JSON_SERVER),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--quiet",
-            str(db),
-        ]
+        where = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if self.line == "0.17":
+            command = ["node", str(JSON_SERVER), *where, "--quiet", str(db)]
+        else:
+            command = ["node", str(JSON_SERVER_1), *where, str(db)]
         with running(command, f"{self.url}/readings", self.folder / "json-server.log"):
             yield self
 

@@ -138,6 +138,14 @@ def bulk_body(*items) -> bytes:
     return orjson.dumps({"took": 3, "errors": True, "items": list(items)})
 
 
+def ids(count: int) -> list[str]:
+    return [str(i) for i in range(1, count + 1)]
+
+
+def parse(body: bytes, sent: list[str], action: str = "index") -> list[ItemResult] | None:
+    return parse_response(body, sent, URL, INDEX, action)
+
+
 def test_parse_response_maps_mixed_statuses_in_order():
     body = bulk_body(
         {"index": {"_id": "1", "status": 201, "result": "created"}},
@@ -160,11 +168,11 @@ def test_parse_response_maps_mixed_statuses_in_order():
                 "error": {"type": "es_rejected_execution_exception", "reason": "queue full"},
             }
         },
-        {"create": {"_id": "5", "status": 503, "error": "unavailable"}},
+        {"index": {"_id": "5", "status": 503, "error": "unavailable"}},
         {"index": {"_id": "6", "error": {"type": "x", "reason": "no status"}}},
     )
 
-    results = parse_response(body, 6, URL)
+    results = parse(body, ids(6))
 
     assert results == [
         ItemResult(201, "", ""),
@@ -176,13 +184,104 @@ def test_parse_response_maps_mixed_statuses_in_order():
     ]
 
 
+REFUSED = {"type": "mapper_parsing_exception", "reason": "bad"}
+
+
+def test_items_in_another_order_are_matched_by_id():
+    body = bulk_body(
+        {"index": {"_id": "3", "status": 400, "error": REFUSED}},
+        {"index": {"_id": "1", "status": 201}},
+        {"index": {"_id": "2", "status": 201}},
+    )
+
+    assert parse(body, ids(3)) == [
+        ItemResult(201, "", ""),
+        ItemResult(201, "", ""),
+        ItemResult(400, "mapper_parsing_exception", "bad"),
+    ]
+
+
+def test_a_numeric_id_names_the_document_with_that_text():
+    body = bulk_body({"index": {"_id": 2, "status": 201}}, {"index": {"_id": 1, "status": 201}})
+
+    assert parse(body, ids(2)) is None
+
+
+def test_equal_ids_are_matched_in_order():
+    body = bulk_body(
+        {"index": {"_id": "b", "status": 201}},
+        {"index": {"_id": "a", "status": 400, "error": REFUSED}},
+        {"index": {"_id": "a", "status": 200}},
+    )
+
+    assert parse(body, ["a", "b", "a"]) == [
+        ItemResult(400, "mapper_parsing_exception", "bad"),
+        ItemResult(201, "", ""),
+        ItemResult(200, "", ""),
+    ]
+
+
+TWO_DONE = [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}]
+OUT_OF_PROTOCOL = (
+    "the target, or a proxy in front of it, answers _bulk out of protocol; nothing was "
+    "dead-lettered, the window runs again next time"
+)
+
+
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [
+        (
+            TWO_DONE,
+            "sent 3 index actions, the answer has 2 items; no item for id 3",
+        ),
+        (
+            [{"index": {"_id": str(i), "status": 201}} for i in (1, 2, 3, 3)],
+            "sent 3 index actions, the answer has 4 items; items not sent: 3",
+        ),
+        (
+            [{"index": {"_id": i, "status": 201}} for i in ("1", "2", "zz")],
+            "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: zz",
+        ),
+        (
+            [*TWO_DONE, {"create": {"_id": "3", "status": 201}}],
+            "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: "
+            "create 3",
+        ),
+        (
+            [*TWO_DONE, {"index": {"status": 201}}],
+            "sent 3 index actions, the answer has 3 items; no item for id 3; items not sent: None",
+        ),
+    ],
+    ids=["short", "long", "foreign id", "other action", "no id"],
+)
+@pytest.mark.parametrize("errors", [False, True])
+def test_an_answer_that_does_not_pair_up_stops_the_run_in_one_line(items, said, errors):
+    body = orjson.dumps({"took": 1, "errors": errors, "items": items})
+
+    with pytest.raises(TargetError) as caught:
+        parse(body, ids(3))
+
+    assert caught.value.message == f"index {INDEX} at {URL}: {said}: {OUT_OF_PROTOCOL}"
+
+
+def test_a_compact_answer_with_a_top_level_status_and_an_item_missing_stops():
+    body = (
+        b'{"took":2,"errors":false,"status":200,"items":[{"index":{"_index":"readings",'
+        b'"_id":"1","status":201}},{"index":{"_index":"readings","_id":"2","status":201}}]}'
+    )
+
+    with pytest.raises(TargetError, match="sent 3 index actions, the answer has 2 items"):
+        parse(body, ids(3))
+
+
 @pytest.mark.parametrize(
     "item",
     ["text", {}, {"index": 7}, {"index": {"status": "abc"}}, {"index": {"status": True}}],
 )
 def test_an_item_without_a_readable_status_stops_the_run_in_one_line(item):
     with pytest.raises(TargetError) as caught:
-        parse_response(bulk_body(item), 1, URL)
+        parse(bulk_body(item), ids(1))
 
     assert str(caught.value) == (
         f"target's _bulk response at {URL} has an item without a valid status "
@@ -201,13 +300,13 @@ def test_items_decide_even_when_the_flag_says_no_errors():
         }
     )
 
-    assert parse_response(body, 1, URL) == [ItemResult(400, "t", "r")]
+    assert parse(body, ids(1)) == [ItemResult(400, "t", "r")]
 
 
 def test_a_compact_errors_false_over_a_failed_item_without_error_is_not_trusted():
     body = b'{"took":1,"errors":false,"items":[{"index":{"_id":"1","status":400}}]}'
 
-    assert parse_response(body, 1, URL) == [
+    assert parse(body, ids(1)) == [
         ItemResult(400, "error", "the target gave no reason for this item")
     ]
 
@@ -216,21 +315,27 @@ def test_a_compact_errors_false_over_a_failed_item_without_error_is_not_trusted(
     ("item", "expected"),
     [
         (
-            {"index": {"status": 409, "error": {}}},
+            {"index": {"_id": "1", "status": 409, "error": {}}},
             ItemResult(409, "error", "the target gave no reason for this item"),
         ),
         (
-            {"index": {"status": 400}},
+            {"index": {"_id": "1", "status": 400}},
             ItemResult(400, "error", "the target gave no reason for this item"),
         ),
         (
-            {"index": {"status": 400, "error": {"reason": "bad", "caused_by": {"type": "t"}}}},
+            {
+                "index": {
+                    "_id": "1",
+                    "status": 400,
+                    "error": {"reason": "bad", "caused_by": {"type": "t"}},
+                }
+            },
             ItemResult(400, "error", "bad"),
         ),
     ],
 )
 def test_odd_items_are_read_without_crashing(item, expected):
-    assert parse_response(bulk_body(item), 1, URL) == [expected]
+    assert parse(bulk_body(item), ids(1)) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -243,7 +348,7 @@ def test_odd_items_are_read_without_crashing(item, expected):
 )
 def test_a_body_that_is_not_json_raises_target_error(body, snippet):
     with pytest.raises(TargetError) as caught:
-        parse_response(body, 1, URL)
+        parse(body, ids(1))
 
     assert caught.value.message == (
         f"target answered POST {URL} with something that is not JSON ({snippet}): "
@@ -252,29 +357,39 @@ def test_a_body_that_is_not_json_raises_target_error(body, snippet):
 
 
 @pytest.mark.parametrize(
-    ("body", "expected", "got"),
+    ("body", "expected"),
     [
-        (bulk_body({"index": {"status": 201}}), 2, "1"),
-        (bulk_body({"index": {"status": 201}}, {"index": {"status": 201}}), 1, "2"),
-        (b'{"acknowledged": true}', 1, "no"),
-        (b'{"items": "many"}', 1, "no"),
-        (b"[1, 2]", 2, "no"),
+        (b'{"acknowledged": true}', 1),
+        (b'{"items": "many"}', 1),
+        (b"[1, 2]", 2),
     ],
 )
-def test_a_wrong_item_count_raises_target_error(body, expected, got):
+def test_an_answer_without_items_raises_target_error(body, expected):
     with pytest.raises(TargetError) as caught:
-        parse_response(body, expected, URL)
+        parse(body, ids(expected))
 
     assert caught.value.message == (
-        f"target's _bulk response at {URL} has {got} items for {expected} documents: "
+        f"target's _bulk response at {URL} has no items for {expected} documents: "
         "check that target.url points at an Elasticsearch/OpenSearch-compatible API"
     )
 
 
 def test_an_all_ok_response_takes_the_fast_path():
-    items = [{"index": {"_id": str(i), "status": 201}} for i in range(3)]
+    items = [{"index": {"_id": str(i), "status": 201}} for i in range(1, 4)]
     body = orjson.dumps({"took": 1, "errors": False, "items": items})
 
-    assert parse_response(body, 3, "http://t/_bulk") is None
-    with pytest.raises(TargetError, match="has 3 items for 4 documents"):
-        parse_response(body, 4, "http://t/_bulk")
+    assert parse(body, ids(3)) is None
+    with pytest.raises(TargetError, match="sent 4 index actions, the answer has 3 items"):
+        parse(body, ids(4))
+
+
+def test_delete_answers_are_matched_by_id_and_action():
+    body = bulk_body(
+        {"delete": {"_id": "2", "status": 404, "result": "not_found"}},
+        {"delete": {"_id": "1", "status": 200, "result": "deleted"}},
+    )
+
+    assert parse(body, ids(2), "delete") == [
+        ItemResult(200, "", ""),
+        ItemResult(404, "error", "the target gave no reason for this item"),
+    ]

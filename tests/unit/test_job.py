@@ -62,7 +62,7 @@ def job_error(**changes) -> str:
 
 @pytest.mark.parametrize(
     "name",
-    ["unit", "sensors-2024", "a_b", "x9"],
+    ["unit", "sensors-2024", "a_b", "x9", "x" * 200],
 )
 def test_valid_jobs_are_accepted(name):
     assert make_job(name=name).name == name
@@ -80,6 +80,11 @@ def test_valid_jobs_are_accepted(name):
             "job name '9lives' is not valid: use lower-case letters, digits, '-' or '_'",
         ),
         ({"name": ""}, "job name '' is not valid: use lower-case letters, digits, '-' or '_'"),
+        (
+            {"name": "x" * 201},
+            f"job name {'x' * 24!r}… is 201 characters long: use at most 200 (Prefect Variables "
+            "named after the job hold at most 255)",
+        ),
         (
             {"source": Source(db=unsupported_db())},
             "job 'unit': source dbtype 'MYSQL' is not supported: "
@@ -276,6 +281,19 @@ def test_valid_jobs_are_accepted(name):
 )
 def test_invalid_jobs_are_refused_naming_the_fix(changes, message):
     assert job_error(**changes) == message
+
+
+@pytest.mark.parametrize("limit", [0, -0.1, 1.5, True, "0.1", float("nan")])
+def test_max_dead_fraction_outside_0_to_1_is_refused_in_one_line(limit):
+    assert job_error(max_dead_fraction=limit) == (
+        f"job 'unit': max_dead_fraction must be a number above 0 and at most 1 (got {limit!r}), "
+        "e.g. 0.1 stops the run after a window that dead-lettered more than 10% of its rows"
+    )
+
+
+@pytest.mark.parametrize("limit", [None, 0.1, 1, 1.0])
+def test_max_dead_fraction_from_none_to_1_is_accepted(limit):
+    assert make_job(max_dead_fraction=limit).max_dead_fraction == limit
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # etlhelper warns that pyodbc is missing

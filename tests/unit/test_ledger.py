@@ -1,13 +1,11 @@
 """The delivered-ranges ledger: merged intervals, the watermark, gaps and what to skip."""
 
 import itertools
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db2api.errors import Db2apiError
-from db2api.ledger import Ledger, delivery_key, merge
+from db2api.ledger import Ledger, delivery_key, describe, intersect, merge
 from db2api.windows import Window
 
 
@@ -86,36 +84,79 @@ def test_an_operator_watermark_counts_as_delivered_before_it_and_cuts_what_follo
     assert ledger.watermark(day(1)) == day(7)
 
 
-def test_the_record_round_trips_and_stays_within_a_variable():
+def test_a_new_target_has_its_own_watermark_and_gaps_from_first_start():
     ledger = Ledger()
-    windows = days(1, 366)
-    random.Random(7).shuffle(windows)
-    for window in windows:
-        ledger.record(KEY, [window])
-    text = ledger.to_json()
+    ledger.record(KEY, days(1, 30), label="http://old:9200 bulk index readings")
+    fresh = delivery_key("fingerprint", "http://new:9200")
+    ledger.record(fresh, days(28, 30), label="http://new:9200 bulk index readings")
 
-    assert len(text) < 200, "a year of windows is one interval"
-    assert Ledger.from_json(text) == ledger
+    assert ledger.watermark(day(1)) == day(31), "the job as a whole has everything"
+    assert ledger.watermark(day(1), KEY) == day(31)
+    assert ledger.watermark(day(1), fresh) is None, "the new target misses days 1-27"
+    assert ledger.gaps(day(1), fresh) == [(day(1), day(28))]
+    assert ledger.watermark(day(1), "never used") is None
+    assert ledger.labels == {
+        KEY: "http://old:9200 bulk index readings",
+        fresh: "http://new:9200 bulk index readings",
+    }
 
 
-def test_old_delivery_keys_are_dropped_first_when_the_record_grows():
+def test_a_keys_windows_cut_by_the_operator_count_again_once_recorded_again():
     ledger = Ledger()
-    scattered = [w for i in range(40) for w in days(1 + 2 * i, 1 + 2 * i)]
-    for n in range(4):
-        ledger.record(f"key{n}", scattered)
-    text = ledger.to_json()
+    ledger.record(KEY, days(1, 10))
+    ledger.set_watermark(day(5))
 
-    assert len(text) <= 5000
-    assert "key3" in text and "key0" not in text
+    assert ledger.watermark(day(1), KEY) == day(5), "what --set cut does not count"
+    assert ledger.is_delivered(KEY, days(8, 8)[0]), "but is still skipped"
+    ledger.record(KEY, days(5, 8))  # a nightly run skips 5-8 and records them again
+    assert ledger.watermark(day(1), KEY) == day(9)
 
 
-def test_a_record_too_large_for_a_variable_is_one_line_naming_the_fix():
+def test_labels_go_with_the_keys_dropped():
     ledger = Ledger()
-    ledger.record(KEY, [w for i in range(200) for w in days(1 + 2 * i, 1 + 2 * i)])
+    for n in range(6):
+        ledger.record(f"key{n}", days(1, 1), label=f"target {n}")
 
-    with pytest.raises(Db2apiError) as caught:
-        ledger.to_json()
-    assert str(caught.value) == (
-        "the delivered-ranges ledger has 200 separate intervals, more than a Prefect Variable "
-        "holds: run the gaps that `db2api watermark JOB` lists"
+    assert list(ledger.by_key) == ["key2", "key3", "key4", "key5"]
+    assert set(ledger.labels) == set(ledger.by_key)
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "common"),
+    [
+        (
+            [(day(1), day(10))],
+            [(day(3), day(4)), (day(6), day(12))],
+            [(day(3), day(4)), (day(6), day(10))],
+        ),
+        ([(day(1), day(2))], [(day(2), day(3))], []),  # touching is not overlapping
+        ([], [(day(1), day(2))], []),
+    ],
+)
+def test_intersect(left, right, common):
+    assert intersect(left, right) == common
+    assert intersect(right, left) == common
+
+
+def test_a_ledger_in_its_first_form_reads_as_before():
+    text = (
+        '{"floor": "2024-01-03T00:00:00Z", "delivered": [["2024-01-01T00:00:00Z", '
+        '"2024-01-05T00:00:00Z"]], "by_key": {"abc": [["2024-01-04T00:00:00Z", '
+        '"2024-01-05T00:00:00Z"]]}}'
     )
+    ledger = Ledger.from_json(text)
+
+    assert ledger.floor == day(3)
+    assert ledger.delivered == [(day(1), day(5))]
+    assert ledger.by_key == {"abc": [(day(4), day(5))]}
+
+
+def test_describe_shortens_long_lists_and_says_how_many_are_left_out():
+    intervals = [(day(2 * n), day(2 * n + 1)) for n in range(1, 31)]
+
+    text = describe(intervals, limit=4)
+    assert text.startswith("[2024-01-02T00:00:00Z, 2024-01-03T00:00:00Z) [2024-01-04")
+    assert "… 26 more …" in text
+    assert text.endswith("[2024-02-29T00:00:00Z, 2024-03-01T00:00:00Z)")
+    assert describe(intervals).count("[") == 30
+    assert describe([]) == "none"

@@ -28,15 +28,15 @@ class SlowLedger:
         self.changes: list[list[Window]] = []
         self.in_flight = 0
         self.most_in_flight = 0
-        self.fail_next = False
+        self.fail_next = 0  # how many changes to fail
 
-    async def record(self, job: str, key: str, windows: list[Window]) -> Ledger:
+    async def record(self, job: str, key: str, windows: list[Window], label: str = "") -> Ledger:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
             await self.release.wait()
             if self.fail_next:
-                self.fail_next = False
+                self.fail_next -= 1
                 raise RuntimeError("503 database is locked")
             self.changes.append(list(windows))
             return Ledger()
@@ -66,7 +66,7 @@ async def test_windows_are_added_while_a_change_waits_for_the_lock(slow: SlowLed
 
 async def test_a_failed_background_change_is_recorded_at_the_end(slow: SlowLedger) -> None:
     recorder = LedgerRecorder("job", "key", interval=0)
-    slow.fail_next = True
+    slow.fail_next = 1
     slow.release.set()
     recorder.add(day(0))
     await asyncio.sleep(0.01)  # the change fails in the background
@@ -77,10 +77,31 @@ async def test_a_failed_background_change_is_recorded_at_the_end(slow: SlowLedge
     assert recorded == [day(0).start, day(1).start], "nothing delivered is left unrecorded"
 
 
-async def test_the_last_change_raises_when_it_fails(slow: SlowLedger) -> None:
-    recorder = LedgerRecorder("job", "key", interval=3600)  # no background change
-    recorder.add(day(0))
-    slow.fail_next = True
+async def test_windows_the_last_change_could_not_record_are_named_in_one_line(
+    slow: SlowLedger,
+) -> None:
+    recorder = LedgerRecorder("demo", "key", interval=0)
+    slow.fail_next = 3  # both changes in the background, then the final one
     slow.release.set()
-    with pytest.raises(RuntimeError, match="locked"):
-        await recorder.flush()
+    recorder.add(day(3))
+    await asyncio.sleep(0.01)
+    recorder.add(day(0))
+    recorder.add(day(5))
+    assert await recorder.flush() is None, "never raises: the run reports it"
+
+    assert slow.changes == []
+    assert recorder.unrecorded == [day(3), day(0), day(5)], "none dropped"
+    assert recorder.unrecorded_note() == (
+        "3 windows in [2024-01-01T00:00:00Z, 2024-01-07T00:00:00Z) were delivered but not "
+        "recorded in the ledger of job 'demo' (503 database is locked): run `db2api run demo "
+        "--start 2024-01-01T00:00:00Z --end 2024-01-07T00:00:00Z` once the ledger is free again "
+        "to record them (their documents are sent again under the same ids)"
+    )
+
+
+async def test_nothing_to_say_when_everything_was_recorded(slow: SlowLedger) -> None:
+    recorder = LedgerRecorder("demo", "key", interval=3600)
+    slow.release.set()
+    recorder.add(day(0))
+    await recorder.flush()
+    assert recorder.unrecorded == [] and recorder.unrecorded_note() == ""

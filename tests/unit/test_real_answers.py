@@ -42,7 +42,9 @@ def test_whole_request_errors_carry_their_status(name, answer):
     if answer.is_json and answer.status >= 400:
         parsed = json.loads(answer.body)
         assert parsed["status"] == answer.status
-        assert parsed["error"]["type"]
+        error = parsed["error"]
+        # Elasticsearch 6 answers a refused Content-Type with the reason as a bare string.
+        assert error["type"] if isinstance(error, dict) else error.startswith("Content-Type")
 
 
 @pytest.mark.parametrize(("name", "answer"), BULK)

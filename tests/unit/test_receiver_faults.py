@@ -24,7 +24,7 @@ from db2api.receiver.protocol import (
     ProtocolError,
     bulk_response,
     check_id,
-    check_index,
+    check_target,
     parse_bulk,
     parse_count_query,
     plan_bulk,
@@ -304,9 +304,12 @@ def test_item_level_problems_fail_only_their_item() -> None:
 
 
 def test_index_and_id_rules() -> None:
-    assert check_index("orders-2024.05") is None
+    assert check_target("orders-2024.05", "1") is None
     for bad in ("Orders", "_x", "-x", "a b", "a/b", "a:b", "..", "x" * 256):
-        assert check_index(bad) is not None, bad
+        refusal = check_target(bad, "")  # the name is checked before the id
+        assert refusal is not None and refusal.type == "invalid_index_name_exception", bad
+    refusal = check_target("ok", "")
+    assert refusal is not None and refusal.reason == "if _id is specified it must not be empty"
     assert check_id("ä/ b:😀") is None
     assert check_id("é" * 256) is None  # 512 bytes is still allowed
     problem = check_id("é" * 257)

@@ -215,3 +215,44 @@ def test_a_dry_run_says_so_and_a_clean_run_names_no_file():
     assert lines[0] == "job          unit (bulk mode)  DRY RUN: nothing sent"
     assert "windows      1 (none done before; 0 failed)" in lines
     assert "dead letters 0" in lines
+
+
+@pytest.mark.parametrize(
+    ("proves", "proof", "proven", "line"),
+    [
+        (
+            True,
+            "every acknowledged id read back with GET /{index}/{id}",
+            13,
+            "proof        13 of 13 documents read back (every acknowledged id read back with "
+            "GET /{index}/{id})",
+        ),
+        (
+            True,
+            "every acknowledged id read back with GET /{index}/{id}",
+            5,
+            "proof        5 of 13 documents read back (every acknowledged id read back with "
+            "GET /{index}/{id}); 8 on the target's word (see the log)",
+        ),
+        (
+            False,
+            "no target.prove_path is set",
+            0,
+            "proof        none: the target's word for 13 documents (no target.prove_path is set)",
+        ),
+    ],
+    ids=["all-proven", "part-unaskable", "none"],
+)
+def test_the_summary_says_what_was_proven_or_whose_word_it_took(proves, proof, proven, line):
+    run = summary(
+        WindowReport(W1, rows=100, acked=100, proven=100, cached=True),
+        WindowReport(W2, rows=8, acked=8, proven=min(proven, 8)),
+        WindowReport(W3, rows=5, acked=5, proven=max(0, proven - 8)),
+    )
+    run.proves, run.proof = proves, proof
+
+    assert [text for text in run.lines() if text.startswith("proof")] == [line]
+    run.dry_run = True
+    assert not [text for text in run.lines() if text.startswith("proof")], (
+        "a dry run proves nothing"
+    )
