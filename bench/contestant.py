@@ -23,6 +23,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from bench.measure import Args, Measurement, status_mib, timed, timed_transfer
 from bench.settings import pg_password
@@ -36,6 +37,7 @@ def pipeline(
     source: str = "pg",
     one_window: bool = False,
     reconcile: bool = False,
+    prove: bool = True,
 ) -> Measurement:
     """db2api's plain-function pipeline: ``transfer_range`` over the first ``docs`` rows."""
     from dataclasses import replace
@@ -51,6 +53,8 @@ def pipeline(
     )
     if reconcile:  # every window also searches the target for what to delete
         job = replace(job, target=replace(job.target, reconcile=True))
+    if not prove:  # the _mget read-back of every acknowledged id, off
+        job = replace(job, target=replace(job.target, prove=False))
     measurement = timed_transfer(job, START, range_end(args.docs), args.docs)
     measurement.extra.update(limits(job))
     return measurement
@@ -85,6 +89,7 @@ CONTESTANTS: dict[str, Contestant] = {
     "recipe-gather-cap": lambda args: recipe(args, 2, capped=True),
     "db2api-item": lambda args: pipeline(args, "item"),
     "db2api-bulk": lambda args: pipeline(args, "bulk"),
+    "db2api-bulk-unproven": lambda args: pipeline(args, "bulk", prove=False),
     "db2api-bulk-reconcile": lambda args: pipeline(args, "bulk", reconcile=True),
     "db2api-bulk-sqlite": lambda args: pipeline(args, "bulk", source="sqlite"),
     "one-window": lambda args: pipeline(args, "bulk", one_window=True),
@@ -95,7 +100,17 @@ CONTESTANTS: dict[str, Contestant] = {
     "flow-tiny": lazy("bench.flowrun", "flow_tiny"),
     "prefect-floor": lazy("bench.floor", "prefect_floor"),
     "plain-tiny": lazy("bench.flowrun", "plain_tiny"),
+    "streaming-bulk": lambda args: clients().helper(args, parallel=False),
+    "parallel-bulk": lambda args: clients().helper(args, parallel=True),
+    "ceiling-4": lambda args: clients().ceiling(args, 4),
+    "ceiling-8": lambda args: clients().ceiling(args, 8),
 }
+
+
+def clients() -> Any:
+    """The engine contestants' module, imported only by them (it loads neither db2api's
+    pipeline nor Prefect)."""
+    return importlib.import_module("bench.clients")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -104,6 +119,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--url", default="http://127.0.0.1:9200", help="receiver base URL")
     parser.add_argument("--docs", type=int, required=True, help="documents (rows) to move")
     parser.add_argument("--prefect-url", default="", help="Prefect API URL (flow contestants)")
+    parser.add_argument(
+        "--engine",
+        default="",
+        choices=("", "opensearch", "elasticsearch"),
+        help="the search engine at --url (its official client for the helper contestants)",
+    )
     return parser.parse_args(argv)
 
 
@@ -119,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     for variable in ("NO_PROXY", "no_proxy"):
         os.environ[variable] = "127.0.0.1,localhost"
     pg_password()  # the test database's default, unless the environment names another
-    args = Args(options.url.rstrip("/"), options.docs, options.prefect_url)
+    args = Args(options.url.rstrip("/"), options.docs, options.prefect_url, options.engine)
     rss_start = status_mib("VmRSS")
     try:
         measurement = CONTESTANTS[options.name](args)

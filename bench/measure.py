@@ -40,6 +40,7 @@ class Args:
     url: str
     docs: int
     prefect_url: str = ""
+    engine: str = ""  # opensearch or elasticsearch: a real node at url; empty: the receiver
 
 
 def status_mib(name: str) -> float:

@@ -7,10 +7,15 @@ server only runs during the flow contestants, so its background work does not
 load the others. The groups of targets whose ratio has straddled its bound from
 one run to the next (:data:`REPEATED`) run several times in a row; the target
 is the median of the rounds, reported with their spread.
+
+The engine section comes last: per engine (one node at a time), a warm-up, then
+the contestants in rounds whose order rotates (A B C D, B C D A, ...), so no
+contestant always runs first on a fresh index or last on a tired node.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bench.settings import Sizes
@@ -31,7 +36,24 @@ DESCRIPTIONS = {
     "plain-tiny": "transfer_range, 1 row per window",
     "flow-tiny": "Prefect transfer flow, 1 row per window",
     "prefect-floor": "Prefect alone: 2 empty task runs per window",
+    "db2api-bulk-unproven": "db2api bulk mode, target.prove off (no _mget read-back)",
+    "streaming-bulk": "official client: helpers.streaming_bulk",
+    "parallel-bulk": "official client: helpers.parallel_bulk",
+    "ceiling-4": "ceiling: prebuilt _bulk bodies, 4 in flight",
+    "ceiling-8": "ceiling: prebuilt _bulk bodies, 8 in flight",
 }
+#: The search engines, each with its short key prefix and the name reports use.
+ENGINES = {"opensearch": ("os", "OpenSearch"), "elasticsearch": ("es", "Elasticsearch")}
+#: One round on a node, by run key suffix: rotated from round to round (A B C D, B C D A, ...).
+ENGINE_ROUND = (
+    ("bulk", "db2api-bulk"),  # prove on, as shipped
+    ("unproven", "db2api-bulk-unproven"),
+    ("streaming", "streaming-bulk"),
+    ("parallel", "parallel-bulk"),
+    ("ceiling-4", "ceiling-4"),
+    ("ceiling-8", "ceiling-8"),
+)
+WARM_UP_ROWS = 200_000  # the throwaway run that warms a fresh node's JIT and caches
 PREFECT = frozenset({"flow-bulk", "flow-tiny", "prefect-floor"})
 # Send nothing: no receiver needed, nothing to count at it.
 SILENT = frozenset({"extract-only", "default-cursor", "prefect-floor"})
@@ -51,6 +73,7 @@ class Run:
     contestant: str
     latency_ms: int | None  # what the receiver adds per request; None: nothing is sent
     docs: int
+    engine: str | None = None  # a real search node (ENGINES) instead of the receiver
 
     @property
     def sends(self) -> bool:
@@ -62,6 +85,8 @@ class Run:
 
     @property
     def latency(self) -> str:
+        if self.engine:
+            return ENGINES[self.engine][1]
         return "-" if self.latency_ms is None else f"{self.latency_ms} ms"
 
 
@@ -88,7 +113,31 @@ def with_repeats(runs: list[Run], repeats: int) -> list[Run]:
 
 
 def full_plan(sizes: Sizes, repeats: int = 1) -> list[Run]:
-    return with_repeats(single_plan(sizes), repeats)
+    return with_repeats(single_plan(sizes), repeats) + engine_plan(sizes, repeats)
+
+
+def rotated(items: tuple[tuple[str, str], ...], number: int) -> list[tuple[str, str]]:
+    """Round ``number`` (1-based) starts one later than the round before: A B C, B C A, ..."""
+    shift = (number - 1) % len(items)
+    return list(items[shift:] + items[:shift])
+
+
+def engine_plan(sizes: Sizes, repeats: int) -> list[Run]:
+    """Per engine: a warm-up, ``repeats`` rotated rounds, then recipe method 2 once.
+
+    One engine's runs are contiguous, so its node runs only for them.
+    """
+    planned = []
+    for engine, (prefix, _) in ENGINES.items():
+        warm = min(WARM_UP_ROWS, sizes.rows)
+        planned.append(Run(f"{prefix}:warm-up", "db2api-bulk", None, warm, engine))
+        for number in range(1, repeats + 1):
+            planned += [
+                Run(repeat_key(f"{prefix}:{suffix}", number), contestant, None, sizes.rows, engine)
+                for suffix, contestant in rotated(ENGINE_ROUND, number)
+            ]
+        planned.append(Run(f"{prefix}:gather", "recipe-gather", None, sizes.per_item, engine))
+    return planned
 
 
 def single_plan(sizes: Sizes) -> list[Run]:
@@ -119,17 +168,38 @@ def single_plan(sizes: Sizes) -> list[Run]:
     ]
 
 
+def section(name: str) -> Callable[[Run], bool] | None:
+    """``engines`` (both nodes) or one engine's name: its runs, and extract-only's, whose
+    CPU per document the engine targets compare with."""
+    if name == "engines":
+        return lambda run: run.engine is not None or base_key(run.key) == "extract"
+    if name in ENGINES:
+        return lambda run: run.engine == name or base_key(run.key) == "extract"
+    return None
+
+
 def select(runs: list[Run], only: str | None) -> list[Run]:
-    """``--only``: contestant names or run keys, comma-separated."""
+    """``--only``: sections, contestant names or run keys, comma-separated.
+
+    A contestant's name selects it wherever it runs (the receiver and both engines).
+    """
     if not only:
         return runs
     wanted = {name.strip() for name in only.split(",") if name.strip()}
     known = {run.contestant for run in runs} | {base_key(run.key) for run in runs}
-    unknown = sorted(wanted - known)
+    sections = {name: found for name in wanted if (found := section(name))}
+    unknown = sorted(wanted - known - set(sections))
     if unknown:
         raise ValueError(
-            f"--only: unknown {', '.join(unknown)}; contestants are "
+            f"--only: unknown {', '.join(unknown)}; sections are engines, "
+            f"{', '.join(ENGINES)}; contestants are "
             f"{', '.join(sorted({run.contestant for run in runs}))} "
             f"and run keys {', '.join(dict.fromkeys(base_key(run.key) for run in runs))}"
         )
-    return [run for run in runs if run.contestant in wanted or base_key(run.key) in wanted]
+    return [
+        run
+        for run in runs
+        if run.contestant in wanted
+        or base_key(run.key) in wanted
+        or any(inside(run) for inside in sections.values())
+    ]

@@ -17,12 +17,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.engine_report import engine_part
 from bench.plan import DESCRIPTIONS
 from bench.provenance import git_state
 from bench.runner import Result
 from bench.targets import Verdict
 
-PACKAGES = ("prefect", "etlhelper", "aiohttp", "orjson", "psycopg2-binary", "requests", "janus")
+PACKAGES = (
+    "prefect",
+    "etlhelper",
+    "aiohttp",
+    "orjson",
+    "psycopg2-binary",
+    "requests",
+    "janus",
+    "opensearch-py",
+    "elasticsearch",
+)
 
 
 def cpu_model() -> str:
@@ -188,6 +199,8 @@ def results_table(results: list[Result]) -> list[str]:
     ]
     for result in results:
         run = result.run
+        if run.engine:
+            continue  # in the engines' own table
         what = DESCRIPTIONS.get(run.contestant, run.contestant)
         if not result.ok:
             lines.append(
@@ -226,6 +239,7 @@ def markdown(results: list[Result], verdicts: list[Verdict], info: RunInfo) -> s
         "## Machine\n\n" + "\n".join(machine(info)),
         "## Settings\n\n" + "\n".join(settings(results)),
         "## Results\n\n" + "\n".join(results_table(results)),
+        *engine_part(results),
         "## Targets\n\n" + "\n".join(verdict_table(verdicts)),
         "Reproduce with `make bench` (full) or `make bench ARGS=--quick`; "
         "`python -m bench --help` lists the options.",

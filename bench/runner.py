@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import requests
 
+from bench.nodes import Nodes, NodeUnavailable, reset_index, stored
 from bench.plan import Run
 from bench.prefect_db import prefect_database
 from bench.provenance import source_digest
@@ -48,10 +50,11 @@ class Result:
     log: Path | None = None
     load: float = 0.0  # 1-minute load average when the run started: how noisy it was
     code: str = ""  # digest of the measured sources when the run started
+    skipped: str = ""  # why the run could not be measured (e.g. its node is not built)
 
     @property
     def ok(self) -> bool:
-        return not self.error
+        return not self.error and not self.skipped
 
     def get(self, name: str) -> float:
         return float(self.data[name])
@@ -76,6 +79,7 @@ class Bench:
         # benchmarks answers more slowly, and the flow contestants would pay for it.
         self.prefect_home = self.tmp / "prefect" if fresh_prefect else QUICK_PREFECT_HOME
         self.fresh_prefect = fresh_prefect
+        self.nodes = Nodes(stack, say, self.tmp / "nodes")
 
     def prefect(self) -> str:
         """Start the Prefect server on first use; it stops when the stack unwinds."""
@@ -137,6 +141,8 @@ class Bench:
         return time.monotonic() - began
 
     def execute(self, run: Run) -> Result:
+        if run.engine:
+            return self.execute_on_node(run, run.engine)
         prefect_url = self.prefect() if run.needs_prefect else ""
         self.settle()
         if run.sends:
@@ -167,12 +173,45 @@ class Bench:
                 result.error = f"the receiver holds {stored:,} documents, expected {run.docs:,}"
         return result
 
+    def execute_on_node(self, run: Run, engine: str) -> Result:
+        """One run against a real node: an empty index first, its ``_count`` after."""
+        try:
+            url = self.nodes.url(engine)
+            reset_index(url)
+        except NodeUnavailable as exc:
+            return Result(run, skipped=str(exc), load=os.getloadavg()[0])
+        self.settle()
+        command = [sys.executable, "-m", "bench.contestant", run.contestant]
+        command += ["--docs", str(run.docs), "--url", url, "--engine", engine]
+        log = LOGS / f"{run.key.replace('@', '-').replace(':', '-')}.log"
+        result = Result(run, log=log, load=os.getloadavg()[0], code=source_digest())
+        node_cpu = self.nodes.cpu_seconds()
+        with log.open("wb") as stderr:
+            stdout, code = run_child(command, stderr, self.env())
+        node_cpu = self.nodes.cpu_seconds() - node_cpu
+        result.data, result.error = parse_result(stdout, code, log)
+        result.data.update(node_cpu_seconds=round(node_cpu, 2), engine_version=self.nodes.version)
+        if result.ok:
+            try:
+                result.data["stored"] = count = stored(url)
+            except requests.RequestException as exc:
+                result.error = f"counting the {engine} index failed: {exc}"
+                return result
+            if count != run.docs:
+                result.error = (
+                    f"the {engine} index holds {count:,} documents, expected {run.docs:,}"
+                )
+        return result
+
     def run_all(self, runs: list[Run]) -> list[Result]:
         results = []
         for number, run in enumerate(runs, start=1):
             result = self.execute(run)
             results.append(result)
             self.say(f"[{number:2d}/{len(runs)}] {progress_line(result)}")
+            following = runs[number].engine if number < len(runs) else None
+            if run.engine and following != run.engine:
+                self.nodes.stop()  # the next runs do not share the cores with an idle JVM
         return results
 
 
@@ -229,7 +268,9 @@ def parse_result(stdout: str, code: int, log: Path) -> tuple[dict[str, Any], str
 
 def progress_line(result: Result) -> str:
     run = result.run
-    head = f"{run.key:<14} {run.contestant:<19} {run.latency:>5}"
+    head = f"{run.key:<14} {run.contestant:<20} {run.latency:>5}"
+    if result.skipped:
+        return f"{head}  not measured: {result.skipped}"
     if not result.ok:
         return f"{head}  FAILED: {result.error}"
     data = result.data

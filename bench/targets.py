@@ -40,8 +40,10 @@ class Lookup:
 
     def __call__(self, key: str) -> Result:
         result = self.found.get(key)
+        if result is not None and result.skipped:
+            raise Missing(f"{key}, not measured: {result.skipped}")
         if result is None or not result.ok:
-            raise Missing(key)
+            raise Missing(f"{key} (not run or failed)")
         return result
 
     def rounds(self, *keys: str) -> list[tuple[Result, ...]]:
@@ -216,12 +218,18 @@ CHECKS: list[tuple[str, str, Callable[[Lookup], Verdict]]] = [
 ]
 
 
+def all_checks() -> list[tuple[str, str, Callable[[Lookup], Verdict]]]:
+    from bench.engine_targets import engine_checks  # it builds on this module's helpers
+
+    return CHECKS + engine_checks()
+
+
 def evaluate(results: list[Result]) -> list[Verdict]:
     get = lookup(results)
     verdicts = []
-    for name, claim, check in CHECKS:
+    for name, claim, check in all_checks():
         try:
             verdicts.append(check(get))
         except Missing as missing:
-            verdicts.append(Verdict(name, claim, f"needs {missing} (not run or failed)", None))
+            verdicts.append(Verdict(name, claim, f"needs {missing}", None))
     return verdicts

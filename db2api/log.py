@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +14,11 @@ TASK_RUN_LOGGER = "prefect.task_runs"
 
 
 def run_logger() -> Any:
+    if "prefect" not in sys.modules:
+        # No Prefect run can be going on in a process that never imported Prefect, and
+        # importing it to find that out costs ~0.85 s of CPU and ~50 MiB (plain
+        # transfer_range, the benchmark's contestants).
+        return logging.getLogger("db2api")
     try:
         from prefect import get_run_logger
         from prefect.exceptions import MissingContextError

@@ -88,8 +88,8 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
 async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object] | None:
     """The ``docs`` of one ``_mget`` answer, or None when the target has no ``_mget``."""
     path = f"/{sink.target.index}/_mget"
-    # _source goes in the query: OpenSearch 2.19 refuses it beside "ids" in the body (400
-    # parsing_exception "unexpected token [VALUE_BOOLEAN]"), and both engines take the query.
+    # _source goes in the query: OpenSearch 2.19 and Elasticsearch 8.19 both refuse it beside
+    # "ids" in the body (400 parsing_exception "unexpected token [VALUE_BOOLEAN]").
     response = await sink.call("POST", f"{path}?_source=false", {"ids": ids}, outcome)
     if response.status in (404, 405, 501) and b"index_not_found" not in response.body:
         if not sink.unprovable:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -37,3 +39,15 @@ def test_task_run_info_lines_are_dropped_unless_asked_for(
     assert task_run_logger.isEnabledFor(logging.INFO) is info_kept
     assert task_run_logger.isEnabledFor(logging.WARNING)
     assert logging.getLogger("prefect.flow_runs").isEnabledFor(logging.INFO)
+
+
+def test_outside_prefect_the_logger_does_not_import_prefect() -> None:
+    """A plain transfer_range in a process without Prefect must not pay for importing it."""
+    probe = (
+        "import sys; from db2api.log import run_logger; "
+        "print(run_logger().name, 'prefect' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["db2api", "False"]
