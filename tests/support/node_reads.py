@@ -6,11 +6,14 @@ Plain ``requests`` calls over loopback, as an operator would check: ``_refresh``
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import requests
+
+from tests.support.search_nodes import SearchNode
 
 TIMEOUT = 30
 MGET_CHUNK = 1000
@@ -34,15 +37,26 @@ def count(url: str, index: str) -> int:
     return int(answer.json()["count"])
 
 
-def present_ids(url: str, index: str, ids: Iterable[str]) -> set[str]:
-    """The ids among ``ids`` that ``_mget`` finds in the index."""
+def count_now(url: str, index: str) -> int:
+    """The searchable count without forcing a refresh; 0 while the index does not exist
+    or its shard is not active yet (404, 503 ``no_shard_available_action_exception``)."""
+    answer = requests.get(f"{url}/{index}/_count", timeout=10)
+    if answer.status_code in (404, 503):
+        return 0
+    answer.raise_for_status()
+    return int(answer.json()["count"])
+
+
+def present_ids(url: str, index: str, ids: Iterable[str], batch: int = MGET_CHUNK) -> set[str]:
+    """The ids among ``ids`` that ``_mget`` finds in the index (in real time, no refresh);
+    ``batch`` ids a request, fewer for a node with a small ``http.max_content_length``."""
     wanted = list(ids)
     found: set[str] = set()
-    for start in range(0, len(wanted), MGET_CHUNK):
+    for start in range(0, len(wanted), batch):
         answer = requests.post(
             f"{url}/{index}/_mget",
             params={"_source": "false"},
-            json={"ids": wanted[start : start + MGET_CHUNK]},
+            json={"ids": wanted[start : start + batch]},
             timeout=TIMEOUT,
         )
         answer.raise_for_status()
@@ -89,3 +103,22 @@ def bulk_requests(url: str) -> int | None:
     if routes is None:
         return None
     return int(routes.get("/_bulk", {}).get("requests", {}).get("count", 0))
+
+
+def write_rejections(url: str) -> int:
+    """The node's write thread pool rejections since it started (``_nodes/stats``)."""
+    answer = requests.get(f"{url}/_nodes/_local/stats/thread_pool", timeout=TIMEOUT)
+    answer.raise_for_status()
+    (stats,) = answer.json()["nodes"].values()
+    return int(stats["thread_pool"]["write"]["rejected"])
+
+
+@contextmanager
+def own_index(node: SearchNode, prefix: str) -> Iterator[str]:
+    """A fresh index name for one test; the index is deleted when the test ends."""
+    index = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    try:
+        yield index
+    finally:
+        if node.is_running:
+            delete_index(node.url, index)

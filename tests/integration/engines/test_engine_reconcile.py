@@ -22,9 +22,8 @@ from db2api.job import Job
 from db2api.pipeline import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, with_target
+from tests.support.node_reads import count, own_index, present_ids, put_index
 from tests.support.search_nodes import SearchNode
-
-from .node_reads import create_index, held_ids, own_index, refreshed_count
 
 TABLE = "engine_reconcile_readings"
 ROWS = 10_500  # one window, past the 10,000 hits a from/size search can reach
@@ -83,7 +82,7 @@ async def test_rows_deleted_from_the_source_vanish_from_the_node_and_other_jobs_
 ) -> None:
     node = search_node
     with own_index(node, "reconcile") as index:
-        create_index(node, index)
+        put_index(node.url, index)
         mapped = requests.put(f"{node.url}/{index}/_mapping", json=MARKER_MAPPING, timeout=60)
         assert mapped.status_code == 200, mapped.text
         ours = reconciling(postgres, node.url, index)
@@ -94,7 +93,7 @@ async def test_rows_deleted_from_the_source_vanish_from_the_node_and_other_jobs_
         assert (await transfer_range(theirs, *DAY)).ok
         first = await transfer_range(ours, *DAY)
         assert first.ok, (first.fatal, first.failed)
-        assert refreshed_count(node, index) == ROWS + len(theirs_ids)
+        assert count(node.url, index) == ROWS + len(theirs_ids)
 
         with table.cursor() as cur:
             cur.execute(f"DELETE FROM {TABLE} WHERE reading_id % {GONE_EVERY} = 0")
@@ -104,6 +103,6 @@ async def test_rows_deleted_from_the_source_vanish_from_the_node_and_other_jobs_
 
         assert second.ok, (second.fatal, second.failed)
         assert [(r.rows, r.deleted) for r in second.windows] == [(ROWS - len(gone), len(gone))]
-        assert refreshed_count(node, index) == ROWS - len(gone) + len(theirs_ids)
-        assert held_ids(node, index, all_ids) == all_ids - gone
-        assert held_ids(node, index, theirs_ids) == theirs_ids
+        assert count(node.url, index) == ROWS - len(gone) + len(theirs_ids)
+        assert present_ids(node.url, index, all_ids) == all_ids - gone
+        assert present_ids(node.url, index, theirs_ids) == theirs_ids

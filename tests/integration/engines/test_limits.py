@@ -6,7 +6,7 @@ engines start with far less, down to about 100 bytes, which only their own start
 requests need; 4 KB leaves room for the proof's ``_mget`` of a 200-row chunk) and a
 write pool of one thread with a queue of one. The overload test's batches (2 documents,
 about 400 bytes) fit the body limit; the 413 test's 429s are retried like any others.
-What the node holds is read from the node (``node_reads``), never from db2api's report.
+What the node holds is read from the node (``tests.support.node_reads``), never from db2api's report.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from db2api.receiver.faults import Faults
 from db2api.receiver.store import Store
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
+from tests.support.node_reads import count, own_index, present_ids, write_rejections
 from tests.support.search_nodes import ENGINES, SearchNode
 
 from .conftest import start_or_skip
-from .node_reads import held_ids, own_index, refreshed_count, write_rejections
 
 BODY_LIMIT = "4kb"
 BODY_LIMIT_BYTES = 4096
@@ -99,8 +99,8 @@ async def test_a_batch_over_the_body_limit_is_split_and_one_oversize_document_de
         summary = await transfer_range(job, *DAY)
 
         fitting = source - {OVERSIZE_ID}
-        assert refreshed_count(node, index) == len(fitting)
-        assert held_ids(node, index, source, batch=IDS_PER_MGET) == fitting
+        assert count(node.url, index) == len(fitting)
+        assert present_ids(node.url, index, source, batch=IDS_PER_MGET) == fitting
         letters = list(iter_dead_letters(Path(summary.dead_letter_file)))
         assert [(letter["id"], letter["error"]) for letter in letters] == [
             (OVERSIZE_ID, "DocumentTooLarge")
@@ -120,15 +120,15 @@ async def test_a_write_pool_of_one_rejects_with_429_and_every_rejection_is_retri
         job = sqlite_job(str(sqlite_source), node.url, concurrency=16, chunk_size=200)
         job = with_target(job, index=index, bulk_docs=2)
         source = sqlite_ids(sqlite_source, *DAY)
-        rejected_before = write_rejections(node)
+        rejected_before = write_rejections(node.url)
 
         summary = await transfer_range(job, *DAY)
 
-        rejected = write_rejections(node) - rejected_before
+        rejected = write_rejections(node.url) - rejected_before
         assert rejected > 0, "the node rejected nothing: this test proved nothing"
         assert summary.total("retries") > 0
-        assert refreshed_count(node, index) == len(source)
-        assert held_ids(node, index, source, batch=IDS_PER_MGET) == source
+        assert count(node.url, index) == len(source)
+        assert present_ids(node.url, index, source, batch=IDS_PER_MGET) == source
         assert summary.ok and summary.total("dead") == 0
         assert not dead_letter_dir.exists()
         print(

@@ -25,10 +25,10 @@ from db2api.report import RunSummary
 from db2api.retry import RetryPolicy
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
+from tests.support.node_reads import count, count_now, own_index, present_ids
 from tests.support.search_nodes import ENGINES, SearchNode
 
 from .conftest import start_or_skip
-from .node_reads import count_now, held_ids, own_index, refreshed_count
 
 START, END = "2024-01-01", "2024-01-05"  # 2,304 rows, four daily windows
 ROW_SECONDS = 0.002
@@ -71,7 +71,7 @@ async def kill_once_it_holds_some(
     """SIGKILL the node as soon as its count shows delivered documents; that count."""
     deadline = time.monotonic() + 120
     while True:
-        held = await asyncio.to_thread(count_now, node, index)
+        held = await asyncio.to_thread(count_now, node.url, index)
         if held > 0:
             break
         assert not run.done(), "the run ended before the node held anything"
@@ -105,8 +105,8 @@ async def test_a_node_killed_and_restarted_within_give_up_after_gets_every_row_o
         assert summary.ok, (summary.fatal, summary.failed)
         assert summary.total("dead") == 0 and letters(summary) == []
         assert summary.retries > 0, "the kill cost no retry: it missed the run"
-        assert held_ids(node, index, source) == source
-        assert refreshed_count(node, index) == len(source), "a document was stored twice"
+        assert present_ids(node.url, index, source) == source
+        assert count(node.url, index) == len(source), "a document was stored twice"
 
 
 @pytest.mark.timeout(400)
@@ -136,5 +136,5 @@ async def test_a_node_left_down_past_give_up_after_stops_the_run_and_the_next_ru
 
         assert back.ok, (back.fatal, back.failed)
         assert letters(back) == []
-        assert held_ids(node, index, source) == source
-        assert refreshed_count(node, index) == len(source)
+        assert present_ids(node.url, index, source) == source
+        assert count(node.url, index) == len(source)
