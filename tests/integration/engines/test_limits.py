@@ -6,7 +6,8 @@ engines start with far less, down to about 100 bytes, which only their own start
 requests need; 4 KB leaves room for the proof's ``_mget`` of a 200-row chunk) and a
 write pool of one thread with a queue of one. The overload test's batches (2 documents,
 about 400 bytes) fit the body limit; the 413 test's 429s are retried like any others.
-What the node holds is read from the node (``tests.support.node_reads``), never from db2api's report.
+What the node holds is read from the node (``tests.support.node_reads``), never from
+db2api's report.
 """
 
 from __future__ import annotations

@@ -125,14 +125,27 @@ def bulk_lines(*actions: tuple[str, str, str, dict[str, Any]]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def read_bulk(answer: requests.Response, index: str, count: int) -> dict[str, Any]:
-    """A ``_bulk`` answer as db2api reads it."""
-    parsed = es_bulk.parse_response(answer.content, count, "url")
+def read_bulk(answer: requests.Response, index: str, sent: list[tuple[str, str]]) -> dict[str, Any]:
+    """A ``_bulk`` answer as db2api reads it: items matched to the (action, id) pairs sent.
+
+    db2api sends one action per request; this sequence mixes two, so each action's items
+    are read apart, as db2api would read a request of that action alone.
+    """
+    payload = answer.json()
+    results: dict[tuple[str, str], es_bulk.ItemResult] = {}
+    for action in dict.fromkeys(action for action, _ in sent):
+        ids = [doc_id for kind, doc_id in sent if kind == action]
+        part = json.dumps({**payload, "items": [i for i in payload["items"] if action in i]})
+        parsed = es_bulk.parse_response(part.encode(), ids, "url", index, action)
+        for doc_id, result in zip(
+            ids, parsed or [es_bulk.ItemResult(201, "", "")] * len(ids), strict=True
+        ):
+            results[(action, doc_id)] = result
     items = [
         (r.status, r.error, index_problem(r, index) is not None)
-        for r in parsed or [es_bulk.ItemResult(201, "", "")] * count
+        for r in (results[pair] for pair in sent)
     ]
-    return {"status": answer.status_code, "errors": answer.json()["errors"], "items": items}
+    return {"status": answer.status_code, "errors": payload["errors"], "items": items}
 
 
 def run_sequence(side: Side, index: str, missing: str) -> dict[str, Any]:
@@ -146,7 +159,9 @@ def run_sequence(side: Side, index: str, missing: str) -> dict[str, Any]:
         ("create", index, "1", {"v": 1}),
     )
     answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
-    seen["bulk"] = read_bulk(answer, index, 4)
+    seen["bulk"] = read_bulk(
+        answer, index, [("index", "1"), ("index", "2"), ("index", "3"), ("create", "1")]
+    )
     seen["refresh"] = requests.post(f"{url}/{index}/_refresh", timeout=30).status_code
     answer = requests.post(
         f"{url}/{index}/_mget", params={"_source": "false"}, json={"ids": ["1", "2", "9"]}
@@ -159,11 +174,11 @@ def run_sequence(side: Side, index: str, missing: str) -> dict[str, Any]:
     with side.write_block(index):
         body = bulk_lines(("index", index, "5", {"v": 5}))
         answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
-        seen["bulk blocked"] = read_bulk(answer, index, 1)
+        seen["bulk blocked"] = read_bulk(answer, index, [("index", "5")])
     with side.auto_create_off():
         body = bulk_lines(("index", missing, "1", {"v": 1}))
         answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
-        seen["bulk missing index"] = read_bulk(answer, missing, 1)
+        seen["bulk missing index"] = read_bulk(answer, missing, [("index", "1")])
     with side.data_stream(stream := f"{index}-stream"):
         seen |= stream_steps(url, stream)
     seen |= edges(url, index, missing)
@@ -177,7 +192,7 @@ def stream_steps(url: str, stream: str) -> dict[str, Any]:
     for op in ("index", "create"):
         body = bulk_lines((op, stream, "1", doc))
         answer = requests.post(f"{url}/_bulk", data=body, headers=NDJSON, timeout=30)
-        seen[f"stream {op}"] = read_bulk(answer, stream, 1)
+        seen[f"stream {op}"] = read_bulk(answer, stream, [(op, "1")])
     answer = requests.post(
         f"{url}/{stream}/_mget", params={"_source": "false"}, json={"ids": ["1"]}
     )
