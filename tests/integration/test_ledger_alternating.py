@@ -25,6 +25,7 @@ from db2api.receiver import ReceiverProcess
 from db2api.report import RunSummary
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+FLOW_FILE = Path(__file__).resolve().parents[2] / "flows" / "transfer.py"
 NAME = "ledger-alternating"
 DAYS = 300
 DAY = timedelta(days=1)
@@ -88,7 +89,10 @@ def job_file(
 async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:
     from prefect.flows import load_flow_from_entrypoint
 
-    transfer = load_flow_from_entrypoint("flows.transfer:transfer")
+    # By file, not by module: the flow's `job` choices are read from DB2API_JOBS_PATH when
+    # its file runs, and another test may have imported flows.transfer before this job's
+    # folder was set (a deployed run's process runs the file afresh the same way).
+    transfer = load_flow_from_entrypoint(f"{FLOW_FILE}:transfer")
     state = await transfer(job=NAME, return_state=True, **parameters)
     data = await state.aresult(raise_on_failure=False)
     return state, data.get("summary") if isinstance(data, dict) else None
