@@ -2,10 +2,12 @@
 worker that never heard of it, backfilled and reported on.
 
 The job ``orders`` lives in a folder of its own (PostgreSQL table -> json-server); its
-file is the README's code block, read from the README, so the page cannot drift from
-what runs here. The server is `prefect server start` with the pool from
-``deployments/setup.py``; the worker is started without ``DB2API_JOBS_PATH``: it learns
-the folder from the deployments' job variables only.
+file is the README's code block, read from the README, and each command's output is
+held against the columns the README shows that do not change from day to day, so the
+page cannot drift from what runs here (run with ``-s`` to see the output). The server
+is `prefect server start` with the pool from ``deployments/setup.py``; the worker is
+started without ``DB2API_JOBS_PATH``: it learns the folder from the deployments' job
+variables only.
 """
 
 from __future__ import annotations
@@ -47,10 +49,13 @@ def readme_block(first_line: str) -> str:
 
 def shown(command: str) -> list[str]:
     """The output the section shows under the line ``$ command…``, up to the next command."""
-    lines, fenced = [], False
+    lines: list[str] = []
+    fenced = False
     for line in walkthrough().splitlines():
-        fenced = not fenced if line.startswith("```") else fenced
-        lines += [line] if fenced and not line.startswith("```") else []
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            lines.append(line)
     [at] = [n for n, line in enumerate(lines) if line.startswith(f"$ {command}")]
     after = lines[at + 1 :]
     return after[: next((n for n, line in enumerate(after) if line.startswith("$ ")), len(after))]
@@ -163,7 +168,7 @@ async def test_the_readme_walkthrough_from_check_to_status(
 ) -> None:
     from prefect import get_client
 
-    from tests.integration.test_deployments import run_deployment, wait_final
+    from tests.integration.test_deployments import wait_final
 
     stack = client_on
     day = [(today() - n * DAY).isoformat() for n in range(7)]  # day[n]: n days ago
@@ -226,8 +231,12 @@ async def test_the_readme_walkthrough_from_check_to_status(
     # 5. a worker without DB2API_JOBS_PATH; 6. run-orders from the watermark to today.
     with stack.worker("orders-worker", limit=2) as log:
         assert "DB2API_JOBS_PATH" not in stack.env
-        run = await run_deployment("transfer/run-orders", {})
-        assert run.state.is_completed(), f"{run.state.message}\n{log.read_text()[-3000:]}"
+        command = ["deployment", "run", "transfer/run-orders", "--watch", "--watch-interval", "1"]
+        out = stack.run(str(BIN / "prefect"), *command, timeout=180).stdout
+        print(f"$ prefect {' '.join(command)}\n{out}")
+        done = "Flow run finished successfully in 'Completed'."
+        assert done in out, f"{out}\n{log.read_text()[-3000:]}"
+        assert shown("prefect deployment run transfer/run-orders")[-1] == done
         assert set(stored(stack)) == ids(3, 6)  # step 3's day, then up to today
 
         # 7. a backfill of the three days before, one part a day.
