@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -138,10 +138,13 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
 
 
 @contextmanager
-def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[str]:
+def local_prefect(
+    home: Path | None = None, always: bool = False, say: Callable[[str], None] | None = None
+) -> Iterator[str]:
     """Use the configured Prefect API, or a quiet local server over :func:`prefect_home`.
 
     ``always`` ignores a configured API (tests that need a server of their own).
+    ``say`` hears one line before a local server starts: that takes ~10 s, silent.
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
@@ -153,6 +156,8 @@ def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[st
             drain_prefect_workers()
         return
     home = home or prefect_home()
+    if say is not None:
+        say(f"starting a local Prefect server (history in {home})…")
     with server_process(home) as url:
         try:
             with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):
