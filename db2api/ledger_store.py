@@ -223,6 +223,7 @@ class LedgerRecorder:
         self.label = label
         self.interval = interval
         self.pending: list[Window] = []
+        self.in_flight: list[Window] = []  # the change being written now
         self.next_flush = time.monotonic() + interval
         self.ledger: Ledger | None = None
         self.unrecorded: list[Window] = []
@@ -236,12 +237,15 @@ class LedgerRecorder:
 
     async def _record(self) -> None:
         done, self.pending = self.pending, []
+        self.in_flight = done
         try:
             self.ledger = await record_delivered(self.job, self.key, done, self.label)
         except Exception as exc:
             self.pending[:0] = done  # the next change records them
             self.reason = str(exc) or type(exc).__name__
             raise
+        finally:
+            self.in_flight = []
 
     async def _write_in_background(self) -> None:
         try:
@@ -265,6 +269,10 @@ class LedgerRecorder:
             except Exception:
                 self.unrecorded, self.pending = self.pending, []
         return self.ledger
+
+    def waiting(self) -> int:
+        """Windows added but not recorded yet: what :meth:`flush` still has to write."""
+        return len(self.pending) + len(self.in_flight)
 
     def unrecorded_note(self) -> str:
         """One line: how many windows, which range, why, and what to do ("": none)."""

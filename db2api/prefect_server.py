@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -61,9 +61,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def wait_healthy(
+    url: str,
+    process: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    say: Callable[[str], None] | None = None,
+    every: float = 5.0,
+) -> None:
+    began = time.monotonic()
+    deadline = began + timeout
+    remind = began + every
     while time.monotonic() < deadline:
+        if say is not None and time.monotonic() >= remind:
+            remind += every
+            say(
+                f"still starting the local Prefect server ({time.monotonic() - began:.0f} s so far)"
+            )
         if process.poll() is not None:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise Db2apiError(f"the local Prefect server exited early: {tail[0]} (log: {log})")
@@ -84,8 +98,12 @@ def server_process(
     log: Path | None = None,
     timeout: float = 120,
     extra_env: dict[str, str] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> Iterator[str]:
-    """Run ``prefect server start`` until the block ends; yields the API URL."""
+    """Run ``prefect server start`` until the block ends; yields the API URL.
+
+    ``say`` hears a line every 5 s while the server starts (~10 s on 2 busy cores).
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = log or home / "server.log"
@@ -113,7 +131,7 @@ def server_process(
             start_new_session=True,
         )
     try:
-        wait_healthy(url, process, log, timeout)
+        wait_healthy(url, process, log, timeout, say)
         yield url
     except BaseException:
         stop(process, grace=3)  # stopping because of an error or a signal: be quick
@@ -138,10 +156,13 @@ def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
 
 
 @contextmanager
-def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[str]:
+def local_prefect(
+    home: Path | None = None, always: bool = False, say: Callable[[str], None] | None = None
+) -> Iterator[str]:
     """Use the configured Prefect API, or a quiet local server over :func:`prefect_home`.
 
     ``always`` ignores a configured API (tests that need a server of their own).
+    ``say`` hears one line before a local server starts: that takes ~10 s, silent.
     """
     from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
 
@@ -153,7 +174,9 @@ def local_prefect(home: Path | None = None, always: bool = False) -> Iterator[st
             drain_prefect_workers()
         return
     home = home or prefect_home()
-    with server_process(home) as url:
+    if say is not None:
+        say(f"starting a local Prefect server (history in {home})…")
+    with server_process(home, say=say) as url:
         try:
             with temporary_settings(updates={PREFECT_API_URL: url, PREFECT_HOME: str(home)}):
                 yield url

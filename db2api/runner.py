@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import os
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,8 @@ def run_transfer(
         if max_delete_fraction is not None:
             check_override(max_delete_fraction)
         check_settings(spec)
-        with local_prefect(prefect_home, always=always_local):
+        say = (lambda line: print(line, file=sys.stderr, flush=True)) if echo else None
+        with local_prefect(prefect_home, always=always_local, say=say):
             transfer = load_flow(TRANSFER)
             quiet_console()
             install_log_scrubbing()

@@ -21,7 +21,7 @@ from pydantic import WithJsonSchema
 from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
 from db2api.job import resolve
-from db2api.ledger import delivery_key
+from db2api.ledger import Ledger, delivery_key
 from db2api.ledger_store import LedgerRecorder, origin, read_ledger, target_label
 from db2api.log import quiet_task_runs
 from db2api.pipeline import heartbeat, run_windows
@@ -30,7 +30,7 @@ from db2api.report import RunSummary, WindowReport, summarise
 from db2api.runtime import open_runtime
 from db2api.scrub import install_log_scrubbing
 from db2api.windows import Window, iso
-from tasks.artifacts import Progress, publish_summary
+from tasks.artifacts import Progress, announce, publish_summary
 from tasks.window import run_window_task
 
 JobName = Enum("JobName", {name: name for name in job_names()}, type=str)  # type: ignore[misc]
@@ -127,10 +127,10 @@ async def transfer(
             path = str(runtime.dead_letters.path)
     except Db2apiError as exc:
         logger.error(str(exc))
-        await recorder.flush()
+        await record_the_rest(recorder, logger)
         return Failed(message="; ".join(filter(None, [str(exc), recorder.unrecorded_note()])))
     finally:
-        ledger = await recorder.flush() or ledger
+        ledger = await record_the_rest(recorder, logger) or ledger
     summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
     summary.dry_run = dry_run
     summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
@@ -144,6 +144,15 @@ async def transfer(
     await progress.finish(summary)
     await publish_summary(summary)
     return final_state(summary, work.note)
+
+
+async def record_the_rest(recorder: LedgerRecorder, logger: Any) -> Ledger | None:
+    """The ledger's last change, announced: the server may take many seconds to answer."""
+    waiting = recorder.waiting()
+    if not waiting:
+        return await recorder.flush()
+    what = f"recording {waiting:,} windows in the ledger of {recorder.job}"
+    return await announce(what, recorder.flush(), logger.info)
 
 
 async def rename_run(name: str) -> None:

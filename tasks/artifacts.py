@@ -6,7 +6,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from prefect.artifacts import (
@@ -17,6 +18,8 @@ from prefect.artifacts import (
 )
 
 from db2api.report import RunSummary, WindowReport
+
+T = TypeVar("T")
 
 
 def artifact_key(job: str, what: str) -> str:
@@ -63,6 +66,7 @@ class Progress:
     def __init__(self, total: int, artifact: UUID | None, logger: Any) -> None:
         self.total = total
         self.done = 0
+        self.rows = 0
         self.artifact = artifact
         self.logger: logging.Logger = logger
         self.started = time.monotonic()
@@ -90,14 +94,22 @@ class Progress:
         table artifact at the end has every window.
         """
         self.done += 1
+        self.rows += report.rows
         now = time.monotonic()
         last = self.done == self.total
         if not (last or now >= self.next_update or report.error):
             return
         self.next_update = now + self.interval
-        remaining = (now - self.started) / self.done * (self.total - self.done)
-        self.logger.info(f"[{self.done}/{self.total}, ETA {remaining:.0f} s] {report.line()}")
+        self.logger.info(f"[{self.status(now)}] {report.line()}")
         self._publish()
+
+    def status(self, now: float) -> str:
+        """Windows and rows so far, and the windows' ETA (or their time once all are done)."""
+        elapsed = now - self.started
+        figures = f"{self.done:,}/{self.total:,} windows, {self.rows:,} rows"
+        if self.done >= self.total:
+            return f"{figures}, all done in {elapsed:.0f} s"
+        return f"{figures}, ETA {eta(elapsed, self.done, self.total):.0f} s"
 
     def _publish(self, description: str | None = None) -> None:
         if self.artifact is None:
@@ -126,6 +138,38 @@ class Progress:
         self._publish(f"{summary.job}: {final_counts(summary)}")
         if self._sending is not None:
             await self._sending
+
+
+def eta(elapsed: float, done: int, total: int) -> float:
+    """Seconds left for the windows at the pace so far (windows only: steps after them
+    announce themselves, see :func:`announce`)."""
+    return elapsed / done * (total - done) if done else float("nan")
+
+
+async def announce(
+    what: str, step: Awaitable[T], say: Callable[[str], None], every: float = 5.0
+) -> T:
+    """Await a long step saying what it is, then every ``every`` s that it still runs.
+
+    After the last window a run still writes the ledger to the Prefect server, which
+    answers late while it records the run's task runs (24 s after 1,026 empty daily
+    windows here): without these lines the run looked hung right after "ETA 0 s".
+    """
+    began = time.monotonic()
+    say(f"{what}…")
+
+    async def remind() -> None:
+        while True:
+            await asyncio.sleep(every)
+            say(f"still {what} ({time.monotonic() - began:.0f} s so far)")
+
+    reminder = asyncio.create_task(remind())
+    try:
+        result = await step
+    finally:
+        reminder.cancel()
+    say(f"done {what} in {time.monotonic() - began:.1f} s")
+    return result
 
 
 def final_counts(summary: RunSummary) -> str:
