@@ -24,6 +24,7 @@ from typing import Any
 import psutil
 import requests
 
+from bench.processes import cpu_of
 from bench.settings import INDEX
 
 SETUP = "bash .ci/setup-search-nodes"
@@ -106,14 +107,7 @@ class Nodes:
             return []
 
     def cpu_seconds(self) -> float:
-        total = 0.0
-        for process in self.processes():
-            try:
-                times = process.cpu_times()
-            except psutil.Error:
-                continue
-            total += times.user + times.system
-        return total
+        return cpu_of(self.processes())
 
 
 def call(method: str, url: str, body: dict[str, Any] | None = None) -> requests.Response:

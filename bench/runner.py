@@ -28,6 +28,7 @@ import requests
 from bench.nodes import Nodes, NodeUnavailable, reset_index, stored
 from bench.plan import Run
 from bench.prefect_db import prefect_database
+from bench.processes import cpu_of
 from bench.provenance import source_digest
 from bench.settings import INDEX, ROOT, WORK
 from db2api.prefect_server import server_process
@@ -134,9 +135,9 @@ class Bench:
         services = psutil.Process().children(recursive=True)  # no contestant runs now
         began = time.monotonic()
         while time.monotonic() - began < SETTLE_LIMIT:
-            before = _cpu(services)
+            before = cpu_of(services)
             time.sleep(SETTLE_SAMPLE)
-            if _cpu(services) - before < QUIET_CPU * SETTLE_SAMPLE:
+            if cpu_of(services) - before < QUIET_CPU * SETTLE_SAMPLE:
                 break
         return time.monotonic() - began
 
@@ -213,17 +214,6 @@ class Bench:
             if run.engine and following != run.engine:
                 self.nodes.stop()  # the next runs do not share the cores with an idle JVM
         return results
-
-
-def _cpu(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def run_child(command: list[str], stderr: Any, env: dict[str, str]) -> tuple[str, int]:

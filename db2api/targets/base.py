@@ -207,7 +207,7 @@ class Sink:
         async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
             response, _ = await self._request(request, outcome)
             if response is None or response.status in RETRYABLE:
-                self._count_retries(outcome, 0)  # a failed request sent again, checking or not
+                self._count_retries(outcome)  # a failed request sent again, checking or not
                 return request, response
             answers.append(response)
             return None, None
@@ -236,8 +236,8 @@ class Sink:
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
         return self.policy.delay(attempts, retry_after, self.rng)
 
-    def _count_retries(self, outcome: Outcome, count: int) -> None:
-        """A failed or busy request (of ``count`` documents) is sent again: one retry."""
+    def _count_retries(self, outcome: Outcome) -> None:
+        """A failed or busy request is sent again: one retry, however many documents."""
         outcome.retries += 1
         self.retries += 1
 

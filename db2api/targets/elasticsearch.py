@@ -47,7 +47,7 @@ from db2api.targets.base import (
 )
 from db2api.targets.es_proof import prove
 from db2api.targets.es_triage import index_problem, is_document_level
-from db2api.targets.halves import Refusal, bisect, refused_request, request_fix
+from db2api.targets.halves import Refusal, settle_refusal
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -161,19 +161,16 @@ class BulkSink(Sink):
                 if verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
                 if verdict is Verdict.DEAD:  # 413, or a 4xx for the whole request
-                    refusal = Refusal.of(response)
-                    fix = request_fix(refusal)
-                    if fix is not None:
-                        raise refused_request(self.where(), refusal, fix)
-                    if refusal == hold:
+                    refusal = await settle_refusal(
+                        self, pending, response, attempts, outcome, hold, first
+                    )
+                    if refusal is not None:
                         held.append(refusal)
-                    else:
-                        await bisect(self, pending, refusal, attempts, outcome, first)
                     return None, None
                 retry = pending
             if not retry:
                 return None, None
-            self._count_retries(outcome, len(retry))
+            self._count_retries(outcome)
             again = data if retry is pending else es_bulk.body(target.index, retry, target.op_type)
             return (retry, again), response
 

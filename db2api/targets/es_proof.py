@@ -75,7 +75,7 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
         unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
         if unanswered:
             sink.breaker.stalled("_mget item error")
-            sink._count_retries(outcome, 0)
+            sink._count_retries(outcome)
             return unanswered, None
         if attempts > 1:
             sink.breaker.progressed()

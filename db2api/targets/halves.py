@@ -175,6 +175,28 @@ async def bisect(
     await descend(sink, held, refusal, attempts, outcome)
 
 
+async def settle_refusal(
+    sink: Halving,
+    documents: list[Document],
+    response: Response,
+    attempts: int,
+    outcome: Outcome,
+    hold: Refusal | None,
+    first: bool,
+) -> Refusal | None:
+    """A request the target refused whole: stop when it is about the request itself;
+    hand a refusal that repeats ``hold`` back to the caller's bisection (returned);
+    otherwise split the documents to find the one refused."""
+    refusal = Refusal.of(response)
+    fix = request_fix(refusal)
+    if fix is not None:
+        raise refused_request(sink.where(), refusal, fix)
+    if refusal == hold:
+        return refusal
+    await bisect(sink, documents, refusal, attempts, outcome, first)
+    return None
+
+
 async def descend(
     sink: Halving,
     held: list[list[Document]],

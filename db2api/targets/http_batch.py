@@ -43,7 +43,7 @@ from db2api.targets.base import (
     refused,
     too_large,
 )
-from db2api.targets.halves import Refusal, bisect, refused_request, request_fix
+from db2api.targets.halves import Refusal, settle_refusal
 from db2api.targets.readback import ReadBack, check_proof, describe, lookup_path
 
 if TYPE_CHECKING:
@@ -172,18 +172,15 @@ class BatchSink(Sink):
                 elif verdict is Verdict.FATAL:
                     raise self._fatal(request, response)
                 elif verdict is Verdict.DEAD:
-                    refusal = Refusal.of(response)
-                    fix = request_fix(refusal)
-                    if fix is not None:
-                        raise refused_request(self.where(), refusal, fix)
-                    if refusal == hold:
+                    refusal = await settle_refusal(
+                        self, pending, response, attempts, outcome, hold, first
+                    )
+                    if refusal is not None:
                         held.append(refusal)
-                    else:
-                        await bisect(self, pending, refusal, attempts, outcome, first)
                     return None, None
             if not retry:
                 return None, None
-            self._count_retries(outcome, len(retry))
+            self._count_retries(outcome)
             again = data if retry is pending else body(retry, self.target.batch_wrap)
             return (retry, again), response
 

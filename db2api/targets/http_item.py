@@ -246,7 +246,7 @@ class ItemSink(Sink):
             while True:
                 response, _ = await self._request(request, outcome)
                 if response is None:
-                    self._count_retries(outcome, 1)
+                    self._count_retries(outcome)
                     return doc, None
                 then = None if switched else fallback(self.target.upsert, response.status)
                 if then is None:
@@ -265,7 +265,7 @@ class ItemSink(Sink):
                 reason = f"HTTP {response.status}: {error_text(response)}"
                 outcome.dead.append(refused(doc, response.status, reason, attempts))
             else:
-                self._count_retries(outcome, 1)
+                self._count_retries(outcome)
                 return doc, response
             self.breaker.progressed()
             return None, None
