@@ -50,13 +50,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The home every db2api command uses (db2api.prefect_server.prefect_home); a configured
+# The home every db2api command uses (db2api.orchestration.prefect_server.prefect_home); a configured
 # server (PREFECT_API_URL) has its own UI.
 ui: $(STAMP)
 	@if [ -n "$$PREFECT_API_URL" ]; then \
 		echo "PREFECT_API_URL is set: the history is on that server, its UI is at $${PREFECT_API_URL%/api}"; \
 		exit 0; fi; \
-	home="$$($(BIN)/python -c 'from db2api.prefect_server import prefect_home; print(prefect_home())')"; \
+	home="$$($(BIN)/python -c 'from db2api.orchestration.prefect_server import prefect_home; print(prefect_home())')"; \
 	echo "run history in $$home/prefect.db"; \
 	PREFECT_HOME="$$home" PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	PREFECT_SERVER_API_PORT=$(PORT) PREFECT_UI_API_URL=http://127.0.0.1:$(PORT)/api \

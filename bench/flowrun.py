@@ -49,7 +49,7 @@ def on_server(args: Args) -> Iterator[None]:
         raise BenchError("flow contestants need --prefect-url (the orchestrator's server)")
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from db2api.prefect_server import drain_prefect_workers
+    from db2api.orchestration.prefect_server import drain_prefect_workers
 
     with temporary_settings(updates={PREFECT_API_URL: args.prefect_url}):
         try:

@@ -31,7 +31,7 @@ from bench.prefect_db import prefect_database
 from bench.processes import cpu_of
 from bench.provenance import source_digest
 from bench.settings import INDEX, ROOT, WORK
-from db2api.prefect_server import server_process
+from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
 
 CONTESTANT_TIMEOUT = 30 * 60  # seconds; a hung contestant must not hang the benchmark

@@ -24,15 +24,15 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 import aiohttp
 import orjson
 
-from db2api.breaker import Breaker
-from db2api.deadletters import DeadLetter
-from db2api.documents import Document
 from db2api.errors import TargetError, first_error
-from db2api.http import Request, Response, TransportError
-from db2api.http import send as http_send
-from db2api.limiter import Limiter
 from db2api.log import run_logger
-from db2api.retry import RETRYABLE, RetryPolicy, parse_retry_after
+from db2api.records.deadletters import DeadLetter
+from db2api.records.document import Document
+from db2api.transport.breaker import Breaker
+from db2api.transport.http import Request, Response, TransportError
+from db2api.transport.http import send as http_send
+from db2api.transport.limiter import Limiter
+from db2api.transport.retry import RETRYABLE, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from db2api.job import Target

@@ -30,11 +30,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
-from db2api.deadletters import DeadLetter
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import Request, Response
-from db2api.retry import Verdict, classify
+from db2api.records.deadletters import DeadLetter
+from db2api.records.document import Document
 from db2api.targets import es_bulk
 from db2api.targets.base import (
     OVERLOAD,
@@ -48,6 +46,8 @@ from db2api.targets.base import (
 from db2api.targets.es_proof import prove
 from db2api.targets.es_triage import index_problem, is_document_level
 from db2api.targets.halves import Refusal, settle_refusal
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Target

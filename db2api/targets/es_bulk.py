@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from db2api.documents import Document
 from db2api.errors import TargetError
+from db2api.records.document import Document
 
 if TYPE_CHECKING:
     from db2api.job import Target

@@ -24,20 +24,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import orjson
 
-from db2api.deadletters import DeadLetter, DeadLetterFile
 from db2api.errors import Db2apiError, JobError, TargetError
-from db2api.http import Request, Response
-from db2api.retry import RETRYABLE, Verdict, classify
+from db2api.records.deadletters import DeadLetter, DeadLetterFile
+from db2api.records.windows import Window, iso, parse_length
 from db2api.targets import es_bulk
 from db2api.targets.base import Outcome, TargetKind, error_text
 from db2api.targets.es_marker import FIELD, JOB_FIELD, is_owned
 from db2api.targets.es_search import find_held
-from db2api.windows import Window, iso, parse_length
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import RETRYABLE, Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Job
@@ -80,12 +79,6 @@ def _refuse(message: str) -> NoReturn:
 def check_override(value: float) -> None:
     """A run's ``max_delete_fraction``, refused in one line before anything runs."""
     check_fraction(value, "--max-delete-fraction (flow parameter max_delete_fraction)", _refuse)
-
-
-def deletions_path(dead_letter_file: str | Path) -> Path:
-    """The deletions file of a run: beside its dead-letter file."""
-    path = Path(dead_letter_file)
-    return path.with_name(f"{path.stem}.deleted.jsonl")
 
 
 def cutoff(now: datetime, lag: str | timedelta | None) -> datetime:

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from db2api.errors import TargetError
+from db2api.records.windows import Window, iso
 from db2api.targets.base import Outcome, error_text
 from db2api.targets.es_marker import term
-from db2api.windows import Window, iso
 
 if TYPE_CHECKING:
     from db2api.targets.elasticsearch import BulkSink

@@ -28,11 +28,9 @@ from typing import TYPE_CHECKING, NoReturn
 
 import orjson
 
-from db2api.deadletters import DeadLetter
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import Request, Response
-from db2api.retry import Verdict, classify
+from db2api.records.deadletters import DeadLetter
+from db2api.records.document import Document
 from db2api.targets.base import (
     Outcome,
     Prepared,
@@ -45,6 +43,8 @@ from db2api.targets.base import (
 )
 from db2api.targets.halves import Refusal, settle_refusal
 from db2api.targets.readback import ReadBack, check_proof, describe, lookup_path
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Target

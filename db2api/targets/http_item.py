@@ -1,6 +1,6 @@
 """A plain HTTP API, one request per document: ``PUT {url}{path}`` with ``{index}`` and ``{id}``.
 
-Answers are read by status alone (:func:`db2api.retry.classify`): 2xx is delivered
+Answers are read by status alone (:func:`db2api.transport.retry.classify`): 2xx is delivered
 (unless it is an HTML page, which means a proxy or login page answered), 408/429/5xx
 are retried, 401/403/404/405/407 stop the run, any other 4xx dead-letters the
 document with the target's words.
@@ -34,10 +34,8 @@ from urllib.parse import quote
 
 import orjson
 
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import Request, Response
-from db2api.retry import Verdict, classify
+from db2api.records.document import Document
 from db2api.targets.base import (
     Outcome,
     Prepared,
@@ -57,6 +55,8 @@ from db2api.targets.readback import (
     lookup_path,
     path_segment,
 )
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Target

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from db2api.deadletters import iter_dead_letters
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.report import RunSummary
 from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
@@ -24,7 +24,7 @@ async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
     window cache) in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    from db2api.ledger_store import clear_ledger
+    from db2api.orchestration.ledger_store import clear_ledger
 
     await clear_ledger("demo")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
@@ -179,11 +179,11 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     demo_env: ReceiverProcess, sqlite_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Uploads that report one delivery too few fail the window; the next run sends it again."""
-    import tasks.window
-    from db2api.documents import Chunk
+    import tasks.window_task
+    from db2api.records.document import Chunk
     from db2api.targets import DocumentSink, Outcome
 
-    real_upload = tasks.window.upload_chunk
+    real_upload = tasks.window_task.upload_chunk
 
     async def one_too_few(sink: DocumentSink, chunk: Chunk) -> Outcome:
         outcome = await real_upload(sink, chunk)
@@ -192,7 +192,7 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
         return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.window, "upload_chunk", one_too_few)
+        patch.setattr(tasks.window_task, "upload_chunk", one_too_few)
         state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
 
     window = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
