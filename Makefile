@@ -18,7 +18,7 @@ help:
 	@echo "make demo       run the demo transfer (SQLite -> local receiver, local Prefect)"
 	@echo "make test       run the whole test suite (needs PostgreSQL, see README)"
 	@echo "make test-unit  run the fast unit tests only"
-	@echo "make lint       ruff check + format check"
+	@echo "make lint       ruff check + format check + the import contract (lint-imports)"
 	@echo "make ui         browse the run history in the Prefect UI (PORT=4200)"
 	@echo "make receiver   start the local receiver on 127.0.0.1:9200"
 	@echo "make opensearch     run an OpenSearch 2.19.6 node on 127.0.0.1 (PORT=9201; needs Java 17, Maven)"
@@ -45,6 +45,7 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .

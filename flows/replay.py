@@ -15,6 +15,7 @@ from prefect import flow, get_client, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+import db2api.orchestration  # noqa: F401 - run log lines and Secret blocks go through Prefect
 from db2api.errors import Db2apiError
 from db2api.run.resend import job_of, read_letters, replay
 from db2api.scrub import install_log_scrubbing
