@@ -17,7 +17,6 @@ class Db2apiError(Exception):
 
     def __init__(self, message: str) -> None:
         # Masked here, once: these messages reach logs, states, artifacts and terminals.
-
         super().__init__(SCRUBBER(" ".join(message.split())))
 
     @property
