@@ -18,11 +18,11 @@ import orjson
 from db2api.errors import Db2apiError
 from db2api.job import Env, Job, Secret, check_url, resolve
 from db2api.ops.results import Result, fail, ok, skip
-from db2api.run.runtime import PLAIN_HEADERS, auth_header, preflight
 from db2api.scrub import SCRUBBER
 from db2api.targets.es_reconcile import mapping_problem
 from db2api.targets.http_item import collection_path, path_segment
 from db2api.transport.http import Request, Response, TransportError, open_session, send
+from db2api.write.reach import PLAIN_HEADERS, auth_header, preflight
 
 AUTH, INDEX, MAPPING, PATH = "target auth", "target index", "target mapping", "target path"
 REACHABLE = "target reachable"

@@ -7,17 +7,13 @@ are in flight.
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from db2api.errors import JobError, TargetError
+from db2api.errors import JobError
 from db2api.job import Job, Secret, check_url, resolve
 from db2api.log import run_logger
 from db2api.read.extract import ConnectionPool
@@ -33,6 +29,7 @@ from db2api.targets.es_reconcile import Reconciler
 from db2api.transport.http import open_session
 from db2api.transport.limiter import Limiter
 from db2api.write.dryrun import DrySink
+from db2api.write.reach import PLAIN_HEADERS, auth_header, preflight
 
 
 class Tally:
@@ -124,42 +121,6 @@ async def read_secret(env: str | None, block: str | None, what: str) -> str | No
         return None
     SCRUBBER.add(value)
     return value
-
-
-def auth_header(scheme: str, value: str) -> str:
-    if scheme.lower() == "basic":
-        return "Basic " + base64.b64encode(value.encode()).decode()
-    return f"{scheme} {value}".strip()
-
-
-async def preflight(url: str, job: str) -> None:
-    """Fail in one line when nothing listens at the target, before reading any rows."""
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), 10)
-    except (OSError, TimeoutError) as exc:
-        reason = (
-            "connection refused"
-            if isinstance(exc, ConnectionRefusedError)
-            else "host name not found"
-            if isinstance(exc, socket.gaierror)
-            else "timed out"
-            if isinstance(exc, TimeoutError)
-            else exc.strerror or type(exc).__name__
-        )
-        raise TargetError(
-            f"cannot reach target {parts.scheme}://{parts.hostname}:{port} for job {job!r}: "
-            f"{reason}; check that it is running and that target.url is right"
-        ) from None
-    writer.close()
-    await writer.wait_closed()
-
-
-#: Headers that never carry a credential; every other header value is masked.
-PLAIN_HEADERS = frozenset(
-    {"accept", "accept-encoding", "accept-language", "cache-control", "content-type", "user-agent"}
-)
 
 
 async def resolve_headers(job: Job) -> tuple[dict[str, str], dict[str, str]]:
