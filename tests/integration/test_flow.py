@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect import flow, get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+from prefect.logging.handlers import APILogWorker
 
+import db2api.orchestration  # noqa: F401 - what flows/transfer.py imports: the log bridge
+from db2api.log import run_logger
 from db2api.receiver import ReceiverProcess
 from db2api.records.deadletters import iter_dead_letters
 from db2api.run.report import RunSummary
@@ -217,3 +222,26 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     stored = demo_env.ids("readings")
     assert set(stored) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02", DEMO_ID)
     assert set(stored.values()) == {2}, "the failed window was sent again, not skipped"
+
+
+async def test_library_lines_reach_the_flow_runs_log() -> None:
+    """The library logs through db2api.log; importing db2api.orchestration (the flows do)
+    hands it Prefect's run logger, whose lines the UI shows with the run."""
+    line = "a library warning for the run log"
+
+    @flow(name="db2api-log-bridge-probe")
+    async def probe() -> str:
+        logger = run_logger()
+        logger.warning(line)
+        return str(logger.logger.name)
+
+    state = await probe(return_state=True)
+    assert await state.aresult() == "prefect.flow_runs"
+    assert run_logger().name == "db2api", "outside a run: the plain logger"
+    await APILogWorker.drain_all(timeout=10)
+    run_id = state.state_details.flow_run_id
+    async with get_client() as client:
+        logs = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+        )
+    assert line in [log.message for log in logs]
