@@ -22,6 +22,7 @@ from db2api.receiver.protocol import (
     ProtocolError,
     check_target,
     new_id,
+    parse_json,
     parse_source,
     rule_reason,
     write_body,
@@ -106,12 +107,7 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
 
 
 def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
-    try:
-        meta = orjson.loads(line)
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(
-            400, "x_content_parse_exception", f"[{number}:1] malformed action/metadata line: {exc}"
-        ) from exc
+    meta = parse_json(line, f"[{number}:1] malformed action/metadata line: ")
     if not isinstance(meta, dict) or len(meta) != 1:
         raise _malformed(number, "expected an object with exactly one action")
     ((op, params),) = meta.items()
@@ -130,12 +126,7 @@ def update_parts(source: bytes, number: int) -> tuple[bytes, bytes | None]:
     An update without ``doc`` fails the whole request, as Elasticsearch's validation
     does; scripts are not run here.
     """
-    try:
-        body = orjson.loads(source)
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(
-            400, "x_content_parse_exception", f"[{number + 1}:1] failed to parse update: {exc}"
-        ) from exc
+    body = parse_json(source, f"[{number + 1}:1] failed to parse update: ")
     if not isinstance(body, dict):
         raise _malformed(number + 1, "[update] source must be an object")
     if "script" in body:

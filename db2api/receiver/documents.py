@@ -35,8 +35,8 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     if problem:
         return refusal_response(problem)
     # A document without an id can only be new: Elasticsearch makes it a create.
-    refused = refused_by_index(request, st, "create" if create or not given_id else "index", index)
-    if refused:
+    asked = "create" if create or not given_id else "index"
+    if refused := refused_by_index(request, st, asked, index):
         return refused
     body = await request.read()
     doc, reason = es.parse_source(body)
@@ -66,8 +66,7 @@ async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
     problem = es.check_target(index, doc_id)
     if problem:
         return refusal_response(problem)
-    refused = refused_by_index(request, st, "update", index)
-    if refused:
+    if refused := refused_by_index(request, st, "update", index):
         return refused
     doc, upsert = update_parts(await request.read(), 0)
     unmapped = document_refusal(st.store.defined.get(index), orjson.loads(doc), doc_id, upsert)
@@ -86,8 +85,7 @@ async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
 async def delete_doc(request: web.Request, st: ReceiverState) -> web.Response:
     """``DELETE /{index}/_doc/{id}``: 200 ``deleted``, or 404 ``not_found`` as ES answers."""
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    refused = refused_by_index(request, st, "delete", index)
-    if refused:
+    if refused := refused_by_index(request, st, "delete", index):
         return refused
     result = await st.write_one(WriteOp("delete", index, doc_id, None))
     return json_response(es.write_body(index, doc_id, result), result.status)
@@ -95,8 +93,7 @@ async def delete_doc(request: web.Request, st: ReceiverState) -> web.Response:
 
 async def get_doc(request: web.Request, st: ReceiverState) -> web.Response:
     index, doc_id = request.match_info["index"], request.match_info["id"]
-    refused = refused_by_index(request, st, "get_by_id", index)
-    if refused:
+    if refused := refused_by_index(request, st, "get_by_id", index):
         return refused
     source = parse_source_param(request.query.get("_source", True))
     found = await st.db(st.store.get, index, doc_id)
@@ -120,8 +117,7 @@ async def bulk(request: web.Request, st: ReceiverState) -> web.Response:
 async def count(request: web.Request, st: ReceiverState) -> web.Response:
     index = request.match_info["index"]
     field, bounds = es.parse_count_query(await request.read())
-    refused = refused_by_index(request, st, "get", index)
-    if refused:
+    if refused := refused_by_index(request, st, "get", index):
         return refused
     try:
         n = await st.db(st.store.count, index, field, bounds)
@@ -175,8 +171,7 @@ async def search(request: web.Request, st: ReceiverState) -> web.Response:
     started = time.perf_counter()
     index = request.match_info.get("index")
     query = parse_search(await request.read(), dict(request.query))
-    refused = refused_by_index(request, st, "get", index) if index else None
-    if refused:
+    if index and (refused := refused_by_index(request, st, "get", index)):
         return refused
     took = int((time.perf_counter() - started) * 1000)
     return json_response(await st.db(run_search, st.store, index, query, took))

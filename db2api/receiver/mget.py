@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import orjson
-
-from db2api.receiver.protocol import ProtocolError
+from db2api.receiver.protocol import ProtocolError, add_source, parse_json
 
 
 class MgetDoc(NamedTuple):
@@ -41,10 +39,7 @@ def parse_mget(body: bytes, path_index: str | None, source: str | None) -> list[
     ``source`` is the ``_source`` query parameter; a body-level or per-document
     ``_source`` overrides it, as in Elasticsearch.
     """
-    try:
-        payload = orjson.loads(body or b"{}")
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(400, "x_content_parse_exception", f"[1:1] {exc}") from exc
+    payload = parse_json(body or b"{}")
     if not isinstance(payload, dict):
         raise ProtocolError(400, "parsing_exception", 'expected {"ids": [...]} or {"docs": [...]}')
     default = parse_source_param(source) if source is not None else True
@@ -110,9 +105,5 @@ def doc_body(
         "_version": version,
         "found": True,
     }
-    if source is True:
-        body["_source"] = orjson.Fragment(raw)
-    elif source:
-        stored = orjson.loads(raw)
-        body["_source"] = {k: v for k, v in stored.items() if k in source}
+    add_source(body, raw, source)
     return body

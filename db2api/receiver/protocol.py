@@ -65,6 +65,31 @@ def check_target(index: str, doc_id: str) -> Refusal | None:
     return invalid_name(index) or (None if problem is None else Refusal(*problem))
 
 
+def parse_json(raw: bytes, where: str = "[1:1] ") -> Any:
+    """A request body's (or NDJSON line's) JSON; broken JSON fails the whole request.
+
+    ``where`` starts the reason as Elasticsearch's parser starts it: the line and
+    column, and for a bulk line what was being read.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(400, "x_content_parse_exception", f"{where}{exc}") from exc
+
+
+def add_source(answer: dict[str, Any], raw: str, source: bool | list[str]) -> None:
+    """Put a stored document into a get or search answer as ``_source`` asks.
+
+    ``True`` embeds the stored text as-is (no re-encoding), field names keep only
+    those top-level fields, ``False`` or no names leave ``_source`` out.
+    """
+    if source is True:
+        answer["_source"] = orjson.Fragment(raw)
+    elif source:
+        stored = orjson.loads(raw)
+        answer["_source"] = {k: v for k, v in stored.items() if k in source}
+
+
 def parse_source(raw: bytes) -> tuple[dict[str, Any] | None, str]:
     """(document, error reason); the document is ``None`` when Elasticsearch would refuse it."""
     try:
@@ -117,10 +142,7 @@ def parse_count_query(body: bytes) -> tuple[str | None, list[tuple[str, Any]]]:
     """(field, bounds) from a ``_count`` body; only match_all and one range are understood."""
     if not body.strip():
         return None, []
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ProtocolError(400, "x_content_parse_exception", f"[1:1] {exc}") from exc
+    data = parse_json(body)
     query = data.get("query") if isinstance(data, dict) else None
     if query is None or query == {"match_all": {}}:
         return None, []
