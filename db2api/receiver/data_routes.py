@@ -33,7 +33,7 @@ _OVERRIDE_TYPES = {
     409: "version_conflict_engine_exception",
     429: "es_rejected_execution_exception",
 }
-BYPASSED = "db2api.receiver.bypassed"  # request key: a read that skips faults and stats
+BYPASSED = web.RequestKey("db2api.receiver.bypassed", bool)  # a read that skips faults, stats
 
 Handler = Callable[[web.Request, ReceiverState], Awaitable[web.StreamResponse]]
 
