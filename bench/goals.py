@@ -178,6 +178,11 @@ def per_window_ms(value: float) -> str:
     return f"{value:.1f} ms/window"
 
 
+def per_window(seconds: list[float], windows: int) -> str:
+    """The rounds' median milliseconds per window, said with their spread."""
+    return median_of([value / windows * 1000 for value in seconds], per_window_ms)[1]
+
+
 def server_cpu(results: tuple[Result, ...] | list[Result]) -> str:
     """The co-located Prefect server's CPU during the runs (and its catch-up after them)."""
     said = []
@@ -218,16 +223,10 @@ def p5_per_window(get: Lookup) -> Verdict:
         for flow, plain, floor in rounds
     ]
     ratio, said = median_of(ratios, times)
-    _, orchestration = median_of(
-        [
-            (flow.get("seconds") - plain.get("seconds")) / windows * 1000
-            for flow, plain, _ in rounds
-        ],
-        per_window_ms,
+    orchestration = per_window(
+        [flow.get("seconds") - plain.get("seconds") for flow, plain, _ in rounds], windows
     )
-    _, bare = median_of(
-        [floor.get("seconds") / windows * 1000 for *_, floor in rounds], per_window_ms
-    )
+    bare = per_window([floor.get("seconds") for *_, floor in rounds], windows)
     return Verdict(
         "P5",
         f"orchestration per window (flow minus plain path, {windows} windows of 1 row) <= "
@@ -243,16 +242,11 @@ def p6_empty_window(get: Lookup) -> Verdict:
     windows = rounds[0][0].run.docs
     ratios = [flow.get("seconds") / floor.get("seconds") for flow, floor in rounds]
     ratio, said = median_of(ratios, times)
-    _, cost = median_of([flow.get("seconds") / windows * 1000 for flow, _ in rounds], per_window_ms)
-    _, bare = median_of(
-        [floor.get("seconds") / windows * 1000 for _, floor in rounds], per_window_ms
-    )
+    cost = per_window([flow.get("seconds") for flow, _ in rounds], windows)
+    bare = per_window([floor.get("seconds") for _, floor in rounds], windows)
     plain = ""
     with contextlib.suppress(Missing):
-        _, own = median_of(
-            [found.get("seconds") / windows * 1000 for (found,) in get.rounds("plain-empty")],
-            per_window_ms,
-        )
+        own = per_window([found.get("seconds") for (found,) in get.rounds("plain-empty")], windows)
         plain = f"; the plain path's (its query, no Prefect) {own}"
     return Verdict(
         "P6",
