@@ -75,13 +75,13 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
         unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
         if unanswered:
             sink.breaker.stalled("_mget item error")
-            sink._count_retries(outcome)
+            sink.count_retry(outcome)
             return unanswered, None
         if attempts > 1:
             sink.breaker.progressed()
         return None, None
 
-    await sink._retrying(ids, attempt)
+    await sink.retrying(ids, attempt)
     return held if provable else None
 
 

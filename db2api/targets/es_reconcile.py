@@ -32,11 +32,13 @@ import orjson
 from db2api.deadletters import DeadLetter, DeadLetterFile
 from db2api.errors import Db2apiError, JobError, TargetError
 from db2api.http import Request, Response
-from db2api.retry import RETRYABLE, Verdict, classify
+from db2api.retry import Verdict, classify
 from db2api.targets import es_bulk
-from db2api.targets.base import Outcome, TargetKind, error_text
+from db2api.targets.answers import error_text
+from db2api.targets.base import Outcome
 from db2api.targets.es_marker import FIELD, JOB_FIELD, is_owned
 from db2api.targets.es_search import find_held
+from db2api.targets.kind import TargetKind
 from db2api.windows import Window, iso, parse_length
 
 if TYPE_CHECKING:
@@ -212,11 +214,7 @@ class Reconciler:
 
         async def attempt(pending: list[Pair], _: int) -> tuple[list[Pair] | None, Response | None]:
             request = Request("POST", url, delete_body(pending), headers)
-            response, _ = await sink._request(request, outcome)
-            if response is None or response.status in RETRYABLE:
-                return pending, response
-            if response.status >= 300:
-                raise sink._fatal(request, response)
+            response = await sink.request(request, outcome)
             sent = [doc_id for _, doc_id in pending]
             results = es_bulk.parse_response(response.body, sent, url, sink.target.index, "delete")
             retry: list[Pair] = []
@@ -235,7 +233,7 @@ class Reconciler:
                 sink.breaker.progressed()
             return (retry or None), response
 
-        await sink._retrying(pairs, attempt)
+        await sink.retrying(pairs, attempt)
 
 
 def delete_body(pairs: list[Pair]) -> bytes:

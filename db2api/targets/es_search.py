@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from db2api.errors import TargetError
-from db2api.targets.base import Outcome, error_text
+from db2api.targets.answers import error_text
+from db2api.targets.base import Outcome
 from db2api.targets.es_marker import term
 from db2api.windows import Window, iso
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 
 from db2api.errors import TargetError
+from db2api.targets.answers import error_text
 
 if TYPE_CHECKING:
     from db2api.breaker import Breaker
@@ -86,8 +87,6 @@ class Refusal:
 
     @classmethod
     def of(cls, response: Response) -> Refusal:
-        from db2api.targets.base import error_text
-
         return cls(response.status, error_text(response), _error_type(response.body))
 
     @property

@@ -38,7 +38,8 @@ import orjson
 from db2api.errors import AccountingError, TargetError
 from db2api.http import Response
 from db2api.log import run_logger
-from db2api.targets.base import Outcome, error_text, is_html, run_workers
+from db2api.targets.answers import error_text, is_html
+from db2api.targets.base import Outcome, run_workers
 
 if TYPE_CHECKING:
     from db2api.documents import Document
