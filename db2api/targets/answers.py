@@ -6,6 +6,8 @@ the same whichever kind met it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from db2api.deadletters import DeadLetter
@@ -26,6 +28,24 @@ def error_text(response: Response) -> str:
     if error:
         return str(error)[:300]
     return " ".join(response.text[:300].split()) or "no body"
+
+
+def listed(response: Response, *keys: str) -> list[Any] | None:
+    """The list at ``keys`` in a 2xx JSON answer (``docs``, ``hits.hits``); None when absent."""
+    if response.status >= 300:
+        return None
+    try:
+        node = orjson.loads(response.body)
+    except orjson.JSONDecodeError:
+        return None
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, list) else None
+
+
+def failed(what: str, response: Response, then: str) -> TargetError:
+    """A checking request the target did not answer as asked: what, its words, what next."""
+    return TargetError(f"{what} failed: HTTP {response.status} ({error_text(response)}){then}")
 
 
 def is_html(response: Response) -> bool:

@@ -34,7 +34,7 @@ from db2api.errors import Db2apiError, JobError, TargetError
 from db2api.http import Request, Response
 from db2api.retry import Verdict, classify
 from db2api.targets import es_bulk
-from db2api.targets.answers import error_text
+from db2api.targets.answers import failed, listed
 from db2api.targets.base import Outcome
 from db2api.targets.es_marker import FIELD, JOB_FIELD, is_owned
 from db2api.targets.es_search import find_held
@@ -188,15 +188,10 @@ class Reconciler:
         """The documents as they are now, those this job wrote, as deletion records."""
         docs = [{"_index": index, "_id": doc_id} for index, doc_id in pairs]
         response = await self.sink.call("POST", "/_mget", {"docs": docs}, outcome)
-        try:
-            answers = orjson.loads(response.body)["docs"] if response.status < 300 else None
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            answers = None
-        if not isinstance(answers, list):
-            raise TargetError(
-                f"fetching documents to delete with POST {self.sink.base_url}/_mget failed: "
-                f"HTTP {response.status} ({error_text(response)}); nothing was deleted"
-            )
+        answers = listed(response, "docs")
+        if answers is None:
+            what = f"fetching documents to delete with POST {self.sink.base_url}/_mget"
+            raise failed(what, response, "; nothing was deleted")
         reason = f"reconcile: the source no longer returns it for window {window.key}"
         return [
             DeadLetter(str(doc["_id"]), doc["_source"], None, "Deleted", reason)
