@@ -92,6 +92,8 @@ def iter_batches(documents: Sequence[Document], target: Target) -> Iterator[Batc
 class BatchSink(BatchingSink):
     """JSON-array batches, acknowledged whole unless the job names ``batch_items``."""
 
+    limit_words = "what the API takes ({reason})"
+
     @classmethod
     def framing_for(cls, target: Target) -> Framing:
         return ArrayFraming(target.batch_wrap)

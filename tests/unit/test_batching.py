@@ -116,7 +116,9 @@ def answer(kind: str, ids: list[str], results: list[dict], action: str) -> bytes
     return orjson.dumps({"results": results})
 
 
-def sink_for(kind: str, answers: list[list[tuple[dict, dict]]], op_type: str = "index"):
+def sink_for(
+    kind: str, answers: list[list[tuple[dict, dict]]], op_type: str = "index", status: int = 200
+):
     """A sink whose network answers each request with the next row of results."""
     sent: list[list[str]] = []
 
@@ -125,8 +127,8 @@ def sink_for(kind: str, answers: list[list[tuple[dict, dict]]], op_type: str = "
         sent.append(ids)
         row = answers.pop(0) if answers else [OK] * len(ids)
         results = [pair[0] if kind == "bulk" else pair[1] for pair in row]
-        body = answer(kind, ids, results, op_type)
-        return Response(200, body, {"Content-Type": "application/json"})
+        body = answer(kind, ids, results, op_type) if status < 300 else b'{"error":"too big"}'
+        return Response(status, body, {"Content-Type": "application/json"})
 
     target = Target(
         url="http://127.0.0.1:9",
@@ -237,3 +239,23 @@ async def test_fresh_batches_failing_whole_the_same_unlisted_way_stop_only_with_
     else:
         outcome = await sink.send(documents, two)
         assert len(outcome.dead) == 10 and len(sent) == 2
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("bulk", "over what the target takes (HTTP 413), its http.max_content_length"),
+        ("batch", "over what the API takes (HTTP 413: too big)"),
+    ],
+)
+async def test_a_document_a_413_is_about_is_a_too_large_letter_in_the_kinds_words(
+    kind: str, words: str
+) -> None:
+    sink, _ = sink_for(kind, [], status=413)
+    (document,) = numbered(1)
+
+    outcome = await sink.send([document], None)
+
+    (letter,) = outcome.dead
+    assert letter.error == "DocumentTooLarge" and words in letter.reason
+    assert f"needs {len(sink.framing.entry(document))} bytes" in letter.reason
