@@ -199,46 +199,39 @@ async def test_a_create_that_meets_its_id_is_present_not_dead() -> None:
     assert (outcome.acked, outcome.present, outcome.dead) == (2, 1, [])
 
 
-@pytest.mark.parametrize(
-    ("kind", "stops"),
-    [("bulk", True), ("batch", False)],  # a plain API's results carry no error type
+MISSING = (
+    {"status": 404, "error": {"type": "index_not_found_exception", "reason": "no such"}},
+    {"status": 404, "error": "index_not_found_exception"},
 )
-async def test_an_item_error_about_the_index_stops_the_run_only_where_the_kind_names_it(
-    kind: str, stops: bool
+ODD = ({"status": 400, "error": {"type": "odd_exception", "reason": "no"}}, {"status": 400})
+
+
+@pytest.mark.parametrize(
+    ("kind", "answers", "stop"),
+    [
+        ("bulk", [[MISSING, OK]], "create the index readings"),
+        ("batch", [[MISSING, OK]], None),  # a plain API's results carry no error type
+        ("bulk", [[ODD] * 5, [ODD] * 5], "every item of 2 batches in a row failed"),
+        ("batch", [[ODD] * 5, [ODD] * 5], None),
+    ],
+    ids=["index missing", "no index", "fresh batches fail whole", "no error type"],
+)
+async def test_what_concerns_the_index_stops_the_run_only_where_results_name_an_error_type(
+    kind: str, answers: list, stop: str | None
 ) -> None:
-    missing = (
-        {"status": 404, "error": {"type": "index_not_found_exception", "reason": "no such"}},
-        {"status": 404, "error": "index_not_found_exception"},
-    )
-    sink, _ = sink_for(kind, [[missing, OK]])
+    results = [result for row in answers for result in row]
+    sink, _ = sink_for(kind, answers)
+    documents = numbered(len(results))
+    parts = [documents[: len(answers[0])], documents[len(answers[0]) :]]
+    prepared = [Batch(part, sink.framing.body(part)) for part in parts if part]
 
-    if stops:
-        with pytest.raises(TargetError, match="create the index readings"):
-            await sink.send(numbered(2), None)
-    else:
-        outcome = await sink.send(numbered(2), None)
-        assert [letter.id for letter in outcome.dead] == ["0"]
-
-
-@pytest.mark.parametrize(("kind", "stops"), [("bulk", True), ("batch", False)])
-async def test_fresh_batches_failing_whole_the_same_unlisted_way_stop_only_with_an_error_type(
-    kind: str, stops: bool
-) -> None:
-    odd = (
-        {"status": 400, "error": {"type": "odd_exception", "reason": "no"}},
-        {"status": 400, "error": "odd_exception"},
-    )
-    sink, sent = sink_for(kind, [[odd] * 5, [odd] * 5])
-    documents = numbered(10)
-    two = [Batch(documents[:5], sink.framing.body(documents[:5]))]
-    two.append(Batch(documents[5:], sink.framing.body(documents[5:])))
-
-    if stops:
-        with pytest.raises(TargetError, match="every item of 2 batches in a row failed"):
-            await sink.send(documents, two)
-    else:
-        outcome = await sink.send(documents, two)
-        assert len(outcome.dead) == 10 and len(sent) == 2
+    if stop is not None:
+        with pytest.raises(TargetError, match=stop):
+            await sink.send(documents, prepared)
+        return
+    outcome = await sink.send(documents, prepared)
+    refused = [doc.id for doc, result in zip(documents, results, strict=True) if result is not OK]
+    assert [letter.id for letter in outcome.dead] == refused
 
 
 @pytest.mark.parametrize(
