@@ -10,7 +10,8 @@ of elasticsearch-py's one chunker and one pair of ``_process_bulk_chunk_success/
 - a request refused whole goes to :mod:`halves`, the one bisection;
 - the triage of an answer, document by document: acknowledged, already present (a
   ``create`` that met its id), retried (408/429/5xx, only those documents; a 429
-  or 503 item also narrows the limiter), dead letter in the target's words; an item error about the index or the key
+  or 503 item also narrows the limiter), dead letter in the target's words; an
+  item error about the index or the key
   (:func:`~db2api.targets.es_triage.index_problem`) stops the run, as do fresh
   batches that fail whole, item by item, the same unlisted way twice in a row.
   Results without an error type (a plain API's) never meet those two rules.

@@ -209,7 +209,7 @@ class Reconciler:
 
         async def attempt(pending: list[Pair], _: int) -> tuple[list[Pair] | None, Response | None]:
             request = Request("POST", url, delete_body(pending), headers)
-            response = await sink.request(request, outcome)
+            response = await sink.request(request, outcome, what="reconcile deletes")
             sent = [doc_id for _, doc_id in pending]
             results = es_bulk.parse_response(response.body, sent, url, sink.target.index, "delete")
             retry: list[Pair] = []

@@ -19,6 +19,7 @@ from db2api.http import Request, Response
 from db2api.job import Target
 from db2api.limiter import Limiter
 from db2api.retry import RetryPolicy
+from db2api.targets.base import Outcome
 from db2api.targets.batching import Batch, Framing, iter_batches
 from db2api.targets.batching_sink import BatchingSink
 from db2api.targets.elasticsearch import BulkSink
@@ -117,7 +118,11 @@ def answer(kind: str, ids: list[str], results: list[dict], action: str) -> bytes
 
 
 def sink_for(
-    kind: str, answers: list[list[tuple[dict, dict]]], op_type: str = "index", status: int = 200
+    kind: str,
+    answers: list[list[tuple[dict, dict]]],
+    op_type: str = "index",
+    status: int = 200,
+    network=None,
 ):
     """A sink whose network answers each request with the next row of results."""
     sent: list[list[str]] = []
@@ -146,7 +151,7 @@ def sink_for(
         target,
         RetryPolicy(give_up_after=5, base_delay=0.001, max_delay=0.001),
         Limiter(1),  # one batch at a time: the uniform streak counts them in order
-        send=send,
+        send=network or send,
         rng=random.Random(1),
     )
     return sink, sent
@@ -252,3 +257,19 @@ async def test_a_document_a_413_is_about_is_a_too_large_letter_in_the_kinds_word
     (letter,) = outcome.dead
     assert letter.error == "DocumentTooLarge" and words in letter.reason
     assert f"needs {len(sink.framing.entry(document))} bytes" in letter.reason
+
+
+async def test_the_public_request_retries_a_busy_target_and_raises_a_refusal_with_its_fix() -> None:
+    statuses = [503, 429, 200, 403]
+
+    async def send(session: object, request: Request) -> Response:
+        return Response(statuses.pop(0), b'{"error":"no"}', {})
+
+    sink, _ = sink_for("bulk", [], network=send)
+    outcome = Outcome()
+    request = Request("POST", "http://127.0.0.1:9/_bulk", b"", {})
+
+    assert (await sink.request(request, outcome)).status == 200
+    assert (outcome.requests, outcome.retries) == (3, 2)
+    with pytest.raises(TargetError, match=r"^reconcile deletes: HTTP 403 from POST .*privileges"):
+        await sink.request(request, outcome, what="reconcile deletes")
