@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 
 from db2api.receiver.catalog import IndexDefinition
-from db2api.receiver.faults import Faults
 from db2api.receiver.mapping import IndexRequestError, with_mapping
-from db2api.receiver.protocol import parse_bulk, plan_bulk
-from db2api.receiver.refusals import decide_refusal
-from db2api.receiver.store import Store, WriteOp
+from db2api.receiver.store import Store
+from db2api.receiver.writes import WriteOp
 
 LOGS = IndexDefinition(
     "logs", {"index.number_of_shards": "1"}, {"properties": {"n": {"type": "long"}}}, {}, 7
@@ -78,30 +76,3 @@ def test_clear_forgets_definitions(tmp_path: Path) -> None:
         store.create_index(LOGS)
         store.clear()
         assert store.defined == {} and not store.index_exists("logs")
-
-
-def test_index_missing_lets_created_indices_through() -> None:
-    faults = Faults(index_missing=True)
-    for op in ("index", "create", "update", "delete", "get"):
-        assert decide_refusal(faults, op, "logs", defined={"logs"}) is None
-        refusal = decide_refusal(faults, op, "other", defined={"logs"})
-        assert refusal is not None and refusal.status == 404
-
-
-def test_a_bulk_item_refused_by_the_mapping_is_not_written() -> None:
-    body = (
-        b'{"index":{"_index":"logs","_id":"1"}}\n{"n":1}\n'
-        b'{"index":{"_index":"logs","_id":"2"}}\n{"n":"x"}\n'
-        b'{"update":{"_index":"logs","_id":"3"}}\n{"doc":{"n":"y"},"doc_as_upsert":true}\n'
-        b'{"index":{"_index":"free","_id":"4"}}\n{"n":"x"}\n'
-    )
-    actions = parse_bulk(body, None)
-    ops, positions, _ = plan_bulk(actions, Faults(), Faults().rng(), None, {"logs": LOGS})
-    assert positions == [0, 3] and [op.id for op in ops] == ["1", "4"]
-    assert actions[1].error == (
-        400,
-        "mapper_parsing_exception",
-        "failed to parse field [n] of type [long] in document with id '2'. "
-        "Preview of field's value: 'x'",
-    )
-    assert actions[2].error is not None and actions[2].error[2].endswith("value: 'y'")

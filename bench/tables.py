@@ -1,8 +1,8 @@
-"""The results table, the targets and the context a reader needs to trust them.
+"""The results table, the goals and the context a reader needs to trust them.
 
 The same markdown is printed and written to ``bench/RESULTS.md``: the machine
 (CPU, RAM, versions), the date and command, the settings that shape throughput,
-every measurement, and each target's ratio with met / not met.
+every measurement, and each goal's ratio with met / not met.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.engine_report import engine_part
+from bench.goals import Verdict
 from bench.plan import DESCRIPTIONS
+from bench.prefect_db import DATABASE
 from bench.provenance import git_state
 from bench.runner import Result
-from bench.targets import Verdict
 
 PACKAGES = (
     "prefect",
@@ -167,7 +168,7 @@ def settings(results: list[Result]) -> list[str]:
         "- target: the bundled receiver (SQLite store in a temp dir), emptied before every "
         "run; 0 ms or 10 ms added per request",
         "- Prefect: `prefect server start` on this machine with its history in PostgreSQL "
-        "(database `db2api_bench_prefect`, re-created per full run), as Prefect advises for a "
+        f"(database `{DATABASE}`, re-created per full run), as Prefect advises for a "
         "self-hosted server; its SQLite default answered the flow's own calls with 503 "
         "(database locked) under 730 task runs",
         "- before every run the bench waits (up to 2 min) until the receiver and the Prefect "
@@ -175,7 +176,11 @@ def settings(results: list[Result]) -> list[str]:
         "- every run is a fresh subprocess; peak RSS is its VmHWM; seconds exclude "
         "interpreter start-up and imports (and, for upload-only, building the documents); "
         "CPU s is the contestant's own (all threads), receiver CPU s the receiver's during the "
-        "run; load is the 1-minute load average when the run started",
+        "run; Prefect CPU s the local Prefect server's during a flow run + while it catches up "
+        "after it (until idle); load is the 1-minute load average when the run started",
+        "- P6's runs cover empty daily windows (2024 onwards, after the data set's last row): "
+        "their documents column counts windows; the flow runs as a nightly catching up (a job "
+        "name of its own, so neither the ledger nor the cache knows a window; no `force`)",
         "- db2api jobs set `date_field`, as the demo does, so bulk mode also checks each "
         "window's count at the target (`_count` over the window); upload-only holds every "
         "document at once, so its RSS is not a claim",
@@ -183,9 +188,9 @@ def settings(results: list[Result]) -> list[str]:
     rounds = sorted({run.key.split("#")[1] for run in (r.run for r in results) if "#" in run.key})
     if rounds:
         lines.append(
-            f"- the runs behind P1a, P2a, P4 and P5 ran {int(rounds[-1])} times back to back "
+            f"- the runs behind P1a, P2a, P4, P5 and P6 ran {int(rounds[-1])} times back to back "
             "(rounds `#2`, `#3`, ...): their ratios moved across the bounds from one run to the "
-            "next on this shared machine, so those targets take the median of the rounds and "
+            "next on this shared machine, so those goals take the median of the rounds and "
             "show the spread"
         )
     return lines
@@ -194,8 +199,8 @@ def settings(results: list[Result]) -> list[str]:
 def results_table(results: list[Result]) -> list[str]:
     lines = [
         "| run | contestant | latency | documents | seconds | docs/s | peak RSS MiB | CPU s "
-        "| receiver CPU s | load |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| receiver CPU s | Prefect CPU s | load |",
+        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for result in results:
         run = result.run
@@ -205,14 +210,15 @@ def results_table(results: list[Result]) -> list[str]:
         if not result.ok:
             lines.append(
                 f"| {run.key} | {what} | {run.latency} | {run.docs:,} | failed: "
-                f"{result.error.replace('|', '/')} | | | | | {result.load:.1f} |"
+                f"{result.error.replace('|', '/')} | | | | | | {result.load:.1f} |"
             )
             continue
         data = result.data
         lines.append(
             f"| {run.key} | {what} | {run.latency} | {data['docs']:,} | {data['seconds']:.2f} "
             f"| {data['docs_per_s']:,.0f} | {data['peak_rss_mib']:.1f} "
-            f"| {data['cpu_seconds']:.1f} | {receiver_cpu(result)} | {result.load:.1f} |"
+            f"| {data['cpu_seconds']:.1f} | {receiver_cpu(result)} | {server_cpu(result)} "
+            f"| {result.load:.1f} |"
         )
     return lines
 
@@ -221,9 +227,17 @@ def receiver_cpu(result: Result) -> str:
     return f"{result.data['receiver_cpu_seconds']:.1f}" if result.run.sends else "-"
 
 
+def server_cpu(result: Result) -> str:
+    """The Prefect server's CPU during the run + after it, until idle ("-": no server)."""
+    if "server_cpu_seconds" not in result.data:
+        return "-"
+    during, after = result.data["server_cpu_seconds"], result.data["server_cpu_after_seconds"]
+    return f"{during:.1f} + {after:.1f}"
+
+
 def verdict_table(verdicts: list[Verdict]) -> list[str]:
-    lines = ["| target | claim | measured (this run) | result |", "|---|---|---|---|"]
-    lines += [f"| {v.target} | {v.claim} | {v.measured} | **{v.label}** |" for v in verdicts]
+    lines = ["| goal | claim | measured (this run) | result |", "|---|---|---|---|"]
+    lines += [f"| {v.goal} | {v.claim} | {v.measured} | **{v.label}** |" for v in verdicts]
     return lines
 
 
@@ -232,7 +246,7 @@ def markdown(results: list[Result], verdicts: list[Verdict], info: RunInfo) -> s
     measured = sum(1 for v in verdicts if v.met is not None)
     parts = [
         "# db2api benchmark results",
-        f"{info.mode} run, {info.seconds / 60:.1f} min in total. Targets met: {met} of "
+        f"{info.mode} run, {info.seconds / 60:.1f} min in total. Goals met: {met} of "
         f"{measured} measured. Ratios between contestants of this one run are the claims; "
         "absolute numbers move with the load of this shared machine.",
         *code_changes(results),
@@ -240,7 +254,7 @@ def markdown(results: list[Result], verdicts: list[Verdict], info: RunInfo) -> s
         "## Settings\n\n" + "\n".join(settings(results)),
         "## Results\n\n" + "\n".join(results_table(results)),
         *engine_part(results),
-        "## Targets\n\n" + "\n".join(verdict_table(verdicts)),
+        "## Goals\n\n" + "\n".join(verdict_table(verdicts)),
         "Reproduce with `make bench` (full) or `make bench ARGS=--quick`; "
         "`python -m bench --help` lists the options.",
     ]
