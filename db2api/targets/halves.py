@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 
 from db2api.errors import TargetError
-from db2api.targets.base import error_text
+from db2api.targets.answers import error_text
 
 if TYPE_CHECKING:
     from db2api.records.deadletters import DeadLetter

@@ -36,17 +36,9 @@ import orjson
 
 from db2api.errors import TargetError
 from db2api.records.document import Document
-from db2api.targets.base import (
-    Outcome,
-    Prepared,
-    Sink,
-    TargetKind,
-    error_text,
-    is_html,
-    not_the_api,
-    refused,
-    run_workers,
-)
+from db2api.targets.answers import error_text, is_html, not_the_api, refused
+from db2api.targets.base import Outcome, Prepared, Sink, run_workers
+from db2api.targets.kind import TargetKind
 from db2api.targets.readback import (
     ReadBack,
     check_proof,
@@ -246,7 +238,7 @@ class ItemSink(Sink):
             while True:
                 response, _ = await self._request(request, outcome)
                 if response is None:
-                    self._count_retries(outcome)
+                    self.count_retry(outcome)
                     return doc, None
                 then = None if switched else fallback(self.target.upsert, response.status)
                 if then is None:
@@ -260,20 +252,20 @@ class ItemSink(Sink):
                     self._check_echo(doc, response)
                 self._acked(outcome, doc)
             elif verdict is Verdict.FATAL:
-                raise self._fatal(request, response)
+                raise self.fatal(request, response)
             elif verdict is Verdict.DEAD:
                 reason = f"HTTP {response.status}: {error_text(response)}"
                 outcome.dead.append(refused(doc, response.status, reason, attempts))
             else:
-                self._count_retries(outcome)
+                self.count_retry(outcome)
                 return doc, response
             self.breaker.progressed()
             return None, None
 
-        await self._retrying(doc, attempt)
+        await self.retrying(doc, attempt)
 
-    def _fatal(self, request: Request, response: Response) -> TargetError:
-        error = super()._fatal(request, response)
+    def fatal(self, request: Request, response: Response, what: str = "") -> TargetError:
+        error = super().fatal(request, response, what)
         if response.status == 404 and self.target.upsert == "none" and "{id}" in self.target.path:
             return TargetError(
                 f"{error}, or, for an API that answers 404 to a PUT of a new id, set "

@@ -37,7 +37,8 @@ import orjson
 
 from db2api.errors import AccountingError, TargetError
 from db2api.log import run_logger
-from db2api.targets.base import Outcome, error_text, is_html, run_workers
+from db2api.targets.answers import error_text, is_html
+from db2api.targets.base import Outcome, run_workers
 from db2api.transport.http import Response
 
 if TYPE_CHECKING:
