@@ -9,16 +9,18 @@ the target stayed unavailable past the job's ``give_up_after`` (nothing was lost
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-from db2api.cli import letters, local, runs, server, watermark
-from db2api.cli.args import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE
-from db2api.cli.runs import exit_status
+from db2api.cli.args import EXIT_FAILED, EXIT_UNAVAILABLE, EXIT_USAGE, exit_status
+from db2api.cli.commands import add_commands
 from db2api.errors import Db2apiError
 from db2api.run.interrupt import Interrupted
 
 __all__ = ["EXIT_FAILED", "EXIT_UNAVAILABLE", "EXIT_USAGE", "exit_status", "main", "parser"]
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,12 +30,21 @@ def parser() -> argparse.ArgumentParser:
     )
     root.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    runs.add_commands(commands)  # jobs, run, check
-    letters.add_commands(commands)  # replay, deadletters
-    watermark.add_commands(commands)
-    server.add_commands(commands)  # backfill, deploy, status
-    local.add_commands(commands)  # demo, receiver
+    add_commands(commands)
     return root
+
+
+def handler(name: str) -> Handler:
+    """The command's function, from its ``"module:function"`` name.
+
+    The one deferred import of the command line, on purpose: a handler module imports
+    what its command needs (Prefect, for the commands that run or ask the server), so
+    importing it only once its command is chosen keeps ``--help``, ``jobs``, ``check``,
+    ``deadletters`` and ``receiver`` from paying about a second for Prefect they never use.
+    """
+    module, function = name.split(":")
+    found: Handler = getattr(importlib.import_module(module), function)
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,13 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The receiver has its own parser: its options (``--help`` included) go to it
     # untouched; argparse's REMAINDER alone drops a leading option.
     args, unknown = root.parse_known_args(argv)
-    if getattr(args, "func", None) is local.cmd_receiver:
+    if args.command == "receiver":
         args.receiver_args = [*unknown, *args.receiver_args]
     elif unknown:
         root.error(f"unrecognized arguments: {' '.join(unknown)}")
-    func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        return handler(args.handler)(args)
     except Interrupted as exc:
         print(f"db2api: {exc}", file=sys.stderr, flush=True)
         return exc.exit_code
@@ -65,7 +75,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,9 @@
-"""``db2api deadletters`` and ``replay``: a job's dead letters, and sending them again."""
+"""``db2api deadletters``: a job's open dead letters, grouped by reason (no Prefect)."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from db2api.cli.args import EXIT_FAILED, letters
-from db2api.orchestration.local_run import run_replay
 from db2api.records.deadletters import dead_letter_folder
 from db2api.records.letter_groups import (
     group_letters,
@@ -18,12 +15,6 @@ from db2api.records.letter_groups import (
 )
 from db2api.records.resolutions import file_statuses
 from db2api.run.catalog import load_job
-
-
-def cmd_replay(args: argparse.Namespace) -> int:
-    report = run_replay(Path(args.file), args.job)
-    print("\n".join(report.lines()))
-    return 0 if not report.failed and not report.carried else EXIT_FAILED
 
 
 def cmd_deadletters(args: argparse.Namespace) -> int:
@@ -45,21 +36,3 @@ def cmd_deadletters(args: argparse.Namespace) -> int:
         print(f"{status.path}  {status.open} open, {status.resolved} resolved")
     print(f"{totals_line(found)} (in {folder})")
     return 0
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    replay = commands.add_parser("replay", help="send a dead-letter file's documents again")
-    replay.add_argument("file", help="a dead-letter .jsonl file")
-    replay.add_argument("--job", help="job to send with (default: the job named in the file)")
-    replay.set_defaults(func=cmd_replay)
-    deadletters = commands.add_parser(
-        "deadletters", help="a job's open dead letters grouped by reason; --show N prints them"
-    )
-    deadletters.add_argument("job", help="job name")
-    deadletters.add_argument(
-        "--show", type=letters, default=0, metavar="N", help="print N open letters in full"
-    )
-    deadletters.add_argument(
-        "--reason", metavar="TEXT", help="only letters whose reason or error contains TEXT"
-    )
-    deadletters.set_defaults(func=cmd_deadletters)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from db2api.cli.args import moment
 from db2api.errors import Db2apiError
 from db2api.orchestration.backfill import split_parts, submit
 from db2api.orchestration.deploy import api_url, deploy_job
@@ -58,45 +57,3 @@ def cmd_status(args: argparse.Namespace) -> int:
             broken.append(f"job           {name} BROKEN: {exc}")  # the others still show
     print("\n".join([*render(asyncio.run(gather_status(jobs))), *broken]))
     return 0
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    backfill = commands.add_parser(
-        "backfill", help="submit a range as flow runs of the job's backfill deployment"
-    )
-    backfill.add_argument("job", help="job name")
-    backfill.add_argument("--start", type=moment, required=True, help="first moment, inclusive")
-    backfill.add_argument("--end", type=moment, required=True, help="where to stop, exclusive")
-    backfill.add_argument(
-        "--per",
-        default="month",
-        help="one flow run per day, week, month (default) or year, or per N windows",
-    )
-    backfill.add_argument("--dry-run", action="store_true", help="list parts and windows only")
-    backfill.add_argument("--force", action="store_true", help="send windows already done again")
-    backfill.add_argument(
-        "--retry-failed",
-        action="store_true",
-        help="submit again the parts whose earlier run failed (done windows are skipped)",
-    )
-    backfill.add_argument("--deployment", help="deployment to run (default: transfer/backfill-JOB)")
-    backfill.set_defaults(func=cmd_backfill)
-    deploy = commands.add_parser(
-        "deploy",
-        help="create or update a job's nightly-, run- and backfill- deployments on the server",
-    )
-    deploy.add_argument("job", help="job name (see `db2api jobs`) or path to a job file")
-    deploy.add_argument(
-        "--nightly", metavar="CRON", help="when the nightly run starts (default 15 2 * * *)"
-    )
-    deploy.add_argument("--timezone", metavar="TZ", help="of the cron (default: the job's)")
-    deploy.add_argument(
-        "--enable", action="store_true", help="switch the nightly schedule on (default: paused)"
-    )
-    deploy.set_defaults(func=cmd_deploy)
-    status = commands.add_parser(
-        "status",
-        help="per job: watermark, gaps per target, last run, open dead letters, next run",
-    )
-    status.add_argument("job", nargs="?", help="job name (default: every job)")
-    status.set_defaults(func=cmd_status)

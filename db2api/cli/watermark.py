@@ -6,7 +6,6 @@ import argparse
 import asyncio
 from typing import Any
 
-from db2api.cli.args import moment
 from db2api.errors import Db2apiError
 from db2api.job import resolve
 from db2api.orchestration.ledger_store import (
@@ -67,17 +66,3 @@ def target_lines(job: Any, ledger: Any, limit: int | None) -> list[str]:
     if now is not None and now not in ledger.by_key:
         lines.append(f"target       {now_label} (now): nothing delivered yet")
     return lines
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    watermark = commands.add_parser(
-        "watermark",
-        help="show a job's watermark and the gaps in what it delivered; set or clear it",
-    )
-    watermark.add_argument("job", help="job name")
-    change = watermark.add_mutually_exclusive_group()
-    change.add_argument("--set", type=moment, help="move it to YYYY-MM-DD[THH:MM]")
-    change.add_argument(
-        "--clear", action="store_true", help="forget what was delivered (next run: first_start)"
-    )
-    watermark.set_defaults(func=cmd_watermark)
