@@ -1,0 +1,39 @@
+"""A dry run counts the requests, acks and dead letters a real send would make."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from db2api.job import Target
+from db2api.records.document import Document
+from db2api.targets import kind_of
+
+
+def docs(*sizes: int) -> list[Document]:
+    """Documents whose bodies are exactly ``size`` bytes (size >= 10)."""
+    out = []
+    for number, size in enumerate(sizes):
+        encoded = orjson.dumps({"v": "x" * (size - 8)})
+        assert len(encoded) == size
+        out.append(Document(str(number), encoded))
+    return out
+
+
+def target(**changes) -> Target:
+    return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
+
+
+@pytest.mark.parametrize(
+    ("mode", "requests", "acked", "dead"),
+    [("bulk", 2, 4, 0), ("item", 4, 4, 0), ("batch", 2, 4, 0)],
+)
+def test_a_dry_run_counts_the_requests_a_real_send_would_make(mode, requests, acked, dead):
+    t = target(mode=mode, bulk_docs=2, path="/r/{id}" if mode == "item" else "/r")
+    kind = kind_of(t)
+    documents = docs(10, 10, 10, 10)
+
+    outcome = kind.dry_run(documents, kind.prepare(documents, t), t)
+
+    assert (outcome.requests, outcome.acked, len(outcome.dead)) == (requests, acked, dead)
+    assert outcome.bytes > sum(len(d.body) for d in documents) or mode == "item"
