@@ -13,12 +13,9 @@ from tests.support.jobs import unit_job
 
 SQLITE = DbParams(dbtype="SQLITE", filename="source.sqlite")
 
-
 PG = DbParams(dbtype="PG", host="db.example.org", port=5432, dbname="readings", user="reader")
 
-
 SQL = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
-
 
 PG_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
 

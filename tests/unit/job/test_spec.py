@@ -16,9 +16,7 @@ from tests.support.jobs import unit_job
 
 SQLITE = DbParams(dbtype="SQLITE", filename="source.sqlite")
 
-
 PG = DbParams(dbtype="PG", host="db.example.org", port=5432, dbname="readings", user="reader")
-
 
 SQL = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
 

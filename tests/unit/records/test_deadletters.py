@@ -18,9 +18,7 @@ from db2api.scrub import Scrubber
 
 W1 = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
 
-
 W2 = "2024-01-02T00:00:00Z/2024-01-03T00:00:00Z"
-
 
 FIELDS = ["job", "window", "id", "document", "status", "error", "reason", "attempts", "time"]
 

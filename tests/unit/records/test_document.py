@@ -16,9 +16,7 @@ from db2api.records.document import Rejected, encode
 
 LONDON = ZoneInfo("Europe/London")
 
-
 NAN = float("nan")
-
 
 INF = float("inf")
 

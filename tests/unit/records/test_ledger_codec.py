@@ -25,9 +25,7 @@ from db2api.records.windows import Window
 
 VARIABLE_BYTES = 5000  # prefect.types.MAX_VARIABLE_VALUE_LENGTH
 
-
 DAY = timedelta(days=1)
-
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -53,7 +53,6 @@ UNPROCESSABLE = (
     'a valid integer, unable to parse string as an integer","input":"{value}"}}]}}'
 )
 
-
 TOO_LARGE = (
     "document needs {id} bytes in a request body, over what the target takes (HTTP 413): raise "
     "the cap or slim the document in the transform"

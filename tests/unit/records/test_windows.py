@@ -13,7 +13,6 @@ from db2api.records.windows import Window, parse_length, split
 
 LONDON = ZoneInfo("Europe/London")
 
-
 HOUR = timedelta(hours=1)
 
 

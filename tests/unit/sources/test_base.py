@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from etlhelper import DbParams
 
-from db2api.job import Job, Source, Target
 from db2api.sources import SOURCES
+from tests.support.sources import job_for
 
 SQL = "SELECT id, t FROM events WHERE t >= :start AND t < :end ORDER BY t"
 
@@ -62,42 +61,6 @@ def test_the_sample_runs_on_sqlite_even_after_a_trailing_comment() -> None:
         SOURCES["SQLITE"].sample_sql(sql, 3), {"start": "2024-01-02", "end": "2024-01-09"}
     ).fetchall()
     assert rows == [(2,), (3,), (4,)]
-
-
-TARGET = Target(url="http://127.0.0.1:9200", index="readings")
-
-
-SQL_OF = {
-    "SQLITE": "SELECT * FROM r WHERE t >= :start AND t < :end",
-    "ORACLE": "SELECT * FROM r WHERE t >= :start AND t < :end",
-    "PG": "SELECT * FROM r WHERE t >= %(start)s AND t < %(end)s",
-    "MSSQL": "SELECT * FROM r WHERE t >= ? AND t < ?",
-}
-
-
-PARAMS = {
-    "SQLITE": {"filename": "x.sqlite"},
-    "ORACLE": {"host": "db", "port": 1521, "dbname": "ORCL", "user": "reader"},
-    "PG": {"host": "db", "port": 5432, "dbname": "survey", "user": "reader"},
-    "MSSQL": {
-        "host": "db",
-        "port": 1433,
-        "dbname": "survey",
-        "user": "reader",
-        "odbc_driver": "ODBC Driver 18 for SQL Server",
-    },
-}
-
-
-@pytest.mark.filterwarnings("ignore::UserWarning")  # etlhelper warns when pyodbc is missing
-def job_for(dbtype: str, timezone: str = "UTC") -> Job:
-    return Job(
-        name="unit",
-        source=Source(db=DbParams(dbtype=dbtype, **PARAMS[dbtype]), timezone=timezone),
-        sql=SQL_OF[dbtype],
-        id="id",
-        target=TARGET,
-    )
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -9,7 +9,6 @@ from tests.support import real_answers as ra
 
 ANSWERS = sorted(ra.ANSWERS.items())
 
-
 BULK = [(name, answer) for name, answer in ANSWERS if name.startswith("BULK_")]
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
-from db2api.records.document import Document
 from db2api.targets.batching import Batch, Framing, iter_batches
 from db2api.targets.es_bulk import BulkFraming, action_line
 from db2api.targets.http_batch import ArrayFraming
+from tests.support.documents import sized_document
 
 FRAMINGS = {
     "ndjson": BulkFraming("readings"),
@@ -16,12 +15,6 @@ FRAMINGS = {
     "array": ArrayFraming(None),
     "wrapped array": ArrayFraming("rows"),
 }
-
-
-def doc(number: int, size: int) -> Document:
-    body = orjson.dumps({"v": "x" * (size - 8)})
-    assert len(body) == size
-    return Document(str(number), body)
 
 
 @pytest.mark.parametrize("framing", FRAMINGS.values(), ids=FRAMINGS.keys())
@@ -38,7 +31,7 @@ def doc(number: int, size: int) -> Document:
 def test_every_body_keeps_both_caps_and_every_document_comes_out_once_in_order(
     framing: Framing, sizes: list[int], max_docs: int, max_bytes: int
 ) -> None:
-    documents = [doc(n, size) for n, size in enumerate(sizes)]
+    documents = [sized_document(n, size) for n, size in enumerate(sizes)]
     room = max_bytes - len(framing.head) - len(framing.tail)
 
     items = list(iter_batches(documents, framing, max_docs, max_bytes))
@@ -68,7 +61,7 @@ def test_every_body_keeps_both_caps_and_every_document_comes_out_once_in_order(
 def test_a_body_fills_up_to_the_byte_cap_exactly_counting_separators(
     framing: Framing, size: int
 ) -> None:
-    documents = [doc(n, size) for n in range(4)]
+    documents = [sized_document(n, size) for n in range(4)]
     exact = len(framing.body(documents[:3]))
 
     items = list(iter_batches(documents, framing, 100, exact))

@@ -24,19 +24,10 @@ from db2api.transport.http import Request, Response
 from db2api.transport.limiter import Limiter
 from db2api.transport.retry import RetryPolicy
 
-
-def doc(number: int, size: int) -> Document:
-    body = orjson.dumps({"v": "x" * (size - 8)})
-    assert len(body) == size
-    return Document(str(number), body)
-
-
 # One document's result, as each kind's answer says it: (bulk item, batch_items entry).
 OK = ({"status": 201}, {"status": 201})
 
-
 BUSY = ({"status": 429, "error": {"type": "es_rejected_execution_exception"}}, {"status": 429})
-
 
 BAD = (
     {"status": 400, "error": {"type": "mapper_parsing_exception", "reason": "bad v"}},
@@ -142,7 +133,6 @@ MISSING = (
     {"status": 404, "error": {"type": "index_not_found_exception", "reason": "no such"}},
     {"status": 404, "error": "index_not_found_exception"},
 )
-
 
 ODD = ({"status": 400, "error": {"type": "odd_exception", "reason": "no"}}, {"status": 400})
 

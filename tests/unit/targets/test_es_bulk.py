@@ -20,7 +20,6 @@ from db2api.targets.es_bulk import (
 
 INDEX = "readings"
 
-
 URL = "http://127.0.0.1:9200/_bulk"
 
 
@@ -225,7 +224,6 @@ def test_equal_ids_are_matched_in_order():
 
 
 TWO_DONE = [{"index": {"_id": "1", "status": 201}}, {"index": {"_id": "2", "status": 201}}]
-
 
 OUT_OF_PROTOCOL = (
     "the target, or a proxy in front of it, answers _bulk out of protocol; nothing was "

@@ -48,7 +48,6 @@ def test_a_dotted_date_field_is_found_inside_objects() -> None:
 
 W = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
 
-
 FLAG = "(flow parameter max_delete_fraction)"
 
 

@@ -6,18 +6,8 @@ import orjson
 import pytest
 
 from db2api.job import Target
-from db2api.records.document import Document
 from db2api.targets.http_batch import Batch, body, iter_batches
-
-
-def docs(*sizes: int) -> list[Document]:
-    """Documents whose bodies are exactly ``size`` bytes (size >= 10)."""
-    out = []
-    for number, size in enumerate(sizes):
-        encoded = orjson.dumps({"v": "x" * (size - 8)})
-        assert len(encoded) == size
-        out.append(Document(str(number), encoded))
-    return out
+from tests.support.documents import sized_documents
 
 
 def target(**changes) -> Target:
@@ -25,7 +15,7 @@ def target(**changes) -> Target:
 
 
 def test_batch_bodies_are_json_arrays_or_wrapped_arrays():
-    two = docs(10, 12)
+    two = sized_documents(10, 12)
     assert body(two, None) == b"[" + two[0].body + b"," + two[1].body + b"]"
     assert orjson.loads(body(two, "rows")) == {"rows": [orjson.loads(d.body) for d in two]}
     assert body([], None) == b"[]"
@@ -35,7 +25,7 @@ def test_batch_bodies_are_json_arrays_or_wrapped_arrays():
 def test_batches_respect_both_caps_and_leave_an_oversized_document_bare(wrap):
     overhead = len(body([], wrap))
     cap = 1024
-    documents = docs(100, 100, 100, cap, 100)
+    documents = sized_documents(100, 100, 100, cap, 100)
     items = list(
         iter_batches(documents, target(mode="batch", bulk_docs=2, bulk_bytes=cap, batch_wrap=wrap))
     )
@@ -50,7 +40,7 @@ def test_batches_respect_both_caps_and_leave_an_oversized_document_bare(wrap):
 
 def test_batches_fill_up_to_the_byte_cap_exactly():
     # Three 340-byte documents, two commas and the brackets: exactly 1024 bytes.
-    documents = docs(340, 340, 340, 340)
+    documents = sized_documents(340, 340, 340, 340)
     items = list(iter_batches(documents, target(mode="batch", bulk_docs=100, bulk_bytes=1024)))
 
     assert [len(i.documents) for i in items] == [3, 1]

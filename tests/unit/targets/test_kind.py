@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from db2api.job import Target
-from db2api.records.document import Document
 from db2api.targets import kind_of
-
-
-def docs(*sizes: int) -> list[Document]:
-    """Documents whose bodies are exactly ``size`` bytes (size >= 10)."""
-    out = []
-    for number, size in enumerate(sizes):
-        encoded = orjson.dumps({"v": "x" * (size - 8)})
-        assert len(encoded) == size
-        out.append(Document(str(number), encoded))
-    return out
+from tests.support.documents import sized_documents
 
 
 def target(**changes) -> Target:
@@ -31,7 +20,7 @@ def target(**changes) -> Target:
 def test_a_dry_run_counts_the_requests_a_real_send_would_make(mode, requests, acked, dead):
     t = target(mode=mode, bulk_docs=2, path="/r/{id}" if mode == "item" else "/r")
     kind = kind_of(t)
-    documents = docs(10, 10, 10, 10)
+    documents = sized_documents(10, 10, 10, 10)
 
     outcome = kind.dry_run(documents, kind.prepare(documents, t), t)
 
