@@ -21,8 +21,8 @@ import pytest
 from db2api.job import Job
 from db2api.ops import demodata
 from db2api.receiver import ReceiverProcess
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job
+from tests.support.readings import PG_PASSWORD_ENV
 
 TABLE = "reliability_readings"
 START = date(2024, 1, 1)

@@ -107,8 +107,8 @@ def flow_job(
     """A job file for the flow to load by name, and a cache of its own."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    from tests.conftest import PG_PASSWORD_ENV
     from tests.reliability.conftest import SQL
+    from tests.support.readings import PG_PASSWORD_ENV
 
     name = "rel-lost-flow"
     (tmp_path / f"{name}.py").write_text(
