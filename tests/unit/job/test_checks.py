@@ -8,37 +8,11 @@ import pytest
 from etlhelper import DbParams
 
 from db2api.errors import JobError
-from db2api.job import Env, Job, Source, Target, check_url
+from db2api.job import Env, Source, Target, check_url
+from tests.support.job_fields import PG, SQL, SQLITE, make_job, make_target
 from tests.support.jobs import unit_job
 
-SQLITE = DbParams(dbtype="SQLITE", filename="source.sqlite")
-
-PG = DbParams(dbtype="PG", host="db.example.org", port=5432, dbname="readings", user="reader")
-
-SQL = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
-
 PG_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
-
-
-def to_document(row):
-    return {"id": row["reading_id"], "value": row["value"]}
-
-
-def make_job(**changes) -> Job:
-    fields = {
-        "name": "unit",
-        "source": Source(db=SQLITE),
-        "sql": SQL,
-        "id": "reading_id",
-        "target": Target(url="http://127.0.0.1:9200", index="readings"),
-        "transform": to_document,
-        **changes,
-    }
-    return Job(**fields)
-
-
-def make_target(**changes) -> Target:
-    return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
 
 
 def unsupported_db() -> DbParams:

@@ -10,19 +10,10 @@ from datetime import timedelta
 import pytest
 from etlhelper import DbParams
 
-from db2api.job import Env, Job, Source, Target
+from db2api.job import Env, Job, Source
 from db2api.transport.retry import RetryPolicy
-from tests.support.jobs import unit_job
-
-SQLITE = DbParams(dbtype="SQLITE", filename="source.sqlite")
-
-PG = DbParams(dbtype="PG", host="db.example.org", port=5432, dbname="readings", user="reader")
-
-SQL = "SELECT * FROM readings WHERE measured_at >= :start AND measured_at < :end"
-
-
-def to_document(row):
-    return {"id": row["reading_id"], "value": row["value"]}
+from tests.support.job_fields import SQL, SQLITE, make_job, make_target
+from tests.support.jobs import reconciling_job, unit_job
 
 
 def to_other_document(row):
@@ -31,19 +22,6 @@ def to_other_document(row):
 
 def reading_key(row):
     return row["reading_id"]
-
-
-def make_job(**changes) -> Job:
-    fields = {
-        "name": "unit",
-        "source": Source(db=SQLITE),
-        "sql": SQL,
-        "id": "reading_id",
-        "target": Target(url="http://127.0.0.1:9200", index="readings"),
-        "transform": to_document,
-        **changes,
-    }
-    return Job(**fields)
 
 
 def test_describe_names_the_source_without_the_password(monkeypatch):
@@ -135,23 +113,12 @@ def test_window_length_is_parsed():
     assert make_job(window=timedelta(minutes=30)).window_length == timedelta(minutes=30)
 
 
-def reconciling(**target: object):
-    return unit_job(
-        date_field="at",
-        target=Target(url="http://127.0.0.1:9200", index="i", reconcile=True, **target),
-    )
-
-
 def test_reconciling_changes_the_fingerprint_so_done_windows_get_the_marker():
     plain = unit_job(date_field="at")
-    assert reconciling().fingerprint != plain.fingerprint
+    assert reconciling_job().fingerprint != plain.fingerprint
 
 
 RANGE_SQL = "SELECT * FROM r WHERE t >= :start AND t < :end"
-
-
-def target(**changes) -> Target:
-    return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
 
 
 @pytest.mark.parametrize(("mode", "concurrency"), [("bulk", 8), ("item", 64), ("batch", 8)])
@@ -161,6 +128,6 @@ def test_a_job_without_concurrency_takes_its_kinds_default(mode, concurrency):
         source=Source(db=DbParams(dbtype="SQLITE", filename="x.sqlite")),
         sql=RANGE_SQL,
         id="id",
-        target=target(mode=mode, path="/records/{id}" if mode == "item" else "/records"),
+        target=make_target(mode=mode, path="/records/{id}" if mode == "item" else "/records"),
     )
     assert job.concurrency == concurrency

@@ -15,7 +15,7 @@ from db2api.job import Job, Source, Target
 from db2api.read.build import DocumentBuilder, id_function
 from db2api.records.deadletters import DeadLetter
 from db2api.records.document import MAX_ID_BYTES, Rejected
-from tests.support.jobs import unit_job
+from tests.support.jobs import reconciling_job, unit_job
 
 NAN = float("nan")
 
@@ -282,16 +282,9 @@ def test_an_undecodable_column_the_transform_drops_does_not_reject_the_row(tmp_p
     assert [d.id for d in chunk.documents] == ["1"] and chunk.rejects == []
 
 
-def reconciling(**target: object):
-    return unit_job(
-        date_field="at",
-        target=Target(url="http://127.0.0.1:9200", index="i", reconcile=True, **target),
-    )
-
-
 def test_reconciling_jobs_mark_their_documents_and_others_do_not():
     rows = [{"id": 1, "at": "x"}]
-    marked = DocumentBuilder(reconciling()).build(0, rows).documents[0]
+    marked = DocumentBuilder(reconciling_job()).build(0, rows).documents[0]
     plain = DocumentBuilder(unit_job()).build(0, rows).documents[0]
     assert orjson.loads(marked.body) == {"id": 1, "at": "x", "_db2api": {"job": "unit"}}
     assert orjson.loads(plain.body) == {"id": 1, "at": "x"}

@@ -5,13 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from db2api.job import Target
 from db2api.targets.http_batch import Batch, body, iter_batches
 from tests.support.documents import sized_documents
-
-
-def target(**changes) -> Target:
-    return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
+from tests.support.job_fields import make_target
 
 
 def test_batch_bodies_are_json_arrays_or_wrapped_arrays():
@@ -27,7 +23,9 @@ def test_batches_respect_both_caps_and_leave_an_oversized_document_bare(wrap):
     cap = 1024
     documents = sized_documents(100, 100, 100, cap, 100)
     items = list(
-        iter_batches(documents, target(mode="batch", bulk_docs=2, bulk_bytes=cap, batch_wrap=wrap))
+        iter_batches(
+            documents, make_target(mode="batch", bulk_docs=2, bulk_bytes=cap, batch_wrap=wrap)
+        )
     )
 
     shapes = [[d.id for d in i.documents] if isinstance(i, Batch) else i.id for i in items]
@@ -41,7 +39,7 @@ def test_batches_respect_both_caps_and_leave_an_oversized_document_bare(wrap):
 def test_batches_fill_up_to_the_byte_cap_exactly():
     # Three 340-byte documents, two commas and the brackets: exactly 1024 bytes.
     documents = sized_documents(340, 340, 340, 340)
-    items = list(iter_batches(documents, target(mode="batch", bulk_docs=100, bulk_bytes=1024)))
+    items = list(iter_batches(documents, make_target(mode="batch", bulk_docs=100, bulk_bytes=1024)))
 
     assert [len(i.documents) for i in items] == [3, 1]
     assert len(items[0].body) == 1024

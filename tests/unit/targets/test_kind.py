@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from db2api.job import Target
 from db2api.targets import kind_of
 from tests.support.documents import sized_documents
-
-
-def target(**changes) -> Target:
-    return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
+from tests.support.job_fields import make_target
 
 
 @pytest.mark.parametrize(
@@ -18,7 +14,7 @@ def target(**changes) -> Target:
     [("bulk", 2, 4, 0), ("item", 4, 4, 0), ("batch", 2, 4, 0)],
 )
 def test_a_dry_run_counts_the_requests_a_real_send_would_make(mode, requests, acked, dead):
-    t = target(mode=mode, bulk_docs=2, path="/r/{id}" if mode == "item" else "/r")
+    t = make_target(mode=mode, bulk_docs=2, path="/r/{id}" if mode == "item" else "/r")
     kind = kind_of(t)
     documents = sized_documents(10, 10, 10, 10)
 
