@@ -32,3 +32,10 @@ def make_job(**changes: Any) -> Job:
 
 def make_target(**changes: Any) -> Target:
     return Target(**{"url": "http://127.0.0.1:9200", "index": "readings", **changes})
+
+
+def proof_target(mode: str = "item", **changes: Any) -> Target:
+    """A target of ``mode`` on a closed port, with the look-up path its read-back needs."""
+    path = {"item": "/{index}/{id}", "batch": "/{index}/_batch"}.get(mode, "/{index}/_doc/{id}")
+    settings = {"path": path, **changes}
+    return Target(url="http://127.0.0.1:9", index="readings", mode=mode, **settings)  # type: ignore[arg-type]

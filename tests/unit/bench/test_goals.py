@@ -6,14 +6,7 @@ from bench.goals import evaluate
 from bench.plan import Run, full_plan
 from bench.runner import Result
 from bench.settings import QUICK
-
-
-def measured(figures: dict[str, dict[str, float]], repeats: int = 1) -> list[Result]:
-    """Results of the planned runs named in ``figures`` (run key -> its numbers)."""
-    runs = full_plan(QUICK.with_empty_windows(100), repeats)
-    return [
-        Result(run, {"docs": run.docs, **figures[run.key]}) for run in runs if run.key in figures
-    ]
+from tests.support.bench_results import measured
 
 
 def goal(results: list[Result], name: str) -> tuple[bool | None, str]:

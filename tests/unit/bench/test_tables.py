@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-from bench.plan import full_plan
-from bench.runner import Result
-from bench.settings import QUICK
 from bench.tables import results_table
-
-
-def measured(figures: dict[str, dict[str, float]], repeats: int = 1) -> list[Result]:
-    """Results of the planned runs named in ``figures`` (run key -> its numbers)."""
-    runs = full_plan(QUICK.with_empty_windows(100), repeats)
-    return [
-        Result(run, {"docs": run.docs, **figures[run.key]}) for run in runs if run.key in figures
-    ]
+from tests.support.bench_results import measured
 
 
 def test_the_results_table_shows_the_prefect_servers_cpu_during_and_after_a_run() -> None:

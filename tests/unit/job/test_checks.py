@@ -9,7 +9,7 @@ from etlhelper import DbParams
 
 from db2api.errors import JobError
 from db2api.job import Env, Source, Target, check_url
-from tests.support.job_fields import PG, SQL, SQLITE, make_job, make_target
+from tests.support.job_fields import PG, SQL, SQLITE, make_job, make_target, proof_target
 from tests.support.jobs import unit_job
 
 PG_SQL = "SELECT * FROM readings WHERE measured_at >= %(start)s AND measured_at < %(end)s"
@@ -351,18 +351,9 @@ def test_an_env_url_is_not_checked_until_the_job_runs(monkeypatch):
     assert isinstance(job.target.url, Env)
 
 
-URL = "http://127.0.0.1:9"
-
-
-def target(mode: str = "item", **changes: Any) -> Target:
-    path = {"item": "/{index}/{id}", "batch": "/{index}/_batch"}.get(mode, "/{index}/_doc/{id}")
-    settings = {"path": path, **changes}
-    return Target(url=URL, index="readings", mode=mode, **settings)  # type: ignore[arg-type]
-
-
 def refusal(**changes: Any) -> str:
     with pytest.raises(JobError) as caught:
-        unit_job(target=target(**changes))
+        unit_job(target=proof_target(**changes))
     return caught.value.message
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 import pytest
@@ -13,14 +12,9 @@ from db2api.targets import KINDS, kind_of
 from db2api.targets.readback import ReadBack, difference, id_text, records_in
 from db2api.transport.limiter import Limiter
 from db2api.transport.retry import RetryPolicy
+from tests.support.job_fields import proof_target
 
 URL = "http://127.0.0.1:9"
-
-
-def target(mode: str = "item", **changes: Any) -> Target:
-    path = {"item": "/{index}/{id}", "batch": "/{index}/_batch"}.get(mode, "/{index}/_doc/{id}")
-    settings = {"path": path, **changes}
-    return Target(url=URL, index="readings", mode=mode, **settings)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -52,7 +46,7 @@ def target(mode: str = "item", **changes: Any) -> Target:
     ],
 )
 def test_every_kind_proves_or_says_why_not(mode, changes, proves, how):
-    settings = target(mode, **changes)
+    settings = proof_target(mode, **changes)
     assert kind_of(settings).proof(settings) == (proves, how)
 
 
@@ -63,8 +57,8 @@ async def test_a_kind_that_proves_nothing_says_so_once_per_sink():
     logging.getLogger("db2api").addHandler(handler)
     try:
         async with aiohttp.ClientSession() as session:
-            KINDS["batch"].sink(session, URL, target("batch"), RetryPolicy(), Limiter(2), "")
-            KINDS["item"].sink(session, URL, target("item"), RetryPolicy(), Limiter(2), "")
+            KINDS["batch"].sink(session, URL, proof_target("batch"), RetryPolicy(), Limiter(2), "")
+            KINDS["item"].sink(session, URL, proof_target("item"), RetryPolicy(), Limiter(2), "")
     finally:
         logging.getLogger("db2api").removeHandler(handler)
 
