@@ -18,7 +18,7 @@ def job_with(**target: object):
     return unit_job(target=Target(url=URL, index="i", **target))  # type: ignore[arg-type]
 
 
-def test_the_run_s_headers_are_resolved_and_their_secret_values_masked(
+def test_the_headers_a_run_sends_are_resolved_and_secret_values_masked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("UNIT_KEY", "key-from-the-environment")
