@@ -8,9 +8,7 @@ PostgreSQL tests skip with the reason on a laptop, and fail under CI (CI set to
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterator, Mapping
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +16,14 @@ import pytest
 
 from db2api.ops import demodata
 from db2api.receiver import ReceiverProcess
-
-CI_VALUES = frozenset({"1", "true", "yes"})
-
-
-def in_ci(environ: Mapping[str, str] = os.environ) -> bool:
-    """CI services set CI=true, others CI=1 or CI=yes: any of them, in any case."""
-    return environ.get("CI", "").strip().lower() in CI_VALUES
-
-
-IN_CI = in_ci()
-PG_PASSWORD_ENV = "DB2API_TEST_PG_PASSWORD"
-PG_PARAMS = {
-    "host": os.environ.get("DB2API_TEST_PG_HOST", "127.0.0.1"),
-    "port": os.environ.get("DB2API_TEST_PG_PORT", "5432"),
-    "dbname": os.environ.get("DB2API_TEST_PG_DB", "db2api_test"),
-    "user": os.environ.get("DB2API_TEST_PG_USER", "db2api"),
-}
-SOURCE_START = date(2024, 1, 1)
-SOURCE_DAYS = 4
-SOURCE_SENSORS = 6  # 6 sensors x 96 readings a day x 4 days = 2,304 rows
+from tests.support.ci import IN_CI
+from tests.support.readings import (
+    PG_PARAMS,
+    PG_PASSWORD_ENV,
+    SOURCE_DAYS,
+    SOURCE_SENSORS,
+    SOURCE_START,
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,20 +77,6 @@ def sqlite_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("source") / "readings.sqlite"
     demodata.build(path, SOURCE_START, SOURCE_DAYS, SOURCE_SENSORS)
     return path
-
-
-DEMO_ID = "sensor_id || ':' || measured_at"  # the demo job's id: ["sensor_id", "measured_at"]
-
-
-def sqlite_ids(
-    path: Path, start: str = "0000", end: str = "9999", key: str = "reading_id"
-) -> set[str]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            f"SELECT {key} FROM readings WHERE measured_at >= ? AND measured_at < ?",
-            (start, end),
-        ).fetchall()
-    return {str(row[0]) for row in rows}
 
 
 @pytest.fixture(scope="session")

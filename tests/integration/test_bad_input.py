@@ -41,8 +41,8 @@ from db2api.run.catalog import BUNDLED, job_names
 from db2api.run.report import RunSummary
 from db2api.run.window import transfer_range
 from db2api.targets import es_bulk as bulk
-from tests.conftest import PG_PASSWORD_ENV, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
+from tests.support.readings import PG_PASSWORD_ENV, sqlite_ids
 from tests.support.real_answers import Answer
 from tests.support.scripted import ScriptedTarget
 from tests.support.scripted import Seen as Request

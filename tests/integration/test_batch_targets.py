@@ -33,8 +33,8 @@ import pytest
 from db2api.job import Job, Row
 from db2api.records.deadletters import iter_dead_letters
 from db2api.run.window import transfer_range
-from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
+from tests.support.readings import sqlite_ids
 from tests.support.servers import DATASETTE, Datasette, require
 
 START, END = "2024-01-01", "2024-01-03"  # two days: 1,152 rows

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from db2api.receiver import ReceiverProcess
-from tests.conftest import SOURCE_SENSORS
+from tests.support.readings import SOURCE_SENSORS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 PER_DAY = SOURCE_SENSORS * 96

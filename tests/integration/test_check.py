@@ -23,8 +23,8 @@ from db2api.job import Job
 from db2api.ops.check import check_loaded
 from db2api.ops.results import Result
 from db2api.receiver import ReceiverProcess
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, sqlite_job, with_target
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.servers import JSON_SERVER, JsonServer, free_port, require
 
 END = date(2024, 1, 2)  # the window [2024-01-01, 2024-01-02) of the test data

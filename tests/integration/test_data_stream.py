@@ -6,8 +6,8 @@ from pathlib import Path
 
 from db2api.receiver import ReceiverProcess
 from db2api.run.window import transfer_range
-from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, with_target
+from tests.support.readings import sqlite_ids
 
 DAY = ("2024-01-01", "2024-01-02")
 

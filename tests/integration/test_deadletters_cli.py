@@ -20,8 +20,8 @@ from db2api.run.catalog import load_job
 from db2api.run.resend import replay
 from db2api.run.window import transfer_range
 from db2api.transport.retry import RetryPolicy
-from tests.conftest import SOURCE_SENSORS
 from tests.support.jobs import sqlite_job
+from tests.support.readings import SOURCE_SENSORS
 
 REFUSED_GROUP = (
     "    192  HTTP 400: mapper_parsing_exception: failed to parse field [sensor_id] of type "

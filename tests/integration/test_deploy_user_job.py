@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PG_PASSWORD_ENV
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.servers import JSON_SERVER, get_json, require, running
 from tests.support.stack import BIN, ROOT, Stack, midnight, today
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from db2api.receiver import ReceiverProcess
-from tests.conftest import DEMO_ID, sqlite_ids
+from tests.support.readings import DEMO_ID, sqlite_ids
 from tests.support.stack import BIN, Stack, midnight, today
 
 pytestmark = pytest.mark.e2e

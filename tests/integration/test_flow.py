@@ -17,7 +17,7 @@ from db2api.log import run_logger
 from db2api.receiver import ReceiverProcess
 from db2api.records.deadletters import iter_dead_letters
 from db2api.run.report import RunSummary
-from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
+from tests.support.readings import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
 PER_DAY = SOURCE_SENSORS * 96

@@ -22,7 +22,7 @@ from db2api.receiver import ReceiverProcess
 from db2api.records.ledger import Ledger
 from db2api.run.catalog import load_job
 from db2api.run.report import RunSummary
-from tests.conftest import SOURCE_SENSORS
+from tests.support.readings import SOURCE_SENSORS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 PER_DAY = SOURCE_SENSORS * 96

@@ -19,8 +19,8 @@ from db2api.job import Job
 from db2api.receiver import ReceiverProcess
 from db2api.records.deadletters import iter_dead_letters
 from db2api.run.window import transfer_range
-from tests.conftest import PG_PASSWORD_ENV, SOURCE_DAYS, SOURCE_SENSORS, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
+from tests.support.readings import PG_PASSWORD_ENV, SOURCE_DAYS, SOURCE_SENSORS, sqlite_ids
 
 START, END = "2024-01-01", "2024-01-05"
 PER_DAY = SOURCE_SENSORS * 96

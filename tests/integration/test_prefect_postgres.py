@@ -12,7 +12,7 @@ import pytest
 
 from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
-from tests.conftest import PG_PASSWORD_ENV
+from tests.support.readings import PG_PASSWORD_ENV
 
 pytestmark = pytest.mark.e2e
 HISTORY_DB = "db2api_prefect_history"

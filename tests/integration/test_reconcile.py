@@ -22,8 +22,8 @@ from db2api.records.windows import split
 from db2api.run.resend import replay
 from db2api.run.runtime import open_runtime
 from db2api.run.window import run_window, run_windows, transfer_range
-from tests.conftest import PG_PASSWORD_ENV, SOURCE_START
 from tests.support.jobs import postgres_job, to_document, with_target
+from tests.support.readings import PG_PASSWORD_ENV, SOURCE_START
 
 TABLE = "reconcile_readings"
 START, END = "2024-01-01", "2024-01-03"

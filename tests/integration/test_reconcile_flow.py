@@ -14,7 +14,7 @@ import pytest
 
 from db2api.receiver import ReceiverProcess
 from db2api.run.catalog import load_job
-from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
+from tests.support.readings import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
 PER_DAY = SOURCE_SENSORS * 96

@@ -13,7 +13,7 @@ from db2api.records.deadletters import iter_dead_letters
 from db2api.run.catalog import load_job
 from db2api.run.resend import replay
 from db2api.run.window import transfer_range
-from tests.conftest import DEMO_ID, sqlite_ids
+from tests.support.readings import DEMO_ID, sqlite_ids
 
 
 async def test_replay_delivers_what_the_target_refused_before(

@@ -45,9 +45,9 @@ from db2api.targets.http_item import HttpItem
 from db2api.transport.http import open_session
 from db2api.transport.limiter import Limiter
 from db2api.transport.retry import RetryPolicy
-from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document
 from tests.support.lying_api import LyingApi
+from tests.support.readings import sqlite_ids
 from tests.support.real_answers import Answer
 from tests.support.scripted import Respond, ScriptedTarget, Seen
 from tests.support.servers import JSON_SERVER, JSON_SERVERS, JsonServer, require

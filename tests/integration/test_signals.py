@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from db2api.receiver import ReceiverProcess
-from tests.conftest import DEMO_ID, sqlite_ids
+from tests.support.readings import DEMO_ID, sqlite_ids
 
 pytestmark = pytest.mark.timeout(240)
 BIN = Path(sys.executable).parent

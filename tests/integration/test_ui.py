@@ -20,7 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from db2api.receiver import ReceiverProcess
-from tests.conftest import DEMO_ID, IN_CI, sqlite_ids
+from tests.support.ci import IN_CI
+from tests.support.readings import DEMO_ID, sqlite_ids
 from tests.support.stack import Stack, today
 
 pytestmark = pytest.mark.e2e

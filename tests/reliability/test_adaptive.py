@@ -15,7 +15,7 @@ from db2api.records.document import Document
 from db2api.run.runtime import open_runtime
 from db2api.targets import Outcome
 from db2api.transport.retry import RetryPolicy
-from tests.reliability.conftest import reliability_job
+from tests.support.reliability import reliability_job
 
 pytestmark = pytest.mark.reliability
 CONCURRENCY = 16

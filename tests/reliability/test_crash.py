@@ -26,8 +26,8 @@ import pytest
 
 from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
-from tests.conftest import PG_PASSWORD_ENV
-from tests.reliability.conftest import PER_DAY, SQL, source_ids, wait_idle
+from tests.support.readings import PG_PASSWORD_ENV
+from tests.support.reliability import PER_DAY, SQL, source_ids, wait_idle
 
 pytestmark = pytest.mark.reliability
 JOB = "rel-crash"

@@ -24,9 +24,9 @@ from db2api.records.document import Document
 from db2api.run.runtime import open_runtime
 from db2api.run.window import transfer_range
 from db2api.transport.retry import RetryPolicy
-from tests.reliability.conftest import reliability_job, source_ids, wait_idle
 from tests.reliability.test_storm import STORM, figures, letters
 from tests.support.jobs import to_document, with_target
+from tests.support.reliability import reliability_job, source_ids, wait_idle
 
 pytestmark = pytest.mark.reliability
 POISON_EVERY = 997

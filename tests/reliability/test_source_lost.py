@@ -22,8 +22,8 @@ import pytest
 from db2api.job import Job
 from db2api.receiver import ReceiverProcess
 from db2api.run.window import transfer_range
-from tests.reliability.conftest import PER_DAY, connect, reliability_job, source_ids, until
 from tests.reliability.test_crash import JOB_FILE
+from tests.support.reliability import PER_DAY, connect, reliability_job, source_ids, until
 
 pytestmark = pytest.mark.reliability
 # libpq says one of these, depending on whether the FATAL message arrives before
@@ -107,8 +107,8 @@ def flow_job(
     """A job file for the flow to load by name, and a cache of its own."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    from tests.conftest import PG_PASSWORD_ENV
-    from tests.reliability.conftest import SQL
+    from tests.support.readings import PG_PASSWORD_ENV
+    from tests.support.reliability import SQL
 
     name = "rel-lost-flow"
     (tmp_path / f"{name}.py").write_text(

@@ -19,8 +19,8 @@ from db2api.records.deadletters import iter_dead_letters
 from db2api.run.report import RunSummary
 from db2api.run.window import transfer_range
 from db2api.transport.retry import RetryPolicy
-from tests.reliability.conftest import ROWS, SENSORS, reliability_job, source_ids, until, wait_idle
 from tests.support.jobs import with_target
+from tests.support.reliability import ROWS, SENSORS, reliability_job, source_ids, until, wait_idle
 
 pytestmark = pytest.mark.reliability
 

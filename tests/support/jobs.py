@@ -104,3 +104,11 @@ def postgres_ids(
             (f"{start}T00:00:00Z", f"{end}T00:00:00Z"),
         )
         return {str(row[0]) for row in cur.fetchall()}
+
+
+def reconciling_job(**target: object) -> Job:
+    """A unit job whose Elasticsearch target reconciles (date field ``at``)."""
+    return unit_job(
+        date_field="at",
+        target=Target(url="http://127.0.0.1:9200", index="i", reconcile=True, **target),
+    )

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.support.ci import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
 # Both lines name their command `json-server`, and npm links whichever it installed last

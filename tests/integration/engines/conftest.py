@@ -8,38 +8,22 @@ laptop and fail under CI.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
-from tests.support.search_nodes import ENGINES, NodeUnavailable, SearchNode
+from tests.support.search_nodes import ENGINES, SearchNode
 from tests.support.search_nodes.launcher import SettingValue
+from tests.support.search_nodes.starting import StartSearchNode, session_node, start_or_skip
 
 HERE = Path(__file__).parent
-StartSearchNode = Callable[..., SearchNode]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.engines)
-
-
-def start_or_skip(node: SearchNode) -> SearchNode:
-    try:
-        return node.start()
-    except NodeUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"under CI the {node.engine} node must run: {exc}")
-        pytest.skip(str(exc))
-
-
-def session_node(engine: str, factory: pytest.TempPathFactory) -> Iterator[SearchNode]:
-    node = start_or_skip(SearchNode(engine, factory.mktemp(f"{engine}-node")))
-    yield node
-    node.stop()
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,9 @@ import requests
 
 from db2api.job import Job
 from db2api.run.window import transfer_range
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, with_target
 from tests.support.node_reads import count, own_index, present_ids, put_index
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.search_nodes import SearchNode
 
 TABLE = "engine_reconcile_readings"

@@ -20,7 +20,6 @@ import requests
 from db2api.job import Job, Row
 from db2api.run.report import RunSummary
 from db2api.run.window import transfer_range
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids, postgres_job, to_document, with_target
 from tests.support.node_reads import (
     all_ids,
@@ -30,6 +29,7 @@ from tests.support.node_reads import (
     delete_index,
     put_index,
 )
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.search_nodes import SearchNode
 
 DAY = ("2024-01-01", "2024-01-02")

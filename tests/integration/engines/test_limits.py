@@ -30,12 +30,11 @@ from db2api.receiver.faults import Faults
 from db2api.receiver.store import Store
 from db2api.records.deadletters import iter_dead_letters
 from db2api.run.window import transfer_range
-from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
 from tests.support.node_reads import count, own_index, present_ids, write_rejections
+from tests.support.readings import sqlite_ids
 from tests.support.search_nodes import ENGINES, SearchNode
-
-from .conftest import start_or_skip
+from tests.support.search_nodes.starting import start_or_skip
 
 BODY_LIMIT = "4kb"
 BODY_LIMIT_BYTES = 4096

@@ -21,9 +21,9 @@ from db2api.records.resolutions import file_statuses
 from db2api.run.catalog import load_job
 from db2api.run.resend import replay
 from db2api.run.window import transfer_range
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids
 from tests.support.node_reads import all_ids, delete_index, present_ids, put_index
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.search_nodes import SearchNode
 
 START, END = "2024-01-01", "2024-01-03"

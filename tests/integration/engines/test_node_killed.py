@@ -23,12 +23,11 @@ from db2api.records.deadletters import iter_dead_letters
 from db2api.run.report import RunSummary
 from db2api.run.window import transfer_range
 from db2api.transport.retry import RetryPolicy
-from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
 from tests.support.node_reads import count, count_now, own_index, present_ids
+from tests.support.readings import sqlite_ids
 from tests.support.search_nodes import ENGINES, SearchNode
-
-from .conftest import start_or_skip
+from tests.support.search_nodes.starting import start_or_skip
 
 START, END = "2024-01-01", "2024-01-05"  # 2,304 rows, four daily windows
 ROW_SECONDS = 0.002

@@ -21,8 +21,7 @@ import requests
 
 from tests.support.search_nodes import ENGINES, NodeStartError, SearchNode
 from tests.support.search_nodes.launcher import ROOT
-
-from .conftest import StartSearchNode, start_or_skip
+from tests.support.search_nodes.starting import StartSearchNode, start_or_skip
 
 ENGINE_NAMES = sorted(ENGINES, reverse=True)
 NDJSON = {"Content-Type": "application/x-ndjson"}

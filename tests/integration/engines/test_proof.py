@@ -15,9 +15,9 @@ from typing import Any
 import requests
 
 from db2api.run.window import transfer_range
-from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids, postgres_job, with_target
 from tests.support.node_reads import count, delete_index, present_ids
+from tests.support.readings import PG_PASSWORD_ENV
 from tests.support.search_nodes import SearchNode
 
 START, END = "2024-01-01", "2024-01-05"  # 4 days x 6 sensors x 96 readings = 2,304 rows

@@ -1,6 +1,7 @@
 """The pure half of the search nodes: engines, the launcher's command line, build checks.
 
-Nothing here starts a process, so it is tested without Java (tests/unit/test_search_nodes.py).
+Nothing here starts a process, so it is tested without Java
+(tests/unit/support/test_search_nodes.py).
 """
 
 from __future__ import annotations

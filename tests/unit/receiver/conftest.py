@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,7 @@ from aiohttp import test_utils, web
 from db2api.receiver.app import create_app
 from db2api.receiver.faults import Faults
 from db2api.receiver.store import Store
-
-Serve = Callable[..., Awaitable[test_utils.TestClient]]
+from tests.support.receivers import Serve
 
 
 @pytest.fixture

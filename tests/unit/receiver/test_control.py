@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from db2api.receiver.faults import REDACTED
 from db2api.receiver.state import STATE
-
-from .conftest import Serve
+from tests.support.receivers import Serve
 
 
 async def test_faults_are_replaced_whole_and_the_secret_never_shown(serve: Serve) -> None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from db2api.receiver.data_routes import BYPASS_HEADER
 from db2api.receiver.state import STATE
-
-from .conftest import Serve
+from tests.support.receivers import Serve
 
 BYPASS = {BYPASS_HEADER: "1"}
 

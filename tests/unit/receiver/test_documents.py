@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from db2api.receiver.state import STATE
-
-from .conftest import Serve
+from tests.support.receivers import Serve
 
 
 async def test_a_document_is_written_read_and_its_source_left_out_on_request(
