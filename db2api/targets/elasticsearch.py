@@ -27,6 +27,7 @@ request itself stops the run with nothing dead-lettered.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn
 
@@ -138,7 +139,7 @@ class BulkSink(Sink):
 
         async def attempt(batch: Batch, attempts: int) -> tuple[Batch | None, Response | None]:
             pending, data = batch
-            request = Request("POST", self.url, data, headers)
+            request = Request("POST", f"{self.url}?{es_bulk.ANSWER_FIELDS}", data, headers)
             response, sequence = await self._request(request, outcome)
             if response is None:
                 retry = pending
@@ -158,8 +159,8 @@ class BulkSink(Sink):
                 retry = self._sort(pending, results, attempts, outcome, sequence)
             else:
                 verdict = classify(response.status)
-                if verdict is Verdict.FATAL:
-                    raise self._fatal(request, response)
+                if verdict is Verdict.FATAL:  # named without the query, as the job wrote it
+                    raise self._fatal(replace(request, url=self.url), response)
                 if verdict is Verdict.DEAD:  # 413, or a 4xx for the whole request
                     refusal = await settle_refusal(
                         self, pending, response, attempts, outcome, hold, first
