@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -31,7 +32,19 @@ ANSWER_FIELDS = "filter_path=items.*._id,items.*.status,items.*.error,error,stat
 
 def action_line(index: str, doc_id: str, op_type: OpType = "index") -> bytes:
     """``index`` overwrites; ``create`` refuses an id that exists (data streams need it)."""
-    return orjson.dumps({op_type: {"_index": index, "_id": doc_id}})
+    return _action_start(index, op_type) + orjson.dumps(doc_id) + b"}}"
+
+
+@cache
+def _action_start(index: str, op_type: OpType) -> bytes:
+    """An action line up to its id: the same bytes as the whole line dumped, made once.
+
+    Each line is then this, the id dumped and ``}}`` joined into a new right-sized
+    bytes: what ``orjson.dumps`` returns holds a 4 KiB buffer, and a batch of those
+    kept until the body is joined cost more than dumping them (measured: building
+    a chunk's bodies took half the time).
+    """
+    return orjson.dumps({op_type: {"_index": index, "_id": ""}})[: -len(b'""}}')]
 
 
 def entry_size(action: bytes, document: Document) -> int:
@@ -48,9 +61,10 @@ class Batch:
 
 def body(index: str, documents: Sequence[Document], op_type: OpType = "index") -> bytes:
     """The NDJSON body for ``documents`` (used when only some of a batch are sent again)."""
+    start = _action_start(index, op_type)
     parts: list[bytes] = []
     for document in documents:
-        parts += (action_line(index, document.id, op_type), b"\n", document.body, b"\n")
+        parts += (start + orjson.dumps(document.id) + b"}}\n", document.body, b"\n")
     return b"".join(parts)
 
 
@@ -73,12 +87,13 @@ def iter_batches(
     A document that alone exceeds ``max_bytes`` is yielded bare instead of a batch,
     for the caller to dead-letter: it can never be sent within the cap.
     """
+    start = _action_start(index, op_type)
     parts: list[bytes] = []
     members: list[Document] = []
     size = 0
     for document in documents:
-        action = action_line(index, document.id, op_type)
-        needed = entry_size(action, document)
+        action = start + orjson.dumps(document.id) + b"}}"  # action_line, inlined
+        needed = len(action) + len(document.body) + 2  # entry_size
         if needed > max_bytes:
             yield document
             continue
