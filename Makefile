@@ -18,7 +18,7 @@ help:
 	@echo "make demo       run the demo transfer (SQLite -> local receiver, local Prefect)"
 	@echo "make test       run the whole test suite (needs PostgreSQL, see README)"
 	@echo "make test-unit  run the fast unit tests only"
-	@echo "make lint       ruff check + format check"
+	@echo "make lint       ruff check + format check + the import contract (lint-imports)"
 	@echo "make ui         browse the run history in the Prefect UI (PORT=4200)"
 	@echo "make receiver   start the local receiver on 127.0.0.1:9200"
 	@echo "make opensearch     run an OpenSearch 2.19.6 node on 127.0.0.1 (PORT=9201; needs Java 17, Maven)"
@@ -45,18 +45,19 @@ test-unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The home every db2api command uses (db2api.prefect_server.prefect_home); a configured
+# The home every db2api command uses (db2api.orchestration.prefect_server.prefect_home); a configured
 # server (PREFECT_API_URL) has its own UI.
 ui: $(STAMP)
 	@if [ -n "$$PREFECT_API_URL" ]; then \
 		echo "PREFECT_API_URL is set: the history is on that server, its UI is at $${PREFECT_API_URL%/api}"; \
 		exit 0; fi; \
-	home="$$($(BIN)/python -c 'from db2api.prefect_server import prefect_home; print(prefect_home())')"; \
+	home="$$($(BIN)/python -c 'from db2api.orchestration.prefect_server import prefect_home; print(prefect_home())')"; \
 	echo "run history in $$home/prefect.db"; \
 	PREFECT_HOME="$$home" PREFECT_SERVER_ANALYTICS_ENABLED=false \
 	PREFECT_SERVER_API_PORT=$(PORT) PREFECT_UI_API_URL=http://127.0.0.1:$(PORT)/api \

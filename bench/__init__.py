@@ -16,6 +16,7 @@ Modules:
 - ``plan``: which contestants run, at which latency, with how many documents
 - ``runner``: the receiver, the Prefect server and the subprocesses, always cleaned up
 - ``provenance``: which code was measured (others edit it while benchmarks run)
-- ``targets``: P1-P5 as ratios of this run's numbers, met or not
-- ``report``: the table, the targets and the machine, ``bench/RESULTS.md``
+- ``floor``: bare Prefect, the flow's task runs per window with nothing inside (P5, P6)
+- ``goals``: P1-P6 as ratios of this run's numbers, met or not
+- ``tables``: the results table, the goals and the machine, ``bench/RESULTS.md``
 """

@@ -2,7 +2,7 @@
 
 Builds the data once (PostgreSQL tables and a SQLite file, reused afterwards),
 starts the bundled receiver (and a Prefect server for the flow contestants), runs
-every contestant in its own subprocess, then prints the results and the targets
+every contestant in its own subprocess, then prints the results and the goals
 and writes them to ``bench/RESULTS.md``. Only 127.0.0.1 is contacted, and every
 process started is stopped at the end, also on Ctrl-C or SIGTERM.
 """
@@ -18,12 +18,12 @@ from pathlib import Path
 from types import FrameType
 
 from bench.data import DataError, ensure_data
+from bench.goals import evaluate
 from bench.plan import full_plan, select
 from bench.provenance import git_state
-from bench.report import RunInfo, markdown
 from bench.runner import Bench
 from bench.settings import FULL, QUICK, RESULTS_FILE
-from bench.targets import evaluate
+from bench.tables import RunInfo, markdown
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -46,11 +46,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--rows", type=int, metavar="N", help="rows for the db2api contestants (caps the others)"
     )
     parser.add_argument(
+        "--empty-windows",
+        type=int,
+        metavar="N",
+        help="empty daily windows in P6's runs (default 1,000, 60 with --quick)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         metavar="N",
-        help="rounds of the runs behind P1a, P2a, P4 and P5 (back to back) and of each "
-        "engine's contestants (rotated); their targets take "
+        help="rounds of the runs behind P1a, P2a, P4, P5 and P6 (back to back) and of each "
+        "engine's contestants (rotated); their goals take "
         "the median (default 3, 1 with --quick)",
     )
     parser.add_argument(
@@ -77,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if options.rows:
             sizes = sizes.with_rows(options.rows)
+        if options.empty_windows:
+            sizes = sizes.with_empty_windows(options.empty_windows)
         repeats = options.repeat or (1 if options.quick else 3)
         if repeats < 1:
             raise ValueError(f"--repeat must be at least 1 (got {repeats})")
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if options.quick else "full"
     mode += f" (--only {options.only})" if options.only else ""
     mode += f" (--rows {sizes.rows:,})" if options.rows else ""
+    mode += f" (--empty-windows {sizes.empty_windows:,})" if options.empty_windows else ""
     signal.signal(signal.SIGTERM, _interrupt)
     info, began = RunInfo(mode), time.perf_counter()
     try:

@@ -4,7 +4,7 @@ Building 1,000,000 rows takes a while, so each table carries a marker (a row in
 ``bench_meta``, in PostgreSQL and in the SQLite file) naming the row count and
 the generator version; it is written in the same transaction as the rows, so a
 run interrupted mid-build leaves no marker and the next run builds again.
-The rows have the shape of ``db2api.demodata`` (sensor readings), evenly spaced
+The rows have the shape of ``db2api.ops.demodata`` (sensor readings), evenly spaced
 over 2023 so that any prefix of N rows is a known time range.
 """
 
@@ -32,7 +32,7 @@ from bench.settings import (
     offset_seconds,
     pg_password,
 )
-from db2api.demodata import SCHEMA as SQLITE_SCHEMA
+from db2api.ops.demodata import SCHEMA as SQLITE_SCHEMA
 
 VERSION = "readings-v1"  # bump when the generator changes: the tables are rebuilt
 SENSORS = 40

@@ -12,9 +12,9 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 
+from bench.goals import Lookup, Missing, Verdict, median_of
 from bench.plan import ENGINES
 from bench.runner import Result
-from bench.targets import Lookup, Missing, Verdict, median_of
 
 HELPERS = ("streaming", "parallel")
 CEILINGS = ("ceiling-4", "ceiling-8")

@@ -6,13 +6,16 @@ folder named by ``DB2API_JOBS_PATH``, set before ``flows.transfer`` is imported
 (``start_at``/``end_at``): a --quick run's range ends mid-day, which the
 date-only ``end`` refuses. The Prefect server is the orchestrator's
 (already running, so its start-up is not timed); ``force=True`` makes every
-window run even if an earlier benchmark run cached it.
+window run even if an earlier benchmark run cached it. The empty-window run is a
+nightly catching up instead: a job name of its own per run, so neither the ledger
+nor the cache knows its windows, and no ``force``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -30,7 +33,7 @@ from bench.measure import (
     check_summary,
     timed_transfer,
 )
-from bench.settings import START, TABLE, TINY_TABLE, range_end
+from bench.settings import END, START, TABLE, TINY_TABLE, range_end
 
 URL_ENV = "BENCH_TARGET_URL"
 JOB_FILE = '''"""Written by the benchmark (bench/flowrun.py) for one flow run; safe to delete."""
@@ -49,7 +52,7 @@ def on_server(args: Args) -> Iterator[None]:
         raise BenchError("flow contestants need --prefect-url (the orchestrator's server)")
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from db2api.prefect_server import drain_prefect_workers
+    from db2api.orchestration.prefect_server import drain_prefect_workers
 
     with temporary_settings(updates={PREFECT_API_URL: args.prefect_url}):
         try:
@@ -58,8 +61,17 @@ def on_server(args: Args) -> Iterator[None]:
             drain_prefect_workers()
 
 
-def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
-    """Time one ``transfer`` flow run over ``[START, end)``."""
+def run_flow(
+    args: Args,
+    name: str,
+    table: str,
+    end: datetime,
+    start: datetime = START,
+    force: bool = True,
+    expected: int | None = None,
+) -> Measurement:
+    """Time one ``transfer`` flow run over ``[start, end)``; ``expected`` documents (the
+    default: ``args.docs``)."""
     os.environ[URL_ENV] = args.url
     folder = Path(tempfile.mkdtemp(prefix="db2api-bench-jobs-"))
     try:
@@ -70,7 +82,7 @@ def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
 
             with Stopwatch() as watch:
                 flow_run = transfer(  # type: ignore[call-overload]
-                    job=name, start_at=START, end_at=end, force=True, return_state=True
+                    job=name, start_at=start, end_at=end, force=force, return_state=True
                 )
                 state = asyncio.run(flow_run)
             data: Any = state.result(raise_on_failure=False)
@@ -79,13 +91,18 @@ def run_flow(args: Args, name: str, table: str, end: datetime) -> Measurement:
     summary = data.get("summary") if isinstance(data, dict) else None
     if summary is None:
         raise BenchError(f"flow run ended {state.name}: {state.message}")
-    extra = check_summary(summary, args.docs)
+    extra = check_summary(summary, args.docs if expected is None else expected)
     extra["state"] = state.name
     return Measurement(summary.total("acked"), watch.seconds, watch.cpu, extra)
 
 
 def tiny_end(windows: int) -> datetime:
     return START + timedelta(days=windows)
+
+
+def empty_end(windows: int) -> datetime:
+    """Daily windows from the end of the data set hold no row (2024 onwards)."""
+    return END + timedelta(days=windows)
 
 
 def flow_bulk(args: Args) -> Measurement:
@@ -102,3 +119,25 @@ def plain_tiny(args: Args) -> Measurement:
     """P5's baseline: the same windows through ``transfer_range``."""
     job = pg_job(args.url, table=TINY_TABLE)
     return timed_transfer(job, START, tiny_end(args.docs), args.docs)
+
+
+def flow_empty(args: Args) -> Measurement:
+    """P6: ``args.docs`` empty daily windows through the flow, as a nightly catching up.
+
+    A fresh job name, so the run plans from an empty ledger and every window's cache
+    look-up misses, as after a long pause; without ``force``, as the nightly runs.
+    """
+    name = f"benchempty-{secrets.token_hex(4)}"
+    measurement = run_flow(
+        args, name, TINY_TABLE, empty_end(args.docs), start=END, force=False, expected=0
+    )
+    measurement.docs = args.docs  # windows, so docs/s reads windows per second
+    return measurement
+
+
+def plain_empty(args: Args) -> Measurement:
+    """P6's context: the same empty windows through ``transfer_range`` (db2api's own share)."""
+    job = pg_job(args.url, table=TINY_TABLE)
+    measurement = timed_transfer(job, END, empty_end(args.docs), 0)
+    measurement.docs = args.docs
+    return measurement

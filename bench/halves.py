@@ -22,11 +22,12 @@ from etlhelper import iter_chunks
 from bench.jobs import pg_job
 from bench.measure import Args, BenchError, Measurement, Stopwatch
 from bench.settings import PG_PASSWORD_ENV, START, pg_password, range_end
-from db2api.documents import Chunk, Document, DocumentBuilder
-from db2api.extract import bind_parameters, connect, lazy_dict_row_factory
 from db2api.job import Job
-from db2api.runtime import open_runtime
-from db2api.windows import Window, split
+from db2api.read.build import DocumentBuilder
+from db2api.read.extract import bind_parameters, connect, lazy_dict_row_factory
+from db2api.records.document import Chunk, Document
+from db2api.records.windows import Window, split
+from db2api.run.runtime import open_runtime
 
 NOWHERE = "http://127.0.0.1:9"  # extraction never contacts the target
 CHUNKS_PER_WINDOW = 2  # run_window's chunks_in_flight default

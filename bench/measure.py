@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from db2api.job import Job
-    from db2api.report import RunSummary
+    from db2api.run.report import RunSummary
 
 
 class BenchError(Exception):
@@ -86,7 +86,7 @@ def timed_transfer(job: Job, start: datetime, end: datetime, expected: int) -> M
     """Time db2api's plain-function pipeline over ``[start, end)``, checked for losses."""
     import asyncio
 
-    from db2api.pipeline import transfer_range  # imported here: recipe runs never load it
+    from db2api.run.window import transfer_range  # imported here: recipe runs never load it
 
     summary: RunSummary | None = None
 

@@ -2,7 +2,7 @@
 
 Order matters on a noisy 2-core machine: the runs a target compares are kept
 close together (P1's halves and the bulk run first, P2's pair back to back at
-10 ms, P4's plain run right before the flow, P5's pair last), and the Prefect
+10 ms, P4's plain run right before the flow, P5's and P6's trios last), and the Prefect
 server only runs during the flow contestants, so its background work does not
 load the others. The groups of targets whose ratio has straddled its bound from
 one run to the next (:data:`REPEATED`) run several times in a row; the target
@@ -35,7 +35,10 @@ DESCRIPTIONS = {
     "flow-bulk": "Prefect transfer flow, bulk",
     "plain-tiny": "transfer_range, 1 row per window",
     "flow-tiny": "Prefect transfer flow, 1 row per window",
-    "prefect-floor": "Prefect alone: 2 empty task runs per window",
+    "prefect-floor": "bare Prefect: 2 empty task runs per window",
+    "plain-empty": "transfer_range, empty daily windows (no row)",
+    "prefect-floor-empty": "bare Prefect: 1 empty task run per window",
+    "flow-empty": "Prefect transfer flow, empty daily windows, a nightly catching up",
     "db2api-bulk-unproven": "db2api bulk mode, target.prove off (no _mget read-back)",
     "streaming-bulk": "official client: helpers.streaming_bulk",
     "parallel-bulk": "official client: helpers.parallel_bulk",
@@ -54,9 +57,13 @@ ENGINE_ROUND = (
     ("ceiling-8", "ceiling-8"),
 )
 WARM_UP_ROWS = 200_000  # the throwaway run that warms a fresh node's JIT and caches
-PREFECT = frozenset({"flow-bulk", "flow-tiny", "prefect-floor"})
+PREFECT = frozenset(
+    {"flow-bulk", "flow-tiny", "prefect-floor", "flow-empty", "prefect-floor-empty"}
+)
 # Send nothing: no receiver needed, nothing to count at it.
-SILENT = frozenset({"extract-only", "default-cursor", "prefect-floor"})
+SILENT = frozenset({"extract-only", "default-cursor", "prefect-floor", "prefect-floor-empty"})
+#: Their documents are windows with no row: the receiver must hold none after them.
+EMPTY = frozenset({"plain-empty", "flow-empty"})
 #: Targets whose ratio moved across its bound between runs on this shared machine:
 #: their runs go back to back several times, and the target takes the median.
 REPEATED: dict[str, tuple[str, ...]] = {
@@ -64,6 +71,7 @@ REPEATED: dict[str, tuple[str, ...]] = {
     "P2a": ("item@10", "gather-cap@10"),
     "P4": ("plain@0", "flow@0"),
     "P5": ("plain-tiny", "floor-tiny", "flow-tiny"),
+    "P6": ("plain-empty", "floor-empty", "flow-empty"),
 }
 
 
@@ -78,6 +86,11 @@ class Run:
     @property
     def sends(self) -> bool:
         return self.contestant not in SILENT
+
+    @property
+    def stores(self) -> int:
+        """Documents the receiver holds after the run (an empty window's run stores none)."""
+        return 0 if self.contestant in EMPTY else self.docs
 
     @property
     def needs_prefect(self) -> bool:
@@ -163,8 +176,11 @@ def single_plan(sizes: Sizes) -> list[Run]:
         Run("plain@0", "db2api-bulk", 0, n),  # P4's baseline, right next to the flow
         Run("flow@0", "flow-bulk", 0, n),
         Run("plain-tiny", "plain-tiny", 0, sizes.tiny_windows),
-        Run("floor-tiny", "prefect-floor", None, sizes.tiny_windows),  # P5: Prefect's share
+        Run("floor-tiny", "prefect-floor", None, sizes.tiny_windows),  # P5's floor
         Run("flow-tiny", "flow-tiny", 0, sizes.tiny_windows),
+        Run("plain-empty", "plain-empty", 0, sizes.empty_windows),  # P6: db2api's own share
+        Run("floor-empty", "prefect-floor-empty", None, sizes.empty_windows),  # P6's floor
+        Run("flow-empty", "flow-empty", 0, sizes.empty_windows),
     ]
 
 

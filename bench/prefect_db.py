@@ -5,7 +5,8 @@ serialises every write. Under the 730 task runs of a daily-window year the serve
 answered the flow's own calls (the ledger lock, variables, artifacts) with 503
 "database is locked" and the client backed off for seconds at a time: the flow
 contestants measured the SQLite file, not Prefect's cost per window. The
-database lives on the machine's PostgreSQL 15, next to the bench data.
+database lives on the machine's PostgreSQL 15, next to the bench data, and is
+named after it, so benchmarks on two test databases never share a history.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from psycopg2 import sql
 from bench.data import pg_connect
 from bench.settings import PG_PARAMS, pg_password
 
-DATABASE = "db2api_bench_prefect"
+BENCH_DATA = PG_PARAMS["dbname"]
+DATABASE = "db2api_bench_prefect" if BENCH_DATA == "db2api_test" else f"{BENCH_DATA}_prefect"
 URL_SETTING = "PREFECT_API_DATABASE_CONNECTION_URL"
 
 

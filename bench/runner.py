@@ -31,7 +31,7 @@ from bench.prefect_db import prefect_database
 from bench.processes import cpu_of
 from bench.provenance import source_digest
 from bench.settings import INDEX, ROOT, WORK
-from db2api.prefect_server import server_process
+from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
 
 CONTESTANT_TIMEOUT = 30 * 60  # seconds; a hung contestant must not hang the benchmark
@@ -76,6 +76,7 @@ class Bench:
             ReceiverProcess(data=self.tmp / "receiver.sqlite", timeout=300)
         )
         self.prefect_url = ""
+        self.prefect_processes: list[psutil.Process] = []  # the server's, for its CPU
         # A fresh history per full benchmark: a server whose database grew over earlier
         # benchmarks answers more slowly, and the flow contestants would pay for it.
         self.prefect_home = self.tmp / "prefect" if fresh_prefect else QUICK_PREFECT_HOME
@@ -87,9 +88,15 @@ class Bench:
         if not self.prefect_url:
             began = time.perf_counter()
             database = prefect_database(fresh=self.fresh_prefect)
+            before = {process.pid for process in psutil.Process().children(recursive=True)}
             self.prefect_url = self.stack.enter_context(
                 server_process(self.prefect_home, extra_env=database)
             )
+            self.prefect_processes = [
+                process
+                for process in psutil.Process().children(recursive=True)
+                if process.pid not in before
+            ]
             self.say(
                 f"prefect: server up at {self.prefect_url} in {time.perf_counter() - began:.1f} s"
             )
@@ -124,6 +131,16 @@ class Bench:
         """CPU seconds the receiver has used: on 2 cores it competes with the contestant."""
         times = psutil.Process(self.receiver.pid).cpu_times()
         return float(times.user + times.system)
+
+    def server_cpu(self) -> float:
+        """CPU seconds the Prefect server (with any process it started since) has used."""
+        found = {process.pid: process for process in self.prefect_processes}
+        for process in self.prefect_processes:
+            try:
+                found.update((child.pid, child) for child in process.children(recursive=True))
+            except psutil.Error:
+                continue
+        return cpu_of(found.values())
 
     def settle(self) -> float:
         """Wait until the receiver and the Prefect server are idle; seconds waited.
@@ -161,17 +178,23 @@ class Bench:
             command += ["--prefect-url", prefect_url]
         log = LOGS / f"{run.key.replace('@', '-')}.log"
         result = Result(run, log=log, load=os.getloadavg()[0], code=source_digest())
-        receiver_cpu = self.receiver_cpu()
+        receiver_cpu, server_cpu = self.receiver_cpu(), self.server_cpu()
         with log.open("wb") as stderr:
             stdout, code = run_child(command, stderr, self.env())
         receiver_cpu = self.receiver_cpu() - receiver_cpu
+        during = self.server_cpu() - server_cpu
         result.data, result.error = parse_result(stdout, code, log)
         result.data["receiver_cpu_seconds"] = round(receiver_cpu, 2)
+        if prefect_url:  # the server records the run's task runs and events, partly after it
+            self.settle()
+            after = self.server_cpu() - server_cpu - during
+            result.data["server_cpu_seconds"] = round(during, 2)
+            result.data["server_cpu_after_seconds"] = round(after, 2)
         if result.ok and run.sends:
             stored = self.receiver.count(INDEX)
             result.data["stored"] = stored
-            if stored != run.docs:
-                result.error = f"the receiver holds {stored:,} documents, expected {run.docs:,}"
+            if stored != run.stores:
+                result.error = f"the receiver holds {stored:,} documents, expected {run.stores:,}"
         return result
 
     def execute_on_node(self, run: Run, engine: str) -> Result:

@@ -70,11 +70,18 @@ class Sizes:
     sequential: int  # recipe method 1, 0 ms
     sequential_slow: int  # recipe method 1, 10 ms
     tiny_windows: int  # P5: windows of one row each
+    empty_windows: int  # P6: daily windows with no row, a nightly catching up
 
     @property
     def small_rows(self) -> int:
         """P3's small window: a tenth of the big one (100,000 of 1,000,000)."""
         return max(1, self.rows // 10)
+
+    def with_empty_windows(self, windows: int) -> Sizes:
+        """``--empty-windows``: how many empty daily windows P6's runs cover."""
+        if windows < 1:
+            raise ValueError(f"--empty-windows must be at least 1 (got {windows})")
+        return replace(self, empty_windows=windows)
 
     def with_rows(self, rows: int) -> Sizes:
         """``--rows``: cap every count at ``rows``."""
@@ -96,6 +103,7 @@ FULL = Sizes(
     sequential=3_000,
     sequential_slow=500,
     tiny_windows=365,
+    empty_windows=1000,
 )
 QUICK = Sizes(
     rows=20_000,
@@ -104,5 +112,6 @@ QUICK = Sizes(
     sequential=300,
     sequential_slow=100,
     tiny_windows=60,
+    empty_windows=60,
 )
 LATENCIES = (0, 10)  # ms the receiver adds to every request

@@ -9,14 +9,14 @@ Prefect stores the exception of a failed task.
 
 from __future__ import annotations
 
+from db2api.scrub import SCRUBBER
+
 
 class Db2apiError(Exception):
     """Base class: a problem the user can fix, described in one line."""
 
     def __init__(self, message: str) -> None:
         # Masked here, once: these messages reach logs, states, artifacts and terminals.
-        from db2api.scrub import SCRUBBER
-
         super().__init__(SCRUBBER(" ".join(message.split())))
 
     @property

@@ -1,11 +1,14 @@
-"""Log to the Prefect run when there is one (so the UI shows it), else to ``db2api``."""
+"""Log to the Prefect run when there is one (so the UI shows it), else to ``db2api``.
+
+The library never imports Prefect for that: :mod:`db2api.orchestration.log` installs
+the Prefect half when a process runs flows.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 #: Prefect's documented override for the level of its task-run logger.
@@ -13,23 +16,27 @@ TASK_RUN_LEVEL_SETTING = "PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL"
 TASK_RUN_LOGGER = "prefect.task_runs"
 
 
-def run_logger() -> Any:
-    if "prefect" not in sys.modules:
-        # No Prefect run can be going on in a process that never imported Prefect, and
-        # importing it to find that out costs ~0.85 s of CPU and ~50 MiB (plain
-        # transfer_range, the benchmark's contestants).
-        return logging.getLogger("db2api")
-    try:
-        from prefect import get_run_logger
-        from prefect.exceptions import MissingContextError
-
-        try:
-            return get_run_logger()
-        except MissingContextError:
-            pass
-    except ImportError:  # pragma: no cover - prefect is a dependency
-        pass
+def plain_logger() -> logging.Logger:
     return logging.getLogger("db2api")
+
+
+#: Where library code gets its logger. Outside Prefect: the ``db2api`` logger. Inside a
+#: flow run the orchestration layer installs one that answers with the run's logger, so
+#: the lines reach the run log in the UI (:mod:`db2api.orchestration.log`). A process
+#: that never imported the orchestration layer never imports Prefect to find out: that
+#: costs ~0.85 s of CPU and ~50 MiB (plain transfer_range, the benchmark's contestants).
+_factory: Callable[[], Any] = plain_logger
+
+
+def run_logger() -> Any:
+    """The logger of the Prefect run going on, if any, else ``db2api``."""
+    return _factory()
+
+
+def use_run_loggers(factory: Callable[[], Any]) -> None:
+    """Install where :func:`run_logger` gets its logger (the orchestration layer does)."""
+    global _factory
+    _factory = factory
 
 
 def quiet_task_runs(environ: Mapping[str, str] = os.environ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from prefect import serve
 
-from db2api.catalog import job_names, load_job
+from db2api.run.catalog import job_names, load_job
 from flows.transfer import transfer
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"

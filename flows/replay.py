@@ -1,6 +1,6 @@
 """The ``replay`` flow: send a dead-letter file's documents again, as a Prefect run.
 
-Thin on purpose: the library's :func:`db2api.replay.replay` does the work. The run
+Thin on purpose: the library's :func:`db2api.run.resend.replay` does the work. The run
 says where it sends before it sends, and carries tags that link it to the run
 that wrote the file (``from-run:<first 8 characters of its id>``, as in the
 file's name) and to the job.
@@ -15,8 +15,9 @@ from prefect import flow, get_client, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
+import db2api.orchestration  # noqa: F401 - run log lines and Secret blocks go through Prefect
 from db2api.errors import Db2apiError
-from db2api.replay import job_of, read_letters, replay
+from db2api.run.resend import job_of, read_letters, replay
 from db2api.scrub import install_log_scrubbing
 
 

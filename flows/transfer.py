@@ -18,20 +18,20 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from pydantic import WithJsonSchema
 
-from db2api.catalog import job_names, load_job
 from db2api.errors import Db2apiError
 from db2api.job import resolve
-from db2api.ledger import Ledger, delivery_key
-from db2api.ledger_store import LedgerRecorder, origin, read_ledger, target_label
 from db2api.log import quiet_task_runs
-from db2api.pipeline import heartbeat, run_windows
-from db2api.planning import is_complete, plan
-from db2api.report import RunSummary, WindowReport, summarise
-from db2api.runtime import open_runtime
+from db2api.orchestration.ledger_store import LedgerRecorder, origin, read_ledger, target_label
+from db2api.records.ledger import Ledger, delivery_key
+from db2api.records.windows import Window, iso
+from db2api.run.catalog import job_names, load_job
+from db2api.run.planning import is_complete, plan
+from db2api.run.report import RunSummary, WindowReport, summarise
+from db2api.run.runtime import open_runtime
+from db2api.run.window import heartbeat, run_windows
 from db2api.scrub import install_log_scrubbing
-from db2api.windows import Window, iso
 from tasks.artifacts import Progress, announce, publish_summary
-from tasks.window import run_window_task
+from tasks.window_task import run_window_task
 
 JobName = Enum("JobName", {name: name for name in job_names()}, type=str)  # type: ignore[misc]
 # A plain date in the form's schema: the UI shows a date picker at once (an optional

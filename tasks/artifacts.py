@@ -17,7 +17,7 @@ from prefect.artifacts import (
     aupdate_progress_artifact,
 )
 
-from db2api.report import RunSummary, WindowReport
+from db2api.run.report import RunSummary, WindowReport
 
 T = TypeVar("T")
 
@@ -83,7 +83,7 @@ class Progress:
         return cls(total, artifact, logger)
 
     async def tick(self, line: str) -> None:
-        """Figures while windows run (see ``db2api.pipeline.heartbeat``)."""
+        """Figures while windows run (see ``db2api.run.window.heartbeat``)."""
         self.logger.info(f"[{self.done}/{self.total} windows] {line}")
         self._publish(line)
 

@@ -13,8 +13,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from db2api.documents import Chunk
 from db2api.errors import Db2apiError
+from db2api.records.document import Chunk
 from db2api.targets import DocumentSink, Outcome
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from db2api import demodata
+from db2api.ops import demodata
 from db2api.receiver import ReceiverProcess
 
 CI_VALUES = frozenset({"1", "true", "yes"})

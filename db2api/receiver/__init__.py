@@ -5,6 +5,8 @@ Run it with ``python -m db2api.receiver`` (or ``db2api receiver``); use
 """
 
 from db2api.receiver.app import create_app
+from db2api.receiver.bulk import BulkAction, parse_bulk
+from db2api.receiver.client import ReceiverClient, ReceiverError
 from db2api.receiver.faults import (
     FaultError,
     Faults,
@@ -14,9 +16,10 @@ from db2api.receiver.faults import (
     decide_request,
     matches_reject_rule,
 )
-from db2api.receiver.process import ReceiverClient, ReceiverError, ReceiverProcess
-from db2api.receiver.protocol import BulkAction, ProtocolError, parse_bulk
-from db2api.receiver.store import Store, StoreError, WriteOp, WriteResult
+from db2api.receiver.process import ReceiverProcess
+from db2api.receiver.protocol import ProtocolError
+from db2api.receiver.store import Store, StoreError
+from db2api.receiver.writes import WriteOp, WriteResult
 
 __all__ = [
     "BulkAction",

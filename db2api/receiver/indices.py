@@ -10,7 +10,7 @@ How they meet the rest of the receiver:
 - The other index-level faults (``read_only``, ``no_privileges``, ``data_stream``)
   refuse documents only; the request-level faults (429, 503, resets, auth) apply here
   too, as every data route goes through the same wrapper.
-- A created index's mapping can refuse documents (``mapping.document_refusal``).
+- A created index's mapping can refuse documents (``mapped_documents.document_refusal``).
 """
 
 from __future__ import annotations

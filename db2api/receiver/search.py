@@ -21,9 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from db2api.receiver.protocol import SHARDS, ProtocolError
+from db2api.receiver.protocol import SHARDS, ProtocolError, add_source, parse_json
 from db2api.receiver.store import RANGE_OPERATORS, Store, json_path
 
 MAX_RESULT_WINDOW = 10_000
@@ -129,10 +127,7 @@ def _number(value: object, name: str) -> int:
 
 def parse_search(body: bytes, query: dict[str, str]) -> Search:
     """A :class:`Search` from a request body and its URL parameters (which win)."""
-    try:
-        data = orjson.loads(body) if body.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise _bad(f"[1:1] {exc}", "x_content_parse_exception") from exc
+    data = parse_json(body) if body.strip() else {}
     if not isinstance(data, dict):
         raise _bad("the search body must be a JSON object")
     search = Search()
@@ -221,11 +216,7 @@ def run_search(store: Store, index: str | None, search: Search, took: int = 0) -
 def _hit(row: tuple[Any, ...], search: Search) -> dict[str, Any]:
     index, doc_id, raw, *sort_values = row
     hit: dict[str, Any] = {"_index": index, "_id": doc_id, "_score": None if search.sort else 1.0}
-    if search.source is True:
-        hit["_source"] = orjson.Fragment(raw)
-    elif search.source:
-        stored = orjson.loads(raw)
-        hit["_source"] = {k: v for k, v in stored.items() if k in search.source}
+    add_source(hit, raw, search.source)
     if search.sort:
         hit["sort"] = sort_values
     return hit

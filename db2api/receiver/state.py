@@ -13,8 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from aiohttp import web
+
 from db2api.receiver.faults import Faults
-from db2api.receiver.store import Store, WriteOp, WriteResult
+from db2api.receiver.store import Store
+from db2api.receiver.writes import WriteOp, WriteResult
 
 T = TypeVar("T")
 SHORT_SLEEP = 1.0  # seconds; longer sleeps (hangs) end early on shutdown
@@ -124,3 +127,6 @@ class ReceiverState:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), seconds)
+
+
+STATE = web.AppKey("receiver_state", ReceiverState)  # where the app keeps its one state

@@ -17,10 +17,11 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NamedTuple
+from typing import Any
 
 from db2api.errors import Db2apiError
 from db2api.receiver.catalog import IndexCatalog
+from db2api.receiver.writes import WriteOp, WriteResult, merge_documents
 
 _CHUNK = 499  # ids per "IN (...)" query: plus the index that is 500 parameters
 _UPSERT = (
@@ -32,31 +33,6 @@ RANGE_OPERATORS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 
 class StoreError(Db2apiError):
     """The data file cannot be opened or used."""
-
-
-class WriteOp(NamedTuple):
-    """One write; ``body`` is the raw JSON text (``None`` for a delete).
-
-    For an ``update`` the body is the partial document merged into the stored one, and
-    ``upsert`` the document to store when there is none (``None``: the update fails).
-    """
-
-    op: str  # "index", "create", "update" or "delete"
-    index: str
-    id: str
-    body: str | None
-    upsert: str | None = None
-
-
-class WriteResult(NamedTuple):
-    """What Elasticsearch would report for one write."""
-
-    # 201 created, 200 updated/deleted/noop, 404 delete or update of a missing id, 409 conflict
-    status: int
-    # "created", "updated", "noop", "deleted", "not_found", "document_missing" or "conflict"
-    result: str
-    version: int
-    seq_no: int
 
 
 class Store(IndexCatalog):
@@ -192,17 +168,8 @@ class Store(IndexCatalog):
         return versions
 
     def _stored_versions(self, index: str, ids: Sequence[str]) -> dict[str, int]:
-        """Versions of those ``ids`` that exist, a few indexed look-ups; caller holds the lock."""
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = list(ids[start : start + _CHUNK])
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn.execute(
-                f"SELECT id, version FROM docs WHERE idx = ? AND id IN ({marks})",
-                (index, *chunk),
-            )
-            found.update(rows)
-        return found
+        """Versions of those ``ids`` that exist; caller holds the lock."""
+        return dict(self._rows_by_id("version", index, ids))
 
     def get(self, index: str, doc_id: str) -> tuple[int, str] | None:
         """(version, raw JSON body) or ``None``."""
@@ -219,17 +186,24 @@ class Store(IndexCatalog):
 
     def documents(self, index: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
         """id -> (version, raw JSON body) for those ``ids`` that exist (for ``_mget``)."""
-        found: dict[str, tuple[int, str]] = {}
         with self._lock:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = list(ids[start : start + _CHUNK])
-                marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
-                    f"SELECT id, version, body FROM docs WHERE idx = ? AND id IN ({marks})",
-                    (index, *chunk),
-                )
-                found.update((doc_id, (version, body)) for doc_id, version, body in rows)
-        return found
+            rows = self._rows_by_id("version, body", index, ids)
+            return {doc_id: (version, body) for doc_id, version, body in rows}
+
+    def _rows_by_id(self, columns: str, index: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
+        """(id, *columns) of those ``ids`` that exist, a few indexed look-ups.
+
+        The caller holds the lock.
+        """
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ",".join("?" * len(chunk))
+            rows += self._conn.execute(
+                f"SELECT id, {columns} FROM docs WHERE idx = ? AND id IN ({marks})",
+                (index, *chunk),
+            )
+        return rows
 
     def index_exists(self, index: str) -> bool:
         with self._lock:
@@ -294,16 +268,6 @@ class Store(IndexCatalog):
         with self._lock:
             self._clear_catalog()
             return self._conn.execute("DELETE FROM docs").rowcount
-
-
-def merge_documents(stored: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
-    """A partial update as Elasticsearch applies it: objects merge key by key, the rest replace."""
-    merged = dict(stored)
-    for key, value in partial.items():
-        old = merged.get(key)
-        both_objects = isinstance(old, dict) and isinstance(value, dict)
-        merged[key] = merge_documents(old, value) if both_objects else value
-    return merged
 
 
 def json_path(field: str) -> str:

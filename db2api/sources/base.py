@@ -12,6 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, NoReturn
 
+from etlhelper import DbParams
+
 Bounds = Literal["aware", "naive", "text"]
 Connection = Any
 
@@ -71,8 +73,6 @@ class SourceKind:
         connection string: spaces, quotes, backslashes, ``=`` and non-ASCII
         characters then reach the server as they are and never leak in part.
         """
-        from etlhelper import DbParams
-
         return DbParams(**params).connect(None, **self.connect_options(job))
 
     def is_connection_lost(self, error: BaseException) -> bool:

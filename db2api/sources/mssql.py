@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from etlhelper.exceptions import ETLHelperConnectionError
+
 from db2api.errors import SourceError
 from db2api.sources.base import Connection, SourceKind, strip_sql
 
@@ -58,8 +60,7 @@ class Mssql(SourceKind):
 
     def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
         # etlhelper 1.1.0 writes "PWD=<password>" unquoted: a ";" in it would end it.
-        import pyodbc
-        from etlhelper.exceptions import ETLHelperConnectionError
+        import pyodbc  # optional driver (extra "mssql"): imported when a SQL Server job runs
 
         parts = {
             "DRIVER": params.get("odbc_driver"),

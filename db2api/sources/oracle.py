@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from etlhelper.exceptions import ETLHelperConnectionError
+
 from db2api.sources.base import Connection, SourceKind, strip_sql
 
 
 def keep_undecodable_text(cursor: Any, metadata: Any) -> Any:
     """An oracledb output type handler: character columns decode with surrogateescape."""
-    import oracledb
+    import oracledb  # optional driver: imported when an Oracle job runs
 
     text_types = (
         oracledb.DB_TYPE_VARCHAR,
@@ -37,7 +39,7 @@ class Oracle(SourceKind):
     tested = False
 
     def before_connect(self, params: dict[str, Any], chunk_size: int, job: str) -> None:
-        import oracledb
+        import oracledb  # optional driver: imported when an Oracle job runs
 
         oracledb.defaults.arraysize = max(oracledb.defaults.arraysize, chunk_size)
         oracledb.defaults.prefetchrows = max(oracledb.defaults.prefetchrows, chunk_size)
@@ -55,8 +57,7 @@ class Oracle(SourceKind):
     def connect(self, params: dict[str, Any], password: str | None, job: str) -> Connection:
         # etlhelper 1.1.0 connects with "user/password@host:port/service", which a
         # password holding "/" or "@" breaks; oracledb takes the parts separately.
-        import oracledb
-        from etlhelper.exceptions import ETLHelperConnectionError
+        import oracledb  # optional driver: imported when an Oracle job runs
 
         try:
             return oracledb.connect(

@@ -11,11 +11,13 @@ import contextlib
 import uuid
 from typing import Any
 
+from etlhelper.exceptions import ETLHelperConnectionError
+
 from db2api.sources.base import Bounds, Connection, SourceKind
 
 
 def _server_cursor_class() -> type:
-    import psycopg2.extensions
+    import psycopg2.extensions  # the driver: imported when a PostgreSQL job runs
 
     class ServerCursor(psycopg2.extensions.cursor):
         """A named cursor: rows stay on the server until ``fetchmany`` asks."""
@@ -47,8 +49,7 @@ class Postgres(SourceKind):
         # etlhelper 1.1.0 builds "host=... password=<password>" unquoted, so a password
         # with a space or a quote breaks the DSN (and the parse error quotes part of
         # it); psycopg2 quotes keyword parameters itself.
-        import psycopg2
-        from etlhelper.exceptions import ETLHelperConnectionError
+        import psycopg2  # the driver: imported when a PostgreSQL job runs
 
         keys = ("host", "port", "dbname", "user")
         try:

@@ -1,6 +1,6 @@
 """Target kinds, by the name a job gives in ``Target(mode=...)``.
 
-Adding a kind is one module with a :class:`~db2api.targets.base.TargetKind`
+Adding a kind is one module with a :class:`~db2api.targets.kind.TargetKind`
 subclass, its tests, a line here and a row in the README's "Targets" table.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from db2api.targets.base import DocumentSink, Outcome, Prepared, Sink, TargetKind
+from db2api.targets.base import DocumentSink, Outcome, Prepared, Sink
 from db2api.targets.elasticsearch import Elasticsearch
 from db2api.targets.http_batch import HttpBatch
 from db2api.targets.http_item import HttpItem
+from db2api.targets.kind import TargetKind
 
 if TYPE_CHECKING:
     from db2api.job import Target

@@ -1,10 +1,9 @@
-"""What every target kind shares: the outcome of a send, the sink plumbing, the kind seam.
+"""What every sink shares: the outcome of a send, one request, the one retry loop.
 
-A *kind* (Elasticsearch ``_bulk``, one HTTP request per document, an HTTP batch)
-owns everything that differs between targets: checking its settings, turning a
-chunk into request bodies (in the reader thread), classifying answers, proving
-completeness, and its defaults. The pipeline asks a kind for a sink and never
-looks at which kind it has.
+Every kind's sink (:mod:`kind`) sends through :meth:`Sink._request` (breaker,
+limiter, counters) and retries through :meth:`Sink.retrying`; a request that is
+not about documents (a look-up, a refresh, a delete) goes through
+:meth:`Sink.request` or :meth:`Sink.answer`, which retry the same way.
 
 ``send(documents) -> Outcome`` never gives up on a document silently. Passing
 failures (429, 5xx, timeouts, resets) are retried per document with backoff inside
@@ -18,21 +17,21 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import aiohttp
 import orjson
 
-from db2api.breaker import Breaker
-from db2api.deadletters import DeadLetter
-from db2api.documents import Document
 from db2api.errors import TargetError, first_error
-from db2api.http import Request, Response, TransportError
-from db2api.http import send as http_send
-from db2api.limiter import Limiter
-from db2api.log import run_logger
-from db2api.retry import RETRYABLE, RetryPolicy, parse_retry_after
+from db2api.records.deadletters import DeadLetter
+from db2api.records.document import Document
+from db2api.targets.answers import error_text
+from db2api.transport.breaker import Breaker
+from db2api.transport.http import Request, Response, TransportError
+from db2api.transport.http import send as http_send
+from db2api.transport.limiter import Limiter
+from db2api.transport.retry import RETRYABLE, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -151,29 +150,7 @@ class Sink:
             self.limiter.succeeded()
         return response, sequence
 
-    async def _send_batches(
-        self,
-        items: Iterable[Any],
-        oversize: Callable[[Document], DeadLetter],
-        deliver: Callable[[list[Document], bytes, Outcome], Awaitable[None]],
-        outcome: Outcome,
-    ) -> None:
-        """Batches built ahead, sent by a few workers; a document too large alone is a letter."""
-        batches = []
-        for item in items:
-            if isinstance(item, Document):
-                outcome.dead.append(oversize(item))
-            else:
-                batches.append(item)
-        pending = iter(batches)
-
-        async def work() -> None:
-            for batch in pending:
-                await deliver(batch.documents, batch.body, outcome)
-
-        await run_workers(min(self.limiter.maximum, len(batches)), work)
-
-    async def _retrying(self, first: T, attempt: Attempt[T]) -> None:
+    async def retrying(self, first: T, attempt: Attempt[T]) -> None:
         """The one retry loop, for every kind and for checking requests.
 
         ``attempt(pending, attempts)`` sends, sorts the answer, and returns what must
@@ -191,8 +168,35 @@ class Sink:
             self.breaker.check()
             await asyncio.sleep(self._wait(attempts, response))
 
+    async def request(self, request: Request, outcome: Outcome, *, what: str = "") -> Response:
+        """Send until the target answers and is not busy: the 2xx answer, or the refusal
+        raised as the :class:`TargetError` that says what to fix (``what`` the request
+        was for, when the caller's words help)."""
+        response = await self.answer(request, outcome)
+        if response.status >= 300:
+            raise self.fatal(request, response, what)
+        return response
+
+    async def answer(self, request: Request, outcome: Outcome) -> Response:
+        """Send until the target answers and is not busy: that answer, whatever its status.
+
+        A failed or busy request sent again counts as a retry, as a document's does.
+        """
+        answers: list[Response] = []
+
+        async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
+            response, _ = await self._request(request, outcome)
+            if response is None or response.status in RETRYABLE:
+                self.count_retry(outcome)
+                return request, response
+            answers.append(response)
+            return None, None
+
+        await self.retrying(request, attempt)
+        return answers[0]
+
     async def call(self, method: str, path: str, payload: object, outcome: Outcome) -> Response:
-        """A checking request (not a document) through the same retry loop.
+        """A checking request (not a document): :meth:`answer` for a path and a payload.
 
         ``payload`` is sent as JSON; ``None`` sends no body (Elasticsearch refuses one
         where an API takes none, e.g. ``_refresh``); bytes are sent as NDJSON.
@@ -201,25 +205,15 @@ class Sink:
             body, kind = payload, "application/x-ndjson"
         else:
             body, kind = (b"" if payload is None else orjson.dumps(payload)), "application/json"
-        first = Request(method, f"{self.base_url}{path}", body, {"Content-Type": kind})
-        answers: list[Response] = []
-
-        async def attempt(request: Request, _: int) -> tuple[Request | None, Response | None]:
-            response, _ = await self._request(request, outcome)
-            if response is None or response.status in RETRYABLE:
-                self._count_retries(outcome)  # a failed request sent again, checking or not
-                return request, response
-            answers.append(response)
-            return None, None
-
-        await self._retrying(first, attempt)
-        return answers[0]
+        request = Request(method, f"{self.base_url}{path}", body, {"Content-Type": kind})
+        return await self.answer(request, outcome)
 
     def _acked(self, outcome: Outcome, doc: Document) -> None:
         outcome.acked += 1
         outcome.acked_ids.append(doc.id)
 
-    def _fatal(self, request: Request, response: Response) -> TargetError:
+    def fatal(self, request: Request, response: Response, what: str = "") -> TargetError:
+        """The error a refusal of the whole request stops the run with: status, words, fix."""
         status, where = response.status, f"{request.method} {request.url}"
         said = error_text(response)
         advice = {
@@ -230,131 +224,17 @@ class Sink:
             407: "a proxy wants credentials: check the proxy settings",
             413: "the request is too large for the target: lower target.bulk_bytes",
         }.get(status, "retrying will not help")
-        return TargetError(f"HTTP {status} from {where} ({said}): {advice}")
+        lead = f"{what}: " if what else ""
+        return TargetError(f"{lead}HTTP {status} from {where} ({said}): {advice}")
 
     def _wait(self, attempts: int, response: Response | None) -> float:
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if response else None
         return self.policy.delay(attempts, retry_after, self.rng)
 
-    def _count_retries(self, outcome: Outcome) -> None:
+    def count_retry(self, outcome: Outcome) -> None:
         """A failed or busy request is sent again: one retry, however many documents."""
         outcome.retries += 1
         self.retries += 1
-
-
-class TargetKind:
-    """One kind of target. Subclasses override what differs; the defaults suit HTTP APIs."""
-
-    name = ""
-    # Requests in flight for a run when the job does not say.
-    default_concurrency = 8
-    default_method = "PUT"
-    takes_upsert = False  # target.upsert: a fallback between PUT and POST per document
-    takes_reconcile = False  # target.reconcile: deletes reach the target (es_reconcile)
-    takes_prove_path = False  # target.prove_path and prove="content" (db2api.targets.readback)
-
-    def check(self, target: Target, fail: Callable[[str], NoReturn]) -> None:
-        """Refuse settings this kind cannot work with, through ``fail(message)``."""
-
-    def fingerprint(self, target: Target) -> list[str]:
-        """What decides the bytes a window sends, beyond the job's SQL and code."""
-        return [target.index, self.name]
-
-    def prepare(self, documents: Sequence[Document], target: Target) -> Prepared:
-        """Request bodies built in the reader thread, so the event loop only sends."""
-        return None
-
-    def sink_type(self) -> type[Sink]:
-        raise NotImplementedError
-
-    def proof(self, target: Target) -> tuple[bool, str]:
-        """(proves, how): whether acknowledged documents are read back, and how; else why not."""
-        return False, "this target kind has no way to read documents back"
-
-    def sink(
-        self,
-        session: aiohttp.ClientSession,
-        url: str,
-        target: Target,
-        policy: RetryPolicy,
-        limiter: Limiter,
-        auth_hint: str,
-    ) -> Sink:
-        proves, how = self.proof(target)
-        if not proves:  # once per run: a run opens one sink
-            run_logger().warning(
-                f"target {url} ({self.name} mode): acknowledged documents are not read back "
-                f"({how}): db2api takes the target's word that it holds them"
-            )
-        return self.sink_type()(session, url, target, policy, limiter, auth_hint=auth_hint)
-
-    def oversize(self, doc: Document, target: Target) -> DeadLetter:
-        """The dead letter of a document too large for any request (batching kinds)."""
-        raise NotImplementedError
-
-    def dry_run(self, documents: Sequence[Document], prepared: Prepared, target: Target) -> Outcome:
-        """What a real send would cost, with nothing sent: its requests and bytes."""
-        outcome = Outcome()
-        items = prepared if prepared is not None else self.prepare(documents, target)
-        if items is None:  # one request per document
-            outcome.requests = outcome.acked = len(documents)
-            outcome.bytes = sum(len(doc.body) for doc in documents)
-            return outcome
-        for item in items:
-            if isinstance(item, Document):
-                outcome.dead.append(self.oversize(item, target))
-                continue
-            outcome.requests += 1
-            outcome.bytes += len(item.body)
-            outcome.acked += len(item.documents)
-        return outcome
-
-
-def error_text(response: Response) -> str:
-    """The target's own words: ES-shaped ``error.type: reason``, else a text snippet."""
-    try:
-        payload = orjson.loads(response.body)
-    except orjson.JSONDecodeError:
-        return " ".join(response.text[:300].split()) or "no body"
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict):
-        return f"{error.get('type', 'error')}: {error.get('reason', '')}".strip()
-    if error:
-        return str(error)[:300]
-    return " ".join(response.text[:300].split()) or "no body"
-
-
-def is_html(response: Response) -> bool:
-    kind = response.headers.get("Content-Type")  # the spelling http.send keeps; runs per document
-    if kind is None:
-        kind = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
-    return kind.lower().startswith("text/html")
-
-
-def not_the_api(request: Request, response: Response) -> TargetError:
-    snippet = response.body[:80].decode("utf-8", "replace").replace("\n", " ")
-    return TargetError(
-        f"target answered {request.method} {request.url} with an HTML page, not an API "
-        f"response ({snippet!r}): check that target.url points at the API itself, not at a "
-        "proxy or login page"
-    )
-
-
-def refused(doc: Document, status: int | None, reason: str, attempts: int = 1) -> DeadLetter:
-    """A dead letter for a document the target refused, in the target's words."""
-    error = f"HTTP {status}" if status is not None else "Refused"
-    return DeadLetter(doc.id, doc.decoded(), status, error, reason, attempts)
-
-
-def too_large(doc: Document, size: int, cap: str) -> DeadLetter:
-    return DeadLetter(
-        doc.id,
-        doc.decoded(),
-        None,
-        "DocumentTooLarge",
-        f"document needs {size} bytes in a request body, over {cap}: raise the cap or slim "
-        "the document in the transform",
-    )
 
 
 async def run_workers(count: int, work: Callable[[], Awaitable[None]]) -> None:

@@ -9,19 +9,20 @@ the items that failed for a passing reason are sent again.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from db2api.documents import Document
 from db2api.errors import TargetError
+from db2api.records.document import Document
+from db2api.targets import batching
+from db2api.targets.batching import Batch, Framing, ItemResult
 
 if TYPE_CHECKING:
     from db2api.job import Target
 
 OpType = Literal["index", "create"]
+__all__ = ["Batch", "BulkFraming", "ItemResult", "body", "iter_batches", "parse_response"]
 # The parts of a _bulk answer parse_response reads (both engines take filter_path on every
 # API): a third of the bytes for the node to write and for db2api to parse, where
 # parsing the whole answer was a fifth of db2api's CPU. A server that ignores it
@@ -32,40 +33,32 @@ ANSWER_FIELDS = "filter_path=items.*._id,items.*.status,items.*.error,error,stat
 
 def action_line(index: str, doc_id: str, op_type: OpType = "index") -> bytes:
     """``index`` overwrites; ``create`` refuses an id that exists (data streams need it)."""
-    return _action_start(index, op_type) + orjson.dumps(doc_id) + b"}}"
-
-
-@cache
-def _action_start(index: str, op_type: OpType) -> bytes:
-    """An action line up to its id: the same bytes as the whole line dumped, made once.
-
-    Each line is then this, the id dumped and ``}}`` joined into a new right-sized
-    bytes: what ``orjson.dumps`` returns holds a 4 KiB buffer, and a batch of those
-    kept until the body is joined cost more than dumping them (measured: building
-    a chunk's bodies took half the time).
-    """
-    return orjson.dumps({op_type: {"_index": index, "_id": ""}})[: -len(b'""}}')]
+    return orjson.dumps({op_type: {"_index": index, "_id": doc_id}})
 
 
 def entry_size(action: bytes, document: Document) -> int:
     return len(action) + len(document.body) + 2
 
 
-@dataclass
-class Batch:
-    """Documents sent in one ``_bulk`` request, and the request body."""
+class BulkFraming(Framing):
+    """NDJSON: an action line and the document, each ending in a newline, no separator."""
 
-    documents: list[Document]
-    body: bytes
+    content_type = "application/x-ndjson"
+
+    def __init__(self, index: str, op_type: OpType = "index") -> None:
+        # action_line's bytes, with only the id left to encode per document
+        self.template = b'{%s:{"_index":%s,"_id":%%b}}\n%%b\n' % (
+            orjson.dumps(op_type).replace(b"%", b"%%"),
+            orjson.dumps(index).replace(b"%", b"%%"),
+        )
+
+    def entry(self, document: Document) -> bytes:
+        return self.template % (orjson.dumps(document.id), document.body)
 
 
 def body(index: str, documents: Sequence[Document], op_type: OpType = "index") -> bytes:
     """The NDJSON body for ``documents`` (used when only some of a batch are sent again)."""
-    start = _action_start(index, op_type)
-    parts: list[bytes] = []
-    for document in documents:
-        parts += (start + orjson.dumps(document.id) + b"}}\n", document.body, b"\n")
-    return b"".join(parts)
+    return BulkFraming(index, op_type).body(documents)
 
 
 def prepare(documents: Sequence[Document], target: Target) -> list[Batch | Document]:
@@ -82,36 +75,8 @@ def iter_batches(
     max_bytes: int,
     op_type: OpType = "index",
 ) -> Iterator[Batch | Document]:
-    """Group documents into bodies within both caps.
-
-    A document that alone exceeds ``max_bytes`` is yielded bare instead of a batch,
-    for the caller to dead-letter: it can never be sent within the cap.
-    """
-    start = _action_start(index, op_type)
-    parts: list[bytes] = []
-    members: list[Document] = []
-    size = 0
-    for document in documents:
-        action = start + orjson.dumps(document.id) + b"}}"  # action_line, inlined
-        needed = len(action) + len(document.body) + 2  # entry_size
-        if needed > max_bytes:
-            yield document
-            continue
-        if members and (len(members) >= max_docs or size + needed > max_bytes):
-            yield Batch(members, b"".join(parts))
-            parts, members, size = [], [], 0
-        parts += (action, b"\n", document.body, b"\n")
-        members.append(document)
-        size += needed
-    if members:
-        yield Batch(members, b"".join(parts))
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    status: int
-    error: str  # the target's error type, "" when the item succeeded
-    reason: str
+    """Group documents into bodies within both caps (:func:`batching.iter_batches`)."""
+    return batching.iter_batches(documents, BulkFraming(index, op_type), max_docs, max_bytes)
 
 
 def parse_response(

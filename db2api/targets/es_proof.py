@@ -26,10 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import orjson
-
 from db2api.errors import AccountingError, TargetError
 from db2api.log import run_logger
+from db2api.targets.answers import listed
 
 if TYPE_CHECKING:
     from db2api.targets.base import Outcome
@@ -89,13 +88,13 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
         unanswered = [str(d.get("_id")) for d in docs if isinstance(d, dict) and d.get("error")]
         if unanswered:
             sink.breaker.stalled("_mget item error")
-            sink._count_retries(outcome)
+            sink.count_retry(outcome)
             return unanswered, None
         if attempts > 1:
             sink.breaker.progressed()
         return None, None
 
-    await sink._retrying(ids, attempt)
+    await sink.retrying(ids, attempt)
     return held if provable else None
 
 
@@ -115,12 +114,8 @@ async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object]
                 "the row accounting alone (set target.prove=False to skip the check)"
             )
         return None
-    try:
-        payload = orjson.loads(response.body) if response.status < 300 else None
-    except orjson.JSONDecodeError:
-        payload = None
-    docs = payload.get("docs") if isinstance(payload, dict) else None
-    if not isinstance(docs, list):
+    docs = listed(response, "docs")
+    if docs is None:
         raise TargetError(
             f"checking delivered documents with POST {sink.base_url}{path} failed with HTTP "
             f"{response.status} ({response.text[:120]!r}): set target.prove=False if this target "
@@ -153,11 +148,8 @@ async def _searched(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str
     await sink.call("POST", f"{path}/_refresh", None, outcome)
     query = {"size": len(ids), "_source": False, "query": {"ids": {"values": ids}}}
     response = await sink.call("POST", f"{path}/_search", query, outcome)
-    try:
-        hits = orjson.loads(response.body)["hits"]["hits"] if response.status < 300 else None
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        hits = None
-    if not isinstance(hits, list):
+    hits = listed(response, "hits", "hits")
+    if hits is None:
         raise TargetError(
             f"checking delivered documents of data stream {sink.target.index} with POST "
             f"{sink.base_url}{path}/_search failed with HTTP {response.status} "

@@ -24,20 +24,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import orjson
 
-from db2api.deadletters import DeadLetter, DeadLetterFile
 from db2api.errors import Db2apiError, JobError, TargetError
-from db2api.http import Request, Response
-from db2api.retry import RETRYABLE, Verdict, classify
+from db2api.records.deadletters import DeadLetter, DeadLetterFile
+from db2api.records.windows import Window, iso, parse_length
 from db2api.targets import es_bulk
-from db2api.targets.base import Outcome, TargetKind, error_text
+from db2api.targets.answers import failed, listed
+from db2api.targets.base import Outcome
 from db2api.targets.es_marker import FIELD, JOB_FIELD, is_owned
 from db2api.targets.es_search import find_held
-from db2api.windows import Window, iso, parse_length
+from db2api.targets.kind import TargetKind
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Job
@@ -80,12 +81,6 @@ def _refuse(message: str) -> NoReturn:
 def check_override(value: float) -> None:
     """A run's ``max_delete_fraction``, refused in one line before anything runs."""
     check_fraction(value, "--max-delete-fraction (flow parameter max_delete_fraction)", _refuse)
-
-
-def deletions_path(dead_letter_file: str | Path) -> Path:
-    """The deletions file of a run: beside its dead-letter file."""
-    path = Path(dead_letter_file)
-    return path.with_name(f"{path.stem}.deleted.jsonl")
 
 
 def cutoff(now: datetime, lag: str | timedelta | None) -> datetime:
@@ -186,15 +181,10 @@ class Reconciler:
         """The documents as they are now, those this job wrote, as deletion records."""
         docs = [{"_index": index, "_id": doc_id} for index, doc_id in pairs]
         response = await self.sink.call("POST", "/_mget", {"docs": docs}, outcome)
-        try:
-            answers = orjson.loads(response.body)["docs"] if response.status < 300 else None
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            answers = None
-        if not isinstance(answers, list):
-            raise TargetError(
-                f"fetching documents to delete with POST {self.sink.base_url}/_mget failed: "
-                f"HTTP {response.status} ({error_text(response)}); nothing was deleted"
-            )
+        answers = listed(response, "docs")
+        if answers is None:
+            what = f"fetching documents to delete with POST {self.sink.base_url}/_mget"
+            raise failed(what, response, "; nothing was deleted")
         reason = f"reconcile: the source no longer returns it for window {window.key}"
         return [
             DeadLetter(str(doc["_id"]), doc["_source"], None, "Deleted", reason)
@@ -212,11 +202,7 @@ class Reconciler:
 
         async def attempt(pending: list[Pair], _: int) -> tuple[list[Pair] | None, Response | None]:
             request = Request("POST", url, delete_body(pending), headers)
-            response, _ = await sink._request(request, outcome)
-            if response is None or response.status in RETRYABLE:
-                return pending, response
-            if response.status >= 300:
-                raise sink._fatal(request, response)
+            response = await sink.request(request, outcome, what="reconcile deletes")
             sent = [doc_id for _, doc_id in pending]
             results = es_bulk.parse_response(response.body, sent, url, sink.target.index, "delete")
             retry: list[Pair] = []
@@ -235,7 +221,7 @@ class Reconciler:
                 sink.breaker.progressed()
             return (retry or None), response
 
-        await sink._retrying(pairs, attempt)
+        await sink.retrying(pairs, attempt)
 
 
 def delete_body(pairs: list[Pair]) -> bytes:

@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from db2api.errors import TargetError
-from db2api.targets.base import Outcome, error_text
+from db2api.records.windows import Window, iso
+from db2api.targets.answers import failed
+from db2api.targets.base import Outcome
 from db2api.targets.es_marker import term
-from db2api.windows import Window, iso
 
 if TYPE_CHECKING:
     from db2api.targets.elasticsearch import BulkSink
@@ -83,11 +84,12 @@ async def find_held(sink: BulkSink, job: str, date_field: str, window: Window) -
     outcome = Outcome()
     refreshed = await sink.call("POST", f"/{index}/_refresh", None, outcome)
     if refreshed.status >= 300:
-        raise TargetError(
-            f"refreshing index {index} at {sink.base_url} before reconciling failed: HTTP "
-            f"{refreshed.status} ({error_text(refreshed)}): grant the API key the "
-            f"maintenance privilege on {index}, or turn target.reconcile off"
+        what = f"refreshing index {index} at {sink.base_url} before reconciling"
+        fix = (
+            f": grant the API key the maintenance privilege on {index}, or turn "
+            "target.reconcile off"
         )
+        raise failed(what, refreshed, fix)
     where = f"POST {sink.base_url}/{index}/_search"
     held: dict[str, str] = {}
     after: list[Any] | None = None
@@ -95,11 +97,9 @@ async def find_held(sink: BulkSink, job: str, date_field: str, window: Window) -
         body = search_body(date_field, job, window, after)
         response = await sink.call("POST", f"/{index}/_search", body, outcome)
         if response.status >= 300:
-            raise TargetError(
-                f"searching index {index} for job {job}'s documents in window {window.key} "
-                f"failed: HTTP {response.status} ({error_text(response)}): check that "
-                f"date_field {date_field!r} is a date field of {index}; nothing was deleted"
-            )
+            what = f"searching index {index} for job {job}'s documents in window {window.key}"
+            fix = f": check that date_field {date_field!r} is a date field of {index}"
+            raise failed(what, response, f"{fix}; nothing was deleted")
         page, after = read_page(response.body, where)
         held.update(page)
         if len(page) < PAGE or after is None:

@@ -8,7 +8,7 @@ them alone).
 
 from __future__ import annotations
 
-from db2api.targets.es_bulk import ItemResult
+from db2api.targets.batching import ItemResult
 
 # Item error types that always concern the one document (Elasticsearch and OpenSearch).
 DOCUMENT_TYPES = frozenset(

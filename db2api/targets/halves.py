@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 
 from db2api.errors import TargetError
+from db2api.targets.answers import error_text
 
 if TYPE_CHECKING:
-    from db2api.breaker import Breaker
-    from db2api.deadletters import DeadLetter
-    from db2api.documents import Document
-    from db2api.http import Response
+    from db2api.records.deadletters import DeadLetter
+    from db2api.records.document import Document
     from db2api.targets.base import Outcome
+    from db2api.transport.breaker import Breaker
+    from db2api.transport.http import Response
 
 HEADERS_FIX = (
     "the target refuses the request's Content-Type or Accept header: remove Content-Type and "
@@ -86,8 +87,6 @@ class Refusal:
 
     @classmethod
     def of(cls, response: Response) -> Refusal:
-        from db2api.targets.base import error_text
-
         return cls(response.status, error_text(response), _error_type(response.body))
 
     @property

@@ -1,6 +1,6 @@
 """A plain HTTP API, one request per document: ``PUT {url}{path}`` with ``{index}`` and ``{id}``.
 
-Answers are read by status alone (:func:`db2api.retry.classify`): 2xx is delivered
+Answers are read by status alone (:func:`db2api.transport.retry.classify`): 2xx is delivered
 (unless it is an HTML page, which means a proxy or login page answered), 408/429/5xx
 are retried, 401/403/404/405/407 stop the run, any other 4xx dead-letters the
 document with the target's words.
@@ -34,21 +34,11 @@ from urllib.parse import quote
 
 import orjson
 
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import Request, Response
-from db2api.retry import Verdict, classify
-from db2api.targets.base import (
-    Outcome,
-    Prepared,
-    Sink,
-    TargetKind,
-    error_text,
-    is_html,
-    not_the_api,
-    refused,
-    run_workers,
-)
+from db2api.records.document import Document
+from db2api.targets.answers import error_text, is_html, not_the_api, refused
+from db2api.targets.base import Outcome, Prepared, Sink, run_workers
+from db2api.targets.kind import TargetKind
 from db2api.targets.readback import (
     ReadBack,
     check_proof,
@@ -57,6 +47,8 @@ from db2api.targets.readback import (
     lookup_path,
     path_segment,
 )
+from db2api.transport.http import Request, Response
+from db2api.transport.retry import Verdict, classify
 
 if TYPE_CHECKING:
     from db2api.job import Target
@@ -246,7 +238,7 @@ class ItemSink(Sink):
             while True:
                 response, _ = await self._request(request, outcome)
                 if response is None:
-                    self._count_retries(outcome)
+                    self.count_retry(outcome)
                     return doc, None
                 then = None if switched else fallback(self.target.upsert, response.status)
                 if then is None:
@@ -260,20 +252,20 @@ class ItemSink(Sink):
                     self._check_echo(doc, response)
                 self._acked(outcome, doc)
             elif verdict is Verdict.FATAL:
-                raise self._fatal(request, response)
+                raise self.fatal(request, response)
             elif verdict is Verdict.DEAD:
                 reason = f"HTTP {response.status}: {error_text(response)}"
                 outcome.dead.append(refused(doc, response.status, reason, attempts))
             else:
-                self._count_retries(outcome)
+                self.count_retry(outcome)
                 return doc, response
             self.breaker.progressed()
             return None, None
 
-        await self._retrying(doc, attempt)
+        await self.retrying(doc, attempt)
 
-    def _fatal(self, request: Request, response: Response) -> TargetError:
-        error = super()._fatal(request, response)
+    def fatal(self, request: Request, response: Response, what: str = "") -> TargetError:
+        error = super().fatal(request, response, what)
         if response.status == 404 and self.target.upsert == "none" and "{id}" in self.target.path:
             return TargetError(
                 f"{error}, or, for an API that answers 404 to a PUT of a new id, set "

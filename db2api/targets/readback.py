@@ -36,13 +36,14 @@ from urllib.parse import quote
 import orjson
 
 from db2api.errors import AccountingError, TargetError
-from db2api.http import Response
 from db2api.log import run_logger
-from db2api.targets.base import Outcome, error_text, is_html, run_workers
+from db2api.targets.answers import error_text, is_html
+from db2api.targets.base import Outcome, run_workers
+from db2api.transport.http import Response
 
 if TYPE_CHECKING:
-    from db2api.documents import Document
     from db2api.job import Target
+    from db2api.records.document import Document
     from db2api.targets.base import Sink
 
 LOOKUP_BATCH = 100  # ids per batched look-up: Datasette's default page holds 100 rows

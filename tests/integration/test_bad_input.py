@@ -31,15 +31,15 @@ from zoneinfo import ZoneInfo
 import orjson
 import pytest
 
-from db2api.catalog import BUNDLED, job_names
 from db2api.cli import main
-from db2api.deadletters import iter_dead_letters
-from db2api.documents import Document
 from db2api.errors import Db2apiError
 from db2api.job import Job
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.deadletters import iter_dead_letters
+from db2api.records.document import Document
+from db2api.run.catalog import BUNDLED, job_names
+from db2api.run.report import RunSummary
+from db2api.run.window import transfer_range
 from db2api.targets import es_bulk as bulk
 from tests.conftest import PG_PASSWORD_ENV, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target

@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from db2api.deadletters import iter_dead_letters
 from db2api.job import Job, Row
-from db2api.pipeline import transfer_range
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.window import transfer_range
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
 from tests.support.servers import DATASETTE, Datasette, require

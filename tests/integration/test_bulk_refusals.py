@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from db2api.cli import EXIT_FAILED, exit_status
-from db2api.deadletters import iter_dead_letters
 from db2api.errors import OutputError
 from db2api.job import Job
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.report import RunSummary
+from db2api.run.window import transfer_range
 from tests.support import real_answers as real
 from tests.support.jobs import sqlite_job, with_target
 from tests.support.real_answers import Answer

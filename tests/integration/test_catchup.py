@@ -21,7 +21,7 @@ async def fresh_ledger(tmp_path: Path) -> AsyncIterator[None]:
     """No window done before or after the test, and the window cache in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    from db2api.ledger_store import clear_ledger
+    from db2api.orchestration.ledger_store import clear_ledger
 
     await clear_ledger("demo")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
@@ -36,7 +36,7 @@ async def test_empty_windows_cost_one_task_run_each_and_progress_runs_to_the_end
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
-    from db2api.ledger_store import read_ledger
+    from db2api.orchestration.ledger_store import read_ledger
     from flows.transfer import transfer
 
     caplog.set_level("INFO", logger="prefect")

@@ -20,7 +20,8 @@ import pytest
 
 from db2api.cli import main
 from db2api.job import Job
-from db2api.preflight import Result, check_loaded
+from db2api.ops.check import check_loaded
+from db2api.ops.results import Result
 from db2api.receiver import ReceiverProcess
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, sqlite_job, with_target

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
+from db2api.run.window import transfer_range
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, with_target
 

@@ -105,7 +105,7 @@ def orders_table(postgres: dict[str, Any]) -> Iterator[dict[str, int]]:
 def orders_stack(
     tmp_path_factory: pytest.TempPathFactory, postgres: dict[str, Any], orders_table: Any
 ) -> Iterator[OrdersStack]:
-    from db2api.prefect_server import server_process
+    from db2api.orchestration.prefect_server import server_process
     from tests.support.servers import free_port
 
     require(JSON_SERVER, "bash .ci/setup-node-tools")

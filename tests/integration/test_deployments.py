@@ -39,8 +39,8 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
 ) -> None:
     """Runs first, before the module's worker exists: two workers taking one run at a time,
     each with its own local storage (two machines); parts finish in any order."""
-    from db2api.catalog import load_job
-    from db2api.ledger_store import read_ledger, read_watermark
+    from db2api.orchestration.ledger_store import read_ledger, read_watermark
+    from db2api.run.catalog import load_job
 
     await asyncio.to_thread(stack.set_watermark, "demo", today() - 6 * DAY)
     a, b = stack.home / "storage-a", stack.home / "storage-b"
@@ -86,8 +86,8 @@ async def test_two_workers_share_a_backfill_and_each_id_is_written_once(
 async def test_nightly_runs_from_the_watermark_and_catch_up(
     stack: Stack, worker: Path, target: ReceiverProcess
 ) -> None:
-    from db2api.catalog import load_job
-    from db2api.ledger_store import clear_ledger, read_watermark
+    from db2api.orchestration.ledger_store import clear_ledger, read_watermark
+    from db2api.run.catalog import load_job
 
     # The job's first_start is long ago: say everything before two days ago was delivered.
     await clear_ledger("demo")

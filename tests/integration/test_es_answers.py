@@ -12,15 +12,15 @@ import json
 import orjson
 import pytest
 
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import open_session
 from db2api.job import Target
-from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy
+from db2api.records.document import Document
 from db2api.targets.elasticsearch import Elasticsearch
 from db2api.targets.es_bulk import ANSWER_FIELDS
 from db2api.targets.es_proof import PROOF_FIELDS
+from db2api.transport.http import open_session
+from db2api.transport.limiter import Limiter
+from db2api.transport.retry import RetryPolicy
 from tests.support import real_answers as real
 from tests.support.real_answers import Answer, bulk_echo
 from tests.support.scripted import ScriptedTarget, Seen

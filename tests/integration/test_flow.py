@@ -8,10 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prefect import flow, get_client
+from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+from prefect.logging.handlers import APILogWorker
 
-from db2api.deadletters import iter_dead_letters
+import db2api.orchestration  # noqa: F401 - what flows/transfer.py imports: the log bridge
+from db2api.log import run_logger
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.report import RunSummary
 from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
@@ -24,7 +29,7 @@ async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
     window cache) in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    from db2api.ledger_store import clear_ledger
+    from db2api.orchestration.ledger_store import clear_ledger
 
     await clear_ledger("demo")
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(tmp_path / "results")}):
@@ -179,11 +184,11 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     demo_env: ReceiverProcess, sqlite_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Uploads that report one delivery too few fail the window; the next run sends it again."""
-    import tasks.window
-    from db2api.documents import Chunk
+    import tasks.window_task
+    from db2api.records.document import Chunk
     from db2api.targets import DocumentSink, Outcome
 
-    real_upload = tasks.window.upload_chunk
+    real_upload = tasks.window_task.upload_chunk
 
     async def one_too_few(sink: DocumentSink, chunk: Chunk) -> Outcome:
         outcome = await real_upload(sink, chunk)
@@ -192,7 +197,7 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
         return outcome
 
     with monkeypatch.context() as patch:
-        patch.setattr(tasks.window, "upload_chunk", one_too_few)
+        patch.setattr(tasks.window_task, "upload_chunk", one_too_few)
         state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
 
     window = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
@@ -217,3 +222,26 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     stored = demo_env.ids("readings")
     assert set(stored) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02", DEMO_ID)
     assert set(stored.values()) == {2}, "the failed window was sent again, not skipped"
+
+
+async def test_library_lines_reach_the_flow_runs_log() -> None:
+    """The library logs through db2api.log; importing db2api.orchestration (the flows do)
+    hands it Prefect's run logger, whose lines the UI shows with the run."""
+    line = "a library warning for the run log"
+
+    @flow(name="db2api-log-bridge-probe")
+    async def probe() -> str:
+        logger = run_logger()
+        logger.warning(line)
+        return str(logger.logger.name)
+
+    state = await probe(return_state=True)
+    assert await state.aresult() == "prefect.flow_runs"
+    assert run_logger().name == "db2api", "outside a run: the plain logger"
+    await APILogWorker.drain_all(timeout=10)
+    run_id = state.state_details.flow_run_id
+    async with get_client() as client:
+        logs = await client.read_logs(
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+        )
+    assert line in [log.message for log in logs]

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from db2api.catalog import load_job
 from db2api.cli import main
 from db2api.job import resolve
-from db2api.ledger import delivery_key
-from db2api.ledger_store import clear_ledger, origin, read_ledger
+from db2api.orchestration.ledger_store import clear_ledger, origin, read_ledger
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.ledger import delivery_key
+from db2api.run.catalog import load_job
+from db2api.run.report import RunSummary
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FLOW_FILE = Path(__file__).resolve().parents[2] / "flows" / "transfer.py"

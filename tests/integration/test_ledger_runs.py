@@ -11,12 +11,17 @@ from typing import Any
 
 import pytest
 
-from db2api import demodata
-from db2api.catalog import load_job
-from db2api.ledger import Ledger
-from db2api.ledger_store import clear_ledger, read_ledger, read_watermark, set_watermark
+from db2api.ops import demodata
+from db2api.orchestration.ledger_store import (
+    clear_ledger,
+    read_ledger,
+    read_watermark,
+    set_watermark,
+)
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
+from db2api.records.ledger import Ledger
+from db2api.run.catalog import load_job
+from db2api.run.report import RunSummary
 from tests.conftest import SOURCE_SENSORS
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -155,7 +160,7 @@ async def ledger_locked(clean: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
     """Another holder keeps the demo ledger's lock; a change gives up after a second."""
     from prefect import get_client
 
-    import db2api.ledger_store as ledger_store
+    import db2api.orchestration.ledger_store as ledger_store
 
     monkeypatch.setattr(ledger_store, "LOCK_TIMEOUT", 1.0)
     name = ledger_store.variable_name("demo")

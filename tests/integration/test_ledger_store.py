@@ -10,10 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-import db2api.ledger_store as ledger_store
-from db2api.ledger import Ledger, delivery_key
-from db2api.ledger_codec import SHARD_PREFIX, index_name
-from db2api.ledger_store import (
+import db2api.orchestration.ledger_store as ledger_store
+from db2api.orchestration.ledger_store import (
     LedgerError,
     LedgerRecorder,
     change_ledger,
@@ -21,7 +19,9 @@ from db2api.ledger_store import (
     read_ledger,
     record_delivered,
 )
-from db2api.windows import Window
+from db2api.records.ledger import Ledger, delivery_key
+from db2api.records.ledger_codec import SHARD_PREFIX, index_name
+from db2api.records.windows import Window
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 JOB = "ledger-store"
@@ -105,7 +105,7 @@ async def held_lock(clean: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
     """Another holder keeps the ledger's lock; changes give up after a second."""
     from prefect import get_client
 
-    from db2api.ledger_store import _ensure_lock
+    from db2api.orchestration.ledger_store import _ensure_lock
 
     monkeypatch.setattr(ledger_store, "LOCK_TIMEOUT", 1.0)
     name = index_name(clean)

@@ -12,10 +12,10 @@ from datetime import datetime
 
 import pytest
 
-from db2api.catalog import load_job
 from db2api.errors import SourceError
-from db2api.extract import bind_parameters, connect
-from db2api.windows import split
+from db2api.read.extract import bind_parameters, connect
+from db2api.records.windows import split
+from db2api.run.catalog import load_job
 
 
 @pytest.fixture

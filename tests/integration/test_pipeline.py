@@ -14,11 +14,11 @@ from typing import Any
 import orjson
 import pytest
 
-from db2api.deadletters import iter_dead_letters
 from db2api.errors import AccountingError, TargetError
 from db2api.job import Job
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV, SOURCE_DAYS, SOURCE_SENSORS, sqlite_ids
 from tests.support.jobs import postgres_job, sqlite_job, to_document, with_target
 
@@ -399,9 +399,9 @@ async def test_the_completeness_check_passes_when_the_target_holds_everything(
 async def test_source_connections_are_reused_across_windows(
     postgres_source: dict[str, Any], target: ReceiverProcess, dead_letter_dir: Path
 ) -> None:
-    from db2api.pipeline import run_window, run_windows
-    from db2api.runtime import open_runtime
-    from db2api.windows import split
+    from db2api.records.windows import split
+    from db2api.run.runtime import open_runtime
+    from db2api.run.window import run_window, run_windows
 
     job = postgres_job(postgres_source, PG_PASSWORD_ENV, target.url, windows_in_flight=2)
     windows = split(START, END, job.window_length, job.timezone)
@@ -422,11 +422,11 @@ async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting
 
     The upload forwards every chunk to the real sink, then reports one delivery too few.
     """
-    from db2api.documents import Chunk
-    from db2api.pipeline import run_window
-    from db2api.runtime import open_runtime
+    from db2api.records.document import Chunk
+    from db2api.records.windows import split
+    from db2api.run.runtime import open_runtime
+    from db2api.run.window import run_window
     from db2api.targets import Outcome
-    from db2api.windows import split
 
     job = sqlite_job(str(sqlite_source), target.url)
     [window] = split(START, "2024-01-02", job.window_length, job.timezone)
@@ -453,8 +453,8 @@ async def test_a_window_whose_deliveries_do_not_add_up_fails_with_the_accounting
 async def test_a_later_run_that_delivers_dead_lettered_ids_resolves_them(
     sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
 ) -> None:
-    from db2api.deadletters import dead_letter_folder
-    from db2api.resolutions import file_statuses
+    from db2api.records.deadletters import dead_letter_folder
+    from db2api.records.resolutions import file_statuses
 
     target.set_faults(reject_field="sensor_id", reject_value="S001")
     job = sqlite_job(str(sqlite_source), target.url)

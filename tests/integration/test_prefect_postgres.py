@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from db2api.prefect_server import server_process
+from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
 from tests.conftest import PG_PASSWORD_ENV
 

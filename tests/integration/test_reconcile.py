@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 
-from db2api import demodata
-from db2api.deadletters import iter_dead_letters
 from db2api.job import Job
-from db2api.pipeline import run_window, run_windows, transfer_range
+from db2api.ops import demodata
 from db2api.receiver import ReceiverProcess
-from db2api.replay import replay
-from db2api.runtime import open_runtime
-from db2api.targets.es_reconcile import deletions_path
-from db2api.windows import split
+from db2api.records.deadletters import deletions_path, iter_dead_letters
+from db2api.records.windows import split
+from db2api.run.resend import replay
+from db2api.run.runtime import open_runtime
+from db2api.run.window import run_window, run_windows, transfer_range
 from tests.conftest import PG_PASSWORD_ENV, SOURCE_START
 from tests.support.jobs import postgres_job, to_document, with_target
 
@@ -119,7 +118,7 @@ async def test_the_deletion_file_replays_the_documents_back(
     summary = await transfer_range(job, START, END)
     assert summary.total("deleted") == 3 and not any(target.get("readings", i) for i in gone)
 
-    monkeypatch.setattr("db2api.replay.load_job", lambda name: job)
+    monkeypatch.setattr("db2api.run.resend.load_job", lambda name: job)
     report = await replay(deletions_path(summary.dead_letter_file))
 
     assert (report.sent, report.delivered, report.failed) == (3, 3, 0)

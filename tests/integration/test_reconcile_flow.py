@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from db2api.catalog import load_job
 from db2api.receiver import ReceiverProcess
+from db2api.run.catalog import load_job
 from tests.conftest import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from db2api.catalog import load_job
 from db2api.cli import main
-from db2api.deadletters import iter_dead_letters
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
-from db2api.replay import replay
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.catalog import load_job
+from db2api.run.resend import replay
+from db2api.run.window import transfer_range
 from tests.conftest import DEMO_ID, sqlite_ids
 
 

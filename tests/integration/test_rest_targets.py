@@ -36,15 +36,15 @@ from typing import Any
 import orjson
 import pytest
 
-from db2api.deadletters import iter_dead_letters
-from db2api.documents import Document
 from db2api.errors import TargetError
-from db2api.http import open_session
 from db2api.job import Job, Row, Target
-from db2api.limiter import Limiter
-from db2api.pipeline import transfer_range
-from db2api.retry import RetryPolicy
+from db2api.records.deadletters import iter_dead_letters
+from db2api.records.document import Document
+from db2api.run.window import transfer_range
 from db2api.targets.http_item import HttpItem
+from db2api.transport.http import open_session
+from db2api.transport.limiter import Limiter
+from db2api.transport.retry import RetryPolicy
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document
 from tests.support.lying_api import LyingApi

@@ -30,8 +30,8 @@ from aiohttp import web
 from db2api.cli import main
 from db2api.errors import JobError
 from db2api.job import Env, Target
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, sqlite_job, with_target
 from tests.support.tls import SelfSigned, self_signed

@@ -100,8 +100,8 @@ async def test_a_custom_run_from_the_ui_delivers_the_picked_dates(
         FlowRunFilterExpectedStartTime,
     )
 
-    from db2api.catalog import load_job
-    from db2api.ledger_store import clear_ledger, read_watermark
+    from db2api.orchestration.ledger_store import clear_ledger, read_watermark
+    from db2api.run.catalog import load_job
 
     expect.set_options(timeout=STEP)
     began, since = time.monotonic(), datetime.now(UTC) - timedelta(seconds=5)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from db2api.catalog import load_job
 from db2api.errors import JobError
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
+from db2api.run.catalog import load_job
+from db2api.run.window import transfer_range
 from tests.conftest import SOURCE_SENSORS, sqlite_ids
 from tests.support.jobs import SQLITE_SQL, sqlite_job, unit_job
 

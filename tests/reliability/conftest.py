@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from db2api import demodata
 from db2api.job import Job
+from db2api.ops import demodata
 from db2api.receiver import ReceiverProcess
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job

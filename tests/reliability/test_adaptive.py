@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 import pytest
 
-from db2api.documents import Document
 from db2api.receiver import ReceiverProcess
-from db2api.retry import RetryPolicy
-from db2api.runtime import open_runtime
+from db2api.records.document import Document
+from db2api.run.runtime import open_runtime
 from db2api.targets import Outcome
+from db2api.transport.retry import RetryPolicy
 from tests.reliability.conftest import reliability_job
 
 pytestmark = pytest.mark.reliability

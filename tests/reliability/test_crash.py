@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from db2api.prefect_server import server_process
+from db2api.orchestration.prefect_server import server_process
 from db2api.receiver import ReceiverProcess
 from tests.conftest import PG_PASSWORD_ENV
 from tests.reliability.conftest import PER_DAY, SQL, source_ids, wait_idle
@@ -35,7 +35,7 @@ BIN = Path(sys.executable).parent
 JOB_FILE = '''
 from etlhelper import DbParams
 from db2api.job import Job, Source, Target
-from db2api.retry import RetryPolicy
+from db2api.transport.retry import RetryPolicy
 from tests.support.jobs import to_document
 
 job = Job(
@@ -110,7 +110,7 @@ async def window_states(url: str) -> list[tuple[datetime, Counter[str]]]:
 async def watermark(url: str) -> datetime | None:
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from db2api.ledger_store import read_ledger
+    from db2api.orchestration.ledger_store import read_ledger
 
     with temporary_settings(updates={PREFECT_API_URL: url}):
         return (await read_ledger(JOB)).watermark(None)  # the job has no first_start

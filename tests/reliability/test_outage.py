@@ -18,12 +18,12 @@ from typing import Any
 import orjson
 import pytest
 
-from db2api.documents import Document
 from db2api.job import Row
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
-from db2api.retry import RetryPolicy
-from db2api.runtime import open_runtime
+from db2api.records.document import Document
+from db2api.run.runtime import open_runtime
+from db2api.run.window import transfer_range
+from db2api.transport.retry import RetryPolicy
 from tests.reliability.conftest import reliability_job, source_ids, wait_idle
 from tests.reliability.test_storm import STORM, figures, letters
 from tests.support.jobs import to_document, with_target

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from db2api.job import Job
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
+from db2api.run.window import transfer_range
 from tests.reliability.conftest import PER_DAY, connect, reliability_job, source_ids, until
 from tests.reliability.test_crash import JOB_FILE
 

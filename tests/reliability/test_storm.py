@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from db2api.deadletters import iter_dead_letters
-from db2api.pipeline import transfer_range
 from db2api.receiver import ReceiverProcess
-from db2api.report import RunSummary
-from db2api.retry import RetryPolicy
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.report import RunSummary
+from db2api.run.window import transfer_range
+from db2api.transport.retry import RetryPolicy
 from tests.reliability.conftest import ROWS, SENSORS, reliability_job, source_ids, until, wait_idle
 from tests.support.jobs import with_target
 

@@ -8,7 +8,7 @@ from typing import Any
 from etlhelper import DbParams
 
 from db2api.job import Job, Row, Source, Target
-from db2api.retry import RetryPolicy
+from db2api.transport.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(give_up_after=60, base_delay=0.02, max_delay=0.5)
 

@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 
-from db2api import demodata
-from db2api.prefect_server import server_process
+from db2api.ops import demodata
+from db2api.orchestration.prefect_server import server_process
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

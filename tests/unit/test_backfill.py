@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db2api.backfill import idempotency_key, split_parts
 from db2api.errors import RangeError
+from db2api.orchestration.backfill import idempotency_key, split_parts
 from tests.support.jobs import unit_job as job
 
 

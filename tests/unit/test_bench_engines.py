@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from bench.goals import evaluate
 from bench.plan import ENGINE_ROUND, Run, engine_plan, full_plan, rotated, select
 from bench.runner import Result
 from bench.settings import QUICK
-from bench.targets import evaluate
 
 
 def test_each_round_starts_one_contestant_later() -> None:
@@ -51,7 +51,7 @@ def results(
 
 
 def verdict(found: list[Result], name: str) -> tuple[bool | None, str]:
-    (chosen,) = [v for v in evaluate(found) if v.target == name]
+    (chosen,) = [v for v in evaluate(found) if v.goal == name]
     return chosen.met, chosen.measured
 
 

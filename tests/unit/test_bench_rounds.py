@@ -1,11 +1,11 @@
-"""The bench repeats the runs of straddling targets back to back and takes the median."""
+"""The bench repeats the runs of straddling goals back to back and takes the median."""
 
 from __future__ import annotations
 
+from bench.goals import evaluate
 from bench.plan import REPEATED, full_plan, select
 from bench.runner import Result
 from bench.settings import QUICK
-from bench.targets import evaluate
 
 
 def test_repeated_groups_run_back_to_back() -> None:
@@ -22,14 +22,14 @@ def test_selecting_a_run_key_selects_its_rounds() -> None:
     assert [run.key for run in runs] == ["flow@0", "flow@0#2"]
 
 
-def test_a_repeated_target_is_the_median_of_its_rounds() -> None:
-    seconds = {"flow@0": 30.0, "plain@0": 20.0, "flow@0#2": 11.0, "plain@0#2": 10.0}
-    seconds |= {"flow@0#3": 22.0, "plain@0#3": 20.0}
+def test_a_repeated_goal_is_the_median_of_its_rounds() -> None:
+    cpu = {"flow@0": 30.0, "plain@0": 20.0, "flow@0#2": 12.0, "plain@0#2": 10.0}
+    cpu |= {"flow@0#3": 24.0, "plain@0#3": 20.0}
     results = [
-        Result(run, {"seconds": seconds[run.key], "docs": run.docs})
+        Result(run, {"cpu_seconds": cpu[run.key], "seconds": 1.0, "docs": run.docs})
         for run in full_plan(QUICK, repeats=3)
-        if run.key in seconds
+        if run.key in cpu
     ]
-    (p4,) = [verdict for verdict in evaluate(results) if verdict.target == "P4"]
-    assert p4.met  # rounds 1.50, 1.10, 1.10: the median is within 1.15
-    assert "median 1.10 x of 3 back-to-back rounds (spread 1.10 x to 1.50 x)" in p4.measured
+    (p4,) = [verdict for verdict in evaluate(results) if verdict.goal == "P4"]
+    assert p4.met  # rounds 1.50, 1.20, 1.20: the median is within 1.25
+    assert "median 1.20 x of 3 back-to-back rounds (spread 1.20 x to 1.50 x)" in p4.measured

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from db2api.breaker import Breaker
 from db2api.errors import TargetUnavailable
+from db2api.transport.breaker import Breaker
 
 
 class Clock:

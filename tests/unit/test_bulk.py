@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from db2api.documents import Document
 from db2api.errors import TargetError
+from db2api.records.document import Document
 from db2api.targets.es_bulk import (
     Batch,
     ItemResult,

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from db2api.catalog import BUNDLED, job_folders, job_names, load_job, load_job_file
 from db2api.errors import JobError
 from db2api.job import Env, Job
+from db2api.run.catalog import BUNDLED, job_folders, job_names, load_job, load_job_file
 
 JOB_FILE = """\
 from etlhelper import DbParams

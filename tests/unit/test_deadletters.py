@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db2api.deadletters import MAX_REASON, DeadLetter, DeadLetterFile, iter_dead_letters
+from db2api.records.deadletters import MAX_REASON, DeadLetter, DeadLetterFile, iter_dead_letters
 from db2api.scrub import Scrubber
 
 W1 = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"

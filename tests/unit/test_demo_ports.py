@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from db2api import demo
+from db2api.ops import demo
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 from etlhelper import DbParams
 
 from db2api.cli import main
-from db2api.deploy import deployment_specs, env_names, missing_env
 from db2api.job import Env, Source, Target
+from db2api.orchestration.deploy import deployment_specs, env_names, missing_env
 from tests.support.jobs import unit_job
 
 

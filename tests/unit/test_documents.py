@@ -11,9 +11,10 @@ import orjson
 import pytest
 from etlhelper import DbParams
 
-from db2api.deadletters import DeadLetter
-from db2api.documents import MAX_ID_BYTES, DocumentBuilder, Rejected, encode, id_function
 from db2api.job import Job, Source, Target
+from db2api.read.build import DocumentBuilder, id_function
+from db2api.records.deadletters import DeadLetter
+from db2api.records.document import MAX_ID_BYTES, Rejected, encode
 
 LONDON = ZoneInfo("Europe/London")
 NAN = float("nan")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from db2api.http import Response
 from db2api.targets.halves import (
     BODY_FIX,
     HEADERS_FIX,
@@ -13,6 +12,7 @@ from db2api.targets.halves import (
     Refusal,
     request_fix,
 )
+from db2api.transport.http import Response
 from tests.support import real_answers as real
 from tests.support.real_answers import Answer
 

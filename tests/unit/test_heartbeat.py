@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-from db2api.breaker import Breaker
-from db2api.pipeline import heartbeat
-from db2api.runtime import Tally
+from db2api.run.runtime import Tally
+from db2api.run.window import heartbeat
+from db2api.transport.breaker import Breaker
 
 
 async def test_the_heartbeat_says_the_figures_so_far_and_when_the_target_went_away():

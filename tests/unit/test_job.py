@@ -11,7 +11,7 @@ from etlhelper import DbParams
 
 from db2api.errors import JobError
 from db2api.job import Env, Job, Source, Target, check_url, resolve
-from db2api.retry import RetryPolicy
+from db2api.transport.retry import RetryPolicy
 
 SQLITE = DbParams(dbtype="SQLITE", filename="source.sqlite")
 PG = DbParams(dbtype="PG", host="db.example.org", port=5432, dbname="readings", user="reader")

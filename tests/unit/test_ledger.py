@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from db2api.ledger import Ledger, delivery_key, describe, intersect, merge
-from db2api.windows import Window
+from db2api.records.ledger import Ledger, delivery_key, describe, intersect, merge
+from db2api.records.windows import Window
 
 
 def day(n: int) -> datetime:

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from db2api.job import MAX_NAME
-from db2api.ledger import Ledger, delivery_key
-from db2api.ledger_codec import (
+from db2api.records.ledger import Ledger, delivery_key
+from db2api.records.ledger_codec import (
     SHARD_BYTES,
     index_name,
     is_packed,
@@ -21,7 +21,7 @@ from db2api.ledger_codec import (
     shard_name,
     unpack,
 )
-from db2api.windows import Window
+from db2api.records.windows import Window
 
 VARIABLE_BYTES = 5000  # prefect.types.MAX_VARIABLE_VALUE_LENGTH
 DAY = timedelta(days=1)

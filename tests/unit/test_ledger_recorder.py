@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import db2api.ledger_store as ledger_store
-from db2api.ledger import Ledger
-from db2api.ledger_store import LedgerRecorder
-from db2api.windows import Window
+import db2api.orchestration.ledger_store as ledger_store
+from db2api.orchestration.ledger_store import LedgerRecorder
+from db2api.records.ledger import Ledger
+from db2api.records.windows import Window
 
 DAY = timedelta(days=1)
 

@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from db2api.deadletters import DeadLetter, DeadLetterFile
-from db2api.letter_groups import (
+from db2api.records.deadletters import DeadLetter, DeadLetterFile
+from db2api.records.letter_groups import (
     group_letters,
     group_lines,
     letter_lines,
@@ -18,7 +18,7 @@ from db2api.letter_groups import (
     top_reasons,
     totals_line,
 )
-from db2api.resolutions import mark_resolved
+from db2api.records.resolutions import mark_resolved
 from db2api.scrub import Scrubber
 
 W1 = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"

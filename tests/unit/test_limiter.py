@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from db2api.limiter import Limiter
+from db2api.transport.limiter import Limiter
 
 
 async def settle() -> None:

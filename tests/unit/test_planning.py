@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db2api.errors import RangeError
-from db2api.planning import plan, today_start
-from db2api.windows import Window
+from db2api.records.windows import Window
+from db2api.run.planning import plan, today_start
 from tests.support.jobs import unit_job as job
 
 NOW = datetime(2024, 3, 10, 9, 30, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from db2api.prefect_server import history_location, prefect_home
+from db2api.orchestration.prefect_server import history_location, prefect_home
 
 
 def test_prefect_home_when_set_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from db2api.preflight import Result, fail, ok, passed, recent_window, render, skip
+from db2api.ops.check import recent_window
+from db2api.ops.results import Result, fail, ok, passed, render, skip
 from db2api.scrub import SCRUBBER
 from db2api.sources import SOURCES
 from db2api.targets.es_reconcile import mapping_problem

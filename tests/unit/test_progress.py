@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 
-from db2api.report import WindowReport
+from db2api.run.report import WindowReport
 from tasks.artifacts import Progress, announce, eta
 
 

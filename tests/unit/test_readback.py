@@ -10,10 +10,10 @@ import pytest
 
 from db2api.errors import JobError
 from db2api.job import Target
-from db2api.limiter import Limiter
-from db2api.retry import RetryPolicy
 from db2api.targets import KINDS, kind_of
 from db2api.targets.readback import ReadBack, difference, id_text, records_in
+from db2api.transport.limiter import Limiter
+from db2api.transport.retry import RetryPolicy
 from tests.support.jobs import unit_job
 
 URL = "http://127.0.0.1:9"

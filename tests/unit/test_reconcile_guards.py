@@ -7,16 +7,17 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from db2api.documents import DocumentBuilder
 from db2api.errors import JobError, TargetError
 from db2api.job import Target
+from db2api.read.build import DocumentBuilder
 from db2api.receiver.protocol import ProtocolError
 from db2api.receiver.search import parse_search
-from db2api.report import RunSummary, WindowReport
+from db2api.records.deadletters import deletions_path
+from db2api.records.windows import Window
+from db2api.run.report import RunSummary, WindowReport
 from db2api.targets.es_marker import is_owned
-from db2api.targets.es_reconcile import cutoff, deletions_path, refusal
+from db2api.targets.es_reconcile import cutoff, refusal
 from db2api.targets.es_search import read_page, search_body
-from db2api.windows import Window
 from tests.support.jobs import unit_job
 
 W = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"

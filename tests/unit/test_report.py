@@ -9,8 +9,8 @@ from etlhelper import DbParams
 
 from db2api.errors import AccountingError
 from db2api.job import Job, Source, Target
-from db2api.report import RunSummary, WindowReport, summarise
-from db2api.windows import split
+from db2api.records.windows import split
+from db2api.run.report import RunSummary, WindowReport, summarise
 
 W1 = "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z"
 W2 = "2024-01-02T00:00:00Z/2024-01-03T00:00:00Z"
@@ -280,7 +280,7 @@ def test_retries_of_the_whole_run_count_a_send_that_stopped_it():
 
 
 def test_the_summary_names_the_top_reasons_under_the_dead_letters(tmp_path):
-    from db2api.deadletters import DeadLetter, DeadLetterFile
+    from db2api.records.deadletters import DeadLetter, DeadLetterFile
     from db2api.scrub import Scrubber
 
     path = tmp_path / "unit.jsonl"

@@ -4,7 +4,12 @@ from pathlib import Path
 
 import orjson
 
-from db2api.resolutions import file_statuses, mark_resolved, read_resolved, resolve_delivered
+from db2api.records.resolutions import (
+    file_statuses,
+    mark_resolved,
+    read_resolved,
+    resolve_delivered,
+)
 
 
 def letters(path: Path, *ids: str | None) -> Path:
@@ -45,8 +50,8 @@ def test_no_ids_touch_nothing(tmp_path: Path):
 async def test_the_pipeline_hook_resolves_what_a_window_delivered(tmp_path: Path, monkeypatch):
     from types import SimpleNamespace
 
-    from db2api.pipeline import resolve_letters
-    from db2api.windows import split
+    from db2api.records.windows import split
+    from db2api.run.window import resolve_letters
     from tests.support.jobs import unit_job
 
     monkeypatch.delenv("DB2API_DEAD_LETTER_DIR", raising=False)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from db2api.retry import RetryPolicy, Verdict, classify, classify_item, parse_retry_after
+from db2api.transport.retry import RetryPolicy, Verdict, classify, classify_item, parse_retry_after
 
 ACK, RETRY, DEAD, FATAL = Verdict.ACK, Verdict.RETRY, Verdict.DEAD, Verdict.FATAL
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db2api.seen import BITS, WIDTH, SeenIds
+from db2api.read.seen import BITS, WIDTH, SeenIds
 
 
 def test_ids_seen_in_an_earlier_chunk_come_back_in_order() -> None:

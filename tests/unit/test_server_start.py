@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from db2api.errors import Db2apiError
-from db2api.prefect_server import free_port, wait_healthy
+from db2api.orchestration.prefect_server import free_port, wait_healthy
 
 
 def test_waiting_for_the_server_says_it_is_still_starting(tmp_path: Path) -> None:

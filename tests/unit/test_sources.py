@@ -9,10 +9,10 @@ import pytest
 from etlhelper import DbParams
 
 from db2api.errors import SourceError
-from db2api.extract import bind_parameters
 from db2api.job import Job, Source, Target
+from db2api.read.extract import bind_parameters
+from db2api.records.windows import Window
 from db2api.sources import SOURCES
-from db2api.windows import Window
 
 START = datetime(2024, 3, 31, 0, 0, tzinfo=UTC)
 END = datetime(2024, 4, 1, 0, 0, tzinfo=UTC)

@@ -9,9 +9,16 @@ import orjson
 import pytest
 
 from db2api.cli import main
-from db2api.ledger import Ledger
-from db2api.status import JobStatus, LastRun, Status, from_ledger, open_dead_letters, render
-from db2api.windows import Window
+from db2api.orchestration.status import (
+    JobStatus,
+    LastRun,
+    Status,
+    from_ledger,
+    open_dead_letters,
+    render,
+)
+from db2api.records.ledger import Ledger
+from db2api.records.windows import Window
 from tests.support.jobs import unit_job
 
 

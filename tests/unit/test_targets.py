@@ -6,8 +6,8 @@ import orjson
 import pytest
 from etlhelper import DbParams
 
-from db2api.documents import Document
 from db2api.job import Job, Source, Target
+from db2api.records.document import Document
 from db2api.targets import KINDS, kind_of
 from db2api.targets.http_batch import Batch, body, iter_batches
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db2api.errors import RangeError
-from db2api.windows import Window, parse_length, split
+from db2api.records.windows import Window, parse_length, split
 
 LONDON = ZoneInfo("Europe/London")
 HOUR = timedelta(hours=1)

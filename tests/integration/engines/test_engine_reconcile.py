@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from db2api.job import Job
-from db2api.pipeline import transfer_range
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_job, with_target
 from tests.support.node_reads import count, own_index, present_ids, put_index

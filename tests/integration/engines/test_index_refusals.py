@@ -18,8 +18,8 @@ from typing import Any
 import requests
 
 from db2api.job import Job, Row
-from db2api.pipeline import transfer_range
-from db2api.report import RunSummary
+from db2api.run.report import RunSummary
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids, postgres_job, to_document, with_target
 from tests.support.node_reads import (

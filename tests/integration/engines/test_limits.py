@@ -24,12 +24,12 @@ import pytest
 import requests
 from aiohttp import web
 
-from db2api.deadletters import iter_dead_letters
 from db2api.job import Row
-from db2api.pipeline import transfer_range
 from db2api.receiver import create_app
 from db2api.receiver.faults import Faults
 from db2api.receiver.store import Store
+from db2api.records.deadletters import iter_dead_letters
+from db2api.run.window import transfer_range
 from tests.conftest import sqlite_ids
 from tests.support.jobs import sqlite_job, to_document, with_target
 from tests.support.node_reads import count, own_index, present_ids, write_rejections

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import requests
 
-from db2api.catalog import load_job
-from db2api.deadletters import dead_letter_folder, iter_dead_letters
-from db2api.pipeline import transfer_range
-from db2api.replay import replay
-from db2api.resolutions import file_statuses
+from db2api.records.deadletters import dead_letter_folder, iter_dead_letters
+from db2api.records.resolutions import file_statuses
+from db2api.run.catalog import load_job
+from db2api.run.resend import replay
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids
 from tests.support.node_reads import all_ids, delete_index, present_ids, put_index

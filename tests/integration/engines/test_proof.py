@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from db2api.pipeline import transfer_range
+from db2api.run.window import transfer_range
 from tests.conftest import PG_PASSWORD_ENV
 from tests.support.jobs import postgres_ids, postgres_job, with_target
 from tests.support.node_reads import count, delete_index, present_ids

@@ -1,0 +1,1 @@
+"""Reading: a window's rows from the source (extract) become documents (build)."""

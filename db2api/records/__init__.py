@@ -1,0 +1,1 @@
+"""What the layers pass around: documents, windows, dead letters, resolutions, the ledger."""

@@ -1,0 +1,1 @@
+"""HTTP to the target: the one session seam (http), retries, the adaptive limit, the breaker."""
