@@ -24,7 +24,8 @@ def how(results: list[Result]) -> list[str]:
         f"- every run starts from an empty index `{json.dumps(INDEX_SETTINGS['settings'])}`: "
         "refresh off, "
         "as both engines advise for bulk loads, and no refresh landing at a different moment "
-        "in each run; db2api's proof uses `_mget`, which is real-time. After each run the "
+        "in each run; db2api's proof uses `_mget`, which is real-time (Elasticsearch "
+        "refreshes the shard for it, once per chunk). After each run the "
         "bench refreshes and reads `_count`; a run whose count differs FAILS",
         f"- each node is warmed by a throwaway db2api run of up to {WARM_UP_ROWS:,} rows, then "
         f"the contestants run in rotated rounds ({order}; the next round starts one later); "
@@ -33,7 +34,8 @@ def how(results: list[Result]) -> list[str]:
         "etlhelper rows, `chunk_size` = db2api's `bulk_docs`, `max_chunk_bytes` = its "
         "`bulk_bytes`, `parallel_bulk` with `thread_count` = db2api's bulk concurrency, "
         "`raise_on_error` on; ceiling: the same documents as prebuilt `_bulk` bodies (built "
-        "before the clock), aiohttp, 4 or 8 requests in flight, no extraction",
+        "before the clock), aiohttp, 4 or 8 requests in flight, no extraction, the least "
+        "answer (`filter_path=errors`, not gzipped; db2api asks for its few fields, not gzipped)",
         "- client CPU is the contestant's process (all threads) per 1,000 documents; node CPU "
         "is the node's JVM (psutil) during the run; the ceiling holds every body at once, so "
         "its RSS is not a claim",

@@ -272,7 +272,7 @@ CHECKS: list[tuple[str, str, Callable[[Lookup], Verdict]]] = [
 
 
 def all_checks() -> list[tuple[str, str, Callable[[Lookup], Verdict]]]:
-    from bench.engine_targets import engine_checks  # it builds on this module's helpers
+    from bench.engine_goals import engine_checks  # it builds on this module's helpers
 
     return CHECKS + engine_checks()
 

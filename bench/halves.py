@@ -34,11 +34,15 @@ CHUNKS_PER_WINDOW = 2  # run_window's chunks_in_flight default
 
 
 def iter_built_chunks(job: Job, rows: int) -> Iterator[Chunk]:
-    """Every chunk of the first ``rows`` rows, window by window, as db2api builds them."""
-    builder = DocumentBuilder(job)
+    """Every chunk of the first ``rows`` rows, window by window, as db2api builds them.
+
+    A builder per window, as the pipeline has: it checks every document's
+    ``date_field`` against its window, work db2api's reader does per document.
+    """
     windows = split(START, range_end(rows), job.window_length, job.timezone)
     with closing(connect(job, pg_password())) as conn:
         for window in windows:
+            builder = DocumentBuilder(job, window)
             chunks = iter_chunks(
                 job.sql,
                 conn,

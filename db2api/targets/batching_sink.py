@@ -20,6 +20,7 @@ of elasticsearch-py's one chunker and one pair of ``_process_bulk_chunk_success/
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING, NoReturn
 
@@ -50,6 +51,10 @@ class BatchingSink(Sink):
 
     # Where a 413 puts the limit, for the dead letter of the one document it is about.
     limit_words = "what the target takes ({reason})"
+    # What a kind asks of the answer: a query after its url and headers (bulk: only the
+    # fields read, not gzipped).
+    answer_query = ""
+    answer_headers: dict[str, str] = {}  # noqa: RUF012 (read, never changed)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -112,7 +117,8 @@ class BatchingSink(Sink):
         first: bool = True,
     ) -> Refusal | None:
         """One batch, retried document by document; a request refused whole is halved."""
-        method, url, headers = self.method, self.url, {"Content-Type": self.framing.content_type}
+        method, url = self.method, self.url + self.answer_query
+        headers = {"Content-Type": self.framing.content_type, **self.answer_headers}
         held: list[Refusal] = []
 
         async def attempt(batch: Pending, attempts: int) -> tuple[Pending | None, Response | None]:
@@ -130,8 +136,8 @@ class BatchingSink(Sink):
                     if attempts == 1:
                         self._watch_uniform(results)
                     retry = self._sort(pending, results, attempts, outcome, sequence)
-                elif verdict is Verdict.FATAL:
-                    raise self.fatal(request, response)
+                elif verdict is Verdict.FATAL:  # named as the job wrote it, without answer_query
+                    raise self.fatal(replace(request, url=self.url), response)
                 elif verdict is Verdict.DEAD:  # 413, or a 4xx for the whole request
                     refusal = await settle_refusal(
                         self, pending, response, attempts, outcome, hold, first

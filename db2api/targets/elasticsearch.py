@@ -76,6 +76,10 @@ class BulkSink(BatchingSink):
     limit_words = (
         "what the target takes (HTTP {status}), its http.max_content_length or a proxy's body limit"
     )
+    answer_query = f"?{es_bulk.ANSWER_FIELDS}"
+    # identity: the answer is already cut to a few fields a document (ANSWER_FIELDS);
+    # gzipping it cost the node CPU and db2api a decompress per request.
+    answer_headers = {"Accept-Encoding": "identity"}  # noqa: RUF012 (read, never changed)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)

@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 
 OpType = Literal["index", "create"]
 __all__ = ["Batch", "BulkFraming", "ItemResult", "body", "iter_batches", "parse_response"]
+# The parts of a _bulk answer parse_response reads (both engines take filter_path on every
+# API): a third of the bytes for the node to write and for db2api to parse, where
+# parsing the whole answer was a fifth of db2api's CPU. A server that ignores it
+# answers in full, which parses the same; an error about the whole request keeps its
+# fields.
+ANSWER_FIELDS = "filter_path=items.*._id,items.*.status,items.*.error,error,status"
 
 
 def action_line(index: str, doc_id: str, op_type: OpType = "index") -> bytes:
@@ -121,15 +127,18 @@ Answered = tuple[str, str | None, ItemResult]  # (action, _id, result) of one it
 
 
 def _all_done(items: list[Any], sent: Sequence[str], action: str) -> bool:
-    """The common answer, checked in one tight pass: every item 2xx, in the order sent."""
-    for item, doc_id in zip(items, sent, strict=True):
-        result = item.get(action) if type(item) is dict else None
-        if type(result) is not dict or result.get("_id") != doc_id:
-            return False
-        status = result.get("status")
-        if type(status) is not int or not 200 <= status < 300:
-            return False
-    return True
+    """The common answer, checked in C-speed passes: every item 2xx, in the order sent.
+
+    Anything unexpected (an item that is not a dict, another action, a missing field)
+    is left to the item-by-item reading.
+    """
+    try:
+        results = [item[action] for item in items]
+        ids = [result["_id"] for result in results]
+        statuses = {result["status"] for result in results}
+    except (KeyError, TypeError):
+        return False
+    return ids == list(sent) and all(type(s) is int and 200 <= s < 300 for s in statuses)
 
 
 def _match(answered: list[Answered], sent: Sequence[str], action: str) -> list[int] | None:

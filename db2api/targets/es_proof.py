@@ -1,11 +1,20 @@
 """Completeness a lying target cannot pass: every acknowledged id is looked up again.
 
 After a chunk is delivered, its acknowledged ids are asked for with ``_mget``
-(``_source: false``, in batches): Elasticsearch and OpenSearch answer GETs in real
-time, so no refresh is needed and no count over a range can be fooled by a
-target that ignores the query. An id it does not hold fails the window, which
-runs again. A target without ``_mget`` (404/405) cannot be checked this way: one
-warning per run says so, and the row accounting alone stands.
+(``_source: false``): Elasticsearch and OpenSearch answer GETs in real time, so no
+refresh has to be asked for and no count over a range can be fooled by a target
+that ignores the query. An id it does not hold fails the window, which runs again.
+A target without ``_mget`` (404/405) cannot be checked this way: one warning per
+run says so, and the row accounting alone stands.
+
+A chunk's ids go in one request (up to :data:`PROOF_BATCH`): a real-time GET of a
+document written since the last refresh makes Elasticsearch refresh the shard first
+(``refreshIfNeeded("realtime_get")`` in its ``InternalEngine``), so every request
+costs the node a refresh and a small segment to merge later; one request per chunk
+is one refresh, where batches of 1,000 were three for a 2,740-row chunk. The answer
+is cut to what is read (``filter_path``): a third of the bytes to send and parse.
+Measured on Elasticsearch 8.19 (``bench``, medians of 3 rounds): what the proof adds
+to the node's CPU per document fell from 76 % to 48 % of a proof-off run's.
 
 A data stream takes no GET by id: Elasticsearch 8 and OpenSearch 2 answer every ``_mget``
 entry with ``index_not_found_exception`` marked ``"excluded_ds": "true"``. Its ids are
@@ -25,7 +34,9 @@ if TYPE_CHECKING:
     from db2api.targets.base import Outcome
     from db2api.targets.elasticsearch import BulkSink
 
-PROOF_BATCH = 1000
+PROOF_BATCH = 10_000  # ids per _mget: a default chunk (5,000) in one request
+# What _held reads of an _mget answer; an error about the whole request keeps its fields.
+PROOF_FIELDS = "filter_path=docs._id,docs.found,docs.error,error,status"
 SHOWN = 20
 
 
@@ -67,6 +78,9 @@ async def _held(sink: BulkSink, ids: list[str], outcome: Outcome) -> set[str] | 
         if docs is None:
             provable = False
             return None, None
+        if _all_found(docs, pending):
+            held.update(pending)
+            return None, None
         if docs and all(_excludes_data_stream(d) for d in docs):
             held.update(await _searched(sink, pending, outcome))
             return None, None
@@ -89,7 +103,8 @@ async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object]
     path = f"/{sink.target.index}/_mget"
     # _source goes in the query: OpenSearch 2.19 and Elasticsearch 8.19 both refuse it beside
     # "ids" in the body (400 parsing_exception "unexpected token [VALUE_BOOLEAN]").
-    response = await sink.call("POST", f"{path}?_source=false", {"ids": ids}, outcome)
+    query = f"?_source=false&{PROOF_FIELDS}"
+    response = await sink.call("POST", f"{path}{query}", {"ids": ids}, outcome)
     if response.status in (404, 405, 501) and b"index_not_found" not in response.body:
         if not sink.unprovable:
             sink.unprovable = True
@@ -107,6 +122,18 @@ async def _ask(sink: BulkSink, ids: list[str], outcome: Outcome) -> list[object]
             "has no _mget"
         )
     return docs
+
+
+def _all_found(docs: list[object], ids: list[str]) -> bool:
+    """The common answer, checked in C-speed passes: every id asked for found, in order.
+
+    Anything else (an id missing or in error, another order, an odd shape) is read
+    entry by entry.
+    """
+    try:
+        return [doc["_id"] for doc in docs if doc["found"] is True] == ids  # type: ignore[index]
+    except (KeyError, TypeError):
+        return False
 
 
 def _excludes_data_stream(doc: object) -> bool:

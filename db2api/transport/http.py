@@ -83,8 +83,10 @@ def redirected(request: Request, status: int, location: str | None) -> TargetErr
     where = "no Location" if not location else location.split("?")[0].split("#")[0]
     if location and len(where) < len(location):
         where += "?…"  # a query may hold a signed token
+    # Without the query: db2api's own (the _bulk answer filter) is noise, a job's may hold a token.
+    sent = request.url.split("?")[0]
     return TargetError(
-        f"target answered {request.method} {request.url} with HTTP {status}, a redirect to "
+        f"target answered {request.method} {sent} with HTTP {status}, a redirect to "
         f"{where}: db2api never follows redirects, so documents and credentials go only to "
         "target.url: point target.url at the final address"
     )

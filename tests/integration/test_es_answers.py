@@ -16,6 +16,8 @@ from db2api.errors import TargetError
 from db2api.job import Target
 from db2api.records.document import Document
 from db2api.targets.elasticsearch import Elasticsearch
+from db2api.targets.es_bulk import ANSWER_FIELDS
+from db2api.targets.es_proof import PROOF_FIELDS
 from db2api.transport.http import open_session
 from db2api.transport.limiter import Limiter
 from db2api.transport.retry import RetryPolicy
@@ -76,7 +78,7 @@ async def test_all_ok_acknowledges_every_document_in_one_request():
     outcome, seen = await send(same_item(real.INDEX_CREATED_ITEM_ES8))
 
     assert (outcome.acked, outcome.dead, len(seen)) == (10, [], 1)
-    assert seen[0].path == "/_bulk"
+    assert seen[0].path == f"/_bulk?{ANSWER_FIELDS}"  # the answer cut to what is read
 
 
 async def test_a_mapping_error_dead_letters_that_document_only():
@@ -251,7 +253,7 @@ async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
 
     assert outcome.acked == outcome.proven == 10
     [proof] = [s for s in seen if s.path.split("?")[0].endswith("/_mget")]
-    assert proof.path == f"/{INDEX}/_mget?_source=false"
+    assert proof.path == f"/{INDEX}/_mget?_source=false&{PROOF_FIELDS}"
     assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)]}
 
 
@@ -313,7 +315,7 @@ async def test_a_target_without_mget_is_trusted_with_one_warning_per_run():
 
     assert (first.acked, second.acked) == (10, 10)
     logging.getLogger("db2api").removeHandler(handler)
-    asked = [s.path for s in server.seen].count(f"/{INDEX}/_mget?_source=false")
+    asked = [s.path for s in server.seen].count(f"/{INDEX}/_mget?_source=false&{PROOF_FIELDS}")
     assert asked == 1, "asked once, then not"
     assert sum("cannot be proven present there" in line for line in said) == 1
 
@@ -341,7 +343,9 @@ async def test_items_in_another_order_dead_letter_the_refused_document_itself(pr
     assert (letter.id, letter.status) == ("3", 400)
     assert letter.reason.startswith("mapper_parsing_exception: failed to parse field [hass.value]")
     assert sorted(outcome.acked_ids) == sorted(str(i) for i in range(10) if i != 3)
-    assert [s.path for s in seen].count(f"/{INDEX}/_mget?_source=false") == (1 if prove else 0)
+    assert [s.path for s in seen].count(f"/{INDEX}/_mget?_source=false&{PROOF_FIELDS}") == (
+        1 if prove else 0
+    )
 
 
 def compact_status_200_missing_last(_number: int, seen: Seen) -> Answer:
