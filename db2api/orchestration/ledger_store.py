@@ -28,7 +28,11 @@ from prefect.client.schemas.actions import (
     VariableUpdate,
 )
 from prefect.client.schemas.filters import VariableFilter, VariableFilterName
-from prefect.concurrency.asyncio import AcquireConcurrencySlotTimeoutError, concurrency
+from prefect.concurrency.asyncio import (
+    AcquireConcurrencySlotTimeoutError,
+    ConcurrencySlotAcquisitionError,
+    concurrency,
+)
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from db2api.errors import Db2apiError
@@ -44,8 +48,9 @@ from db2api.records.ledger_codec import (
     shard_name,
     unpack,
 )
-from db2api.records.windows import Window, iso, to_moment, zone
-from db2api.scrub import SCRUBBER
+from db2api.records.windows import Window, iso
+from db2api.run.transfer import origin as origin  # re-exported: where a watermark starts
+from db2api.run.transfer import target_label as target_label
 
 LEGACY = "db2api-watermark-{job}"  # the watermark before the ledger: read as its floor
 LOCK_TIMEOUT = 120.0
@@ -59,18 +64,6 @@ class LedgerError(Db2apiError):
 
 def variable_name(job: str) -> str:
     return index_name(job)
-
-
-def origin(job: Job) -> datetime | None:
-    """Where the job's gap-free history must start for a watermark to exist."""
-    return to_moment(job.first_start, zone(job.timezone)) if job.first_start else None
-
-
-def target_label(job: Job, url: str) -> str:
-    """The target in words, kept beside its delivery key (a hash) in the ledger."""
-    target = job.target
-    path = f" path {target.path}" if target.mode != "bulk" else ""
-    return SCRUBBER(f"{url.rstrip('/')} {target.mode} index {target.index}{path}")
 
 
 async def _value(client: Any, name: str) -> Any:
@@ -134,7 +127,13 @@ async def _store(client: Any, job: str, ledger: Ledger, old: dict[str, Any] | No
     await _delete(client, [shard_name(job, slot, n) for n in surplus])
 
 
+_LOCKS: set[str] = set()  # locks this process created or saw: no look-up per change
+
+
 async def _ensure_lock(name: str) -> None:
+    """Create the job's lock on first use (a deleted lock is recreated by a new process)."""
+    if name in _LOCKS:
+        return
     async with get_client() as client:
         try:
             await client.read_global_concurrency_limit_by_name(name)
@@ -143,12 +142,22 @@ async def _ensure_lock(name: str) -> None:
                 await client.create_global_concurrency_limit(
                     GlobalConcurrencyLimitCreate(name=name, limit=1)
                 )
+    _LOCKS.add(name)
 
 
 async def change_ledger(job: str, change: Callable[[Ledger], None]) -> Ledger:
     """Read, change and write the job's ledger while no one else does."""
     name = variable_name(job)
     await _ensure_lock(name)
+    try:
+        return await _change(job, name, change)
+    except ConcurrencySlotAcquisitionError:  # the lock was deleted since: create it again
+        _LOCKS.discard(name)
+        await _ensure_lock(name)
+        return await _change(job, name, change)
+
+
+async def _change(job: str, name: str, change: Callable[[Ledger], None]) -> Ledger:
     lock = concurrency(name, occupy=1, timeout_seconds=LOCK_TIMEOUT, strict=True)
     try:
         async with lock, get_client() as client:
@@ -210,7 +219,7 @@ class LedgerRecorder:
     recorded are sent again by the next run that covers them (ids make that idempotent).
     """
 
-    def __init__(self, job: str, key: str, interval: float = 2.0, label: str = "") -> None:
+    def __init__(self, job: str, key: str, interval: float = 10.0, label: str = "") -> None:
         self.job = job
         self.key = key
         self.label = label
@@ -279,3 +288,23 @@ class LedgerRecorder:
             f"`db2api run {self.job} --start {iso(first)} --end {iso(last)}` once the ledger is "
             "free again to record them (their documents are sent again under the same ids)"
         )
+
+
+class ServerLedger(LedgerRecorder):
+    """The ledger in the Prefect server as the transfer loop uses it (``RunLedger``).
+
+    Read once when the run starts; delivered windows are recorded in the background
+    every ``interval`` seconds (10: a short run makes one change, at its end; a crash
+    sends at most that much again, under the same ids).
+    """
+
+    def __init__(self, job: str, key: str, label: str = "") -> None:
+        super().__init__(job, key, label=label)
+        self.read_ledger = Ledger()
+
+    async def read(self) -> Ledger:
+        self.read_ledger = await read_ledger(self.job)
+        return self.read_ledger
+
+    def is_delivered(self, window: Window) -> bool:
+        return self.read_ledger.is_delivered(self.key, window)
