@@ -57,9 +57,7 @@ dry_run_window = transfer_window.with_options(
 
 async def _transfer(runtime: Runtime, window: Window) -> WindowReport:
     sink = runtime.sink
-    report = await run_window(
-        runtime, window, upload=lambda chunk: upload_chunk(opaque(sink), opaque(chunk))
-    )
+    report = await run_window(runtime, window, upload=lambda chunk: upload_chunk(sink, chunk))
     if report.dead:
         report.error = f"{report.dead} dead letters"
         raise WindowIncomplete(
