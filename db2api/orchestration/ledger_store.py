@@ -219,7 +219,7 @@ class LedgerRecorder:
     recorded are sent again by the next run that covers them (ids make that idempotent).
     """
 
-    def __init__(self, job: str, key: str, interval: float = 10.0, label: str = "") -> None:
+    def __init__(self, job: str, key: str, interval: float = 2.0, label: str = "") -> None:
         self.job = job
         self.key = key
         self.label = label
@@ -231,10 +231,11 @@ class LedgerRecorder:
         self.unrecorded: list[Window] = []
         self.reason = ""
         self._writing: asyncio.Task[None] | None = None
+        self.held = False  # the last windows are running: their change is the final one
 
     def add(self, window: Window) -> None:
         self.pending.append(window)
-        if time.monotonic() >= self.next_flush and self._writing is None:
+        if not self.held and time.monotonic() >= self.next_flush and self._writing is None:
             self._writing = asyncio.create_task(self._write_in_background())
 
     async def _record(self) -> None:
@@ -257,6 +258,14 @@ class LedgerRecorder:
         finally:
             self.next_flush = time.monotonic() + self.interval
             self._writing = None
+
+    def hold(self) -> None:
+        """Start no more background changes: :meth:`flush` writes the rest in one.
+
+        Called once every window left is running: a change started now would still be
+        in flight when they end, and the run would wait for it and then for one more.
+        """
+        self.held = True
 
     async def flush(self) -> Ledger | None:
         """Record every window added so far; the ledger as last written (None: never).
@@ -294,8 +303,8 @@ class ServerLedger(LedgerRecorder):
     """The ledger in the Prefect server as the transfer loop uses it (``RunLedger``).
 
     Read once when the run starts; delivered windows are recorded in the background
-    every ``interval`` seconds (10: a short run makes one change, at its end; a crash
-    sends at most that much again, under the same ids).
+    every ``interval`` seconds, so a crashed run's delivered windows are skipped by
+    the next (nothing else remembers them), and the last windows in one change.
     """
 
     def __init__(self, job: str, key: str, label: str = "") -> None:

@@ -39,6 +39,9 @@ class MemoryLedger:
     def add(self, window: Window) -> None:
         self.pending.append(window)
 
+    def hold(self) -> None:
+        return None  # every add is kept until flush anyway
+
     async def flush(self) -> Ledger | None:
         if self.pending:
             self.ledger.record(self.key, self.pending, self.label)

@@ -52,6 +52,7 @@ class RunLedger(Protocol):
     async def read(self) -> Ledger: ...
     def is_delivered(self, window: Window) -> bool: ...
     def add(self, window: Window) -> None: ...
+    def hold(self) -> None: ...  # every window left is running: the rest goes in one change
     async def flush(self) -> Ledger | None: ...
     def waiting(self) -> int: ...
     def unrecorded_note(self) -> str: ...
@@ -135,6 +136,7 @@ async def transfer(
     if not work.windows:
         return RunResult(None, note=work.note)
     by_key = {window.key: window for window in work.windows}
+    left = len(work.windows)
 
     async def run_one(window: Window) -> WindowReport:
         is_open = window in work.open
@@ -143,6 +145,10 @@ async def transfer(
         return await pieces.run_window(runtime, window, force, dry_run, is_open)
 
     async def on_done(report: WindowReport) -> None:
+        nonlocal left
+        left -= 1
+        if left <= spec.windows_in_flight:  # the rest are running: one change at the end
+            book.hold()
         window = by_key[report.window]
         if not dry_run and window not in work.open and is_complete(report):
             book.add(window)
