@@ -232,11 +232,23 @@ class LedgerRecorder:
         self.reason = ""
         self._writing: asyncio.Task[None] | None = None
         self.held = False  # the last windows are running: their change is the final one
+        self._sleeping = False  # the background change waits for its interval
 
     def add(self, window: Window) -> None:
         self.pending.append(window)
-        if not self.held and time.monotonic() >= self.next_flush and self._writing is None:
-            self._writing = asyncio.create_task(self._write_in_background())
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """A change for what is pending, once ``interval`` has passed since the last one.
+
+        Even if no window ends after it: a run killed later has its delivered windows
+        in the ledger, and the next run skips them (nothing else remembers them).
+        """
+        if self.held or self._writing is not None or not self.pending:
+            return
+        delay = max(0.0, self.next_flush - time.monotonic())
+        self._sleeping = delay > 0  # until it starts writing, hold() may cancel it
+        self._writing = asyncio.create_task(self._write_in_background(delay))
 
     async def _record(self) -> None:
         done, self.pending = self.pending, []
@@ -250,14 +262,22 @@ class LedgerRecorder:
         finally:
             self.in_flight = []
 
-    async def _write_in_background(self) -> None:
+    async def _write_in_background(self, delay: float) -> None:
+        written = False
         try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._sleeping = False
             await self._record()
+            written = True
         except Exception:
-            pass  # kept in ``pending``: :meth:`flush` tries again
+            pass  # kept in ``pending``: the next add or :meth:`flush` tries again
         finally:
+            self._sleeping = False
             self.next_flush = time.monotonic() + self.interval
             self._writing = None
+            if written:
+                self._schedule()  # windows added while it wrote
 
     def hold(self) -> None:
         """Start no more background changes: :meth:`flush` writes the rest in one.
@@ -266,12 +286,17 @@ class LedgerRecorder:
         in flight when they end, and the run would wait for it and then for one more.
         """
         self.held = True
+        if self._writing is not None and self._sleeping:  # not writing yet: merge it
+            self._writing.cancel()
+            self._writing = None
+            self._sleeping = False
 
     async def flush(self) -> Ledger | None:
         """Record every window added so far; the ledger as last written (None: never).
 
         Never raises: what it could not record is left in :attr:`unrecorded`.
         """
+        self.hold()
         if self._writing is not None:
             await self._writing
         if self.pending:
