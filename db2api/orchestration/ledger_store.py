@@ -328,8 +328,8 @@ class ServerLedger(LedgerRecorder):
     """The ledger in the Prefect server as the transfer loop uses it (``RunLedger``).
 
     Read once when the run starts; delivered windows are recorded in the background
-    every ``interval`` seconds, so a crashed run's delivered windows are skipped by
-    the next (nothing else remembers them), and the last windows in one change.
+    every ``interval`` seconds (the window task's cache covers the windows a crashed
+    run delivered but had not recorded yet), and the last windows in one change.
     """
 
     def __init__(self, job: str, key: str, label: str = "") -> None:
