@@ -1,34 +1,28 @@
-"""The ``transfer`` flow: plan windows, run them, publish what happened.
+"""The ``transfer`` flow: the transfer loop (:mod:`db2api.run.transfer`) with Prefect's pieces.
 
-Thin on purpose: parameters in, tasks called in order. Nightly deployments,
+Wiring only: the rules of a run (what to skip, what counts as delivered, the
+summary, the final state) live in the loop, which the plain path runs too; the flow
+passes the Variable ledger, the progress artifact and the window task. Nightly deployments,
 manual runs from the UI and backfills all run this same flow; only ``start`` and
 ``end`` differ (none: from the job's watermark to today's start).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated
 
 from prefect import flow, get_client, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 from pydantic import WithJsonSchema
 
-from db2api.errors import Db2apiError
-from db2api.job import resolve
 from db2api.log import quiet_task_runs
-from db2api.orchestration.ledger_store import LedgerRecorder, origin, read_ledger, target_label
-from db2api.records.ledger import Ledger, delivery_key
-from db2api.records.windows import Window, iso
-from db2api.run.catalog import job_names, load_job
-from db2api.run.planning import is_complete, plan
-from db2api.run.report import RunSummary, WindowReport, summarise
-from db2api.run.runtime import open_runtime
-from db2api.run.window import heartbeat, run_windows
+from db2api.orchestration.ledger_store import ServerLedger
+from db2api.run.catalog import job_names
+from db2api.run.transfer import Pieces, RunResult, verdict
+from db2api.run.transfer import transfer as run_transfer
 from db2api.scrub import install_log_scrubbing
 from tasks.artifacts import Progress, announce, publish_summary
 from tasks.window_task import run_window_task
@@ -81,78 +75,28 @@ async def transfer(
     install_log_scrubbing()
     quiet_task_runs()
     logger = get_run_logger()
-    began = time.perf_counter()
-    name = str(getattr(job, "value", job))
-    try:
-        spec = load_job(name)
-        ledger = await read_ledger(spec.name)
-        url = resolve(spec.target.url, spec.name)
-        key = delivery_key(spec.fingerprint, url)
-        watermark = ledger.watermark(origin(spec), key)  # this target's: a new one starts over
-        work = plan(spec, start_at or start, end_at or end, watermark)
-    except Db2apiError as exc:
-        logger.error(str(exc))
-        return Failed(message=str(exc))
-    kind = " (dry run)" if dry_run else " (backfill)" if "backfill" in flow_run.tags else ""
-    await rename_run(f"{spec.name} {work.label}{kind}")
-    if work.note:
-        logger.info(work.note)
-    if not work.windows:
-        return Completed(message=work.note, data={"summary": None})
-    recorder = LedgerRecorder(spec.name, key, label=target_label(spec, url))
-    by_key = {window.key: window for window in work.windows}
-
-    async def run_one(window: Window) -> WindowReport:
-        if not (force or dry_run) and window not in work.open and ledger.is_delivered(key, window):
-            return WindowReport(window.key, cached=True)  # delivered, maybe by another machine
-        return await run_window_task(runtime, window, force, dry_run, window in work.open)
-
-    async def on_done(report: WindowReport) -> None:
-        window = by_key[report.window]
-        if not dry_run and window not in work.open and is_complete(report):
-            recorder.add(window)
-        progress.update(report)
-
-    try:
-        label = f"{flow_run.id or 'local'}"[:8]
-        async with open_runtime(spec, label, dry_run, max_delete_fraction) as runtime:
-            progress = await Progress.start(spec.name, len(work.windows), logger)
-            ticker = asyncio.create_task(heartbeat(runtime, progress.tick))
-            try:
-                reports, fatal = await run_windows(
-                    work.windows, run_one, concurrency=spec.windows_in_flight, on_done=on_done
-                )
-            finally:
-                ticker.cancel()
-            path = str(runtime.dead_letters.path)
-    except Db2apiError as exc:
-        logger.error(str(exc))
-        await record_the_rest(recorder, logger)
-        return Failed(message="; ".join(filter(None, [str(exc), recorder.unrecorded_note()])))
-    finally:
-        ledger = await record_the_rest(recorder, logger) or ledger
-    summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
-    summary.dry_run = dry_run
-    summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
-    if recorder.unrecorded:  # delivered, yet the next run would not know: the run failed
-        logger.error(recorder.unrecorded_note())
-        summary.fatal = "; ".join(filter(None, [summary.fatal, recorder.unrecorded_note()]))
-    moved = ledger.watermark(origin(spec), key)
-    if moved != watermark:
-        logger.info(f"watermark of {spec.name} moved to {iso(moved) if moved else 'none'}")
-    logger.info(summary.headline())
-    await progress.finish(summary)
-    await publish_summary(summary)
-    return final_state(summary, work.note)
-
-
-async def record_the_rest(recorder: LedgerRecorder, logger: Any) -> Ledger | None:
-    """The ledger's last change, announced: the server may take many seconds to answer."""
-    waiting = recorder.waiting()
-    if not waiting:
-        return await recorder.flush()
-    what = f"recording {waiting:,} windows in the ledger of {recorder.job}"
-    return await announce(what, recorder.flush(), logger.info)
+    backfill = "backfill" in flow_run.tags
+    pieces = Pieces(
+        ledger=ServerLedger,
+        progress=Progress.start,
+        run_window=run_window_task,
+        announce=announce,
+        rename=lambda name: rename_run(name + (" (backfill)" if backfill and not dry_run else "")),
+    )
+    result = await run_transfer(
+        str(getattr(job, "value", job)),
+        start_at or start,
+        end_at or end,
+        pieces,
+        dry_run=dry_run,
+        force=force,
+        label=f"{flow_run.id or 'local'}"[:8],
+        max_delete_fraction=max_delete_fraction,
+        logger=logger,
+    )
+    if result.summary is not None:
+        await publish_summary(result.summary)
+    return final_state(result)
 
 
 async def rename_run(name: str) -> None:
@@ -161,28 +105,8 @@ async def rename_run(name: str) -> None:
             await client.set_flow_run_name(flow_run.id, name)
 
 
-def final_state(summary: RunSummary, note: str = "") -> State:
-    result: dict[str, Any] = {"summary": summary}
-    if summary.fatal:
-        return Failed(message=summary.fatal, data=result)
-    if summary.dry_run:
-        return Completed(
-            message=f"dry run: {summary.total('acked')} documents would be sent, "
-            f"{summary.total('dead')} rejected",
-            data=result,
-        )
-    if not summary.ok:
-        return Failed(message=failure_message(summary), data=result)
-    message = f"{summary.total('acked')} documents delivered"
-    return Completed(message=f"{message} ({note})" if note else message, data=result)
-
-
-def failure_message(summary: RunSummary) -> str:
-    dead = summary.total("dead")
-    broken = [r for r in summary.windows if r.error and not r.dead]
-    parts = []
-    if dead:
-        parts.append(f"{dead} documents dead-lettered to {summary.dead_letter_file}")
-    if broken:
-        parts.append(f"{len(broken)} windows failed (first: {broken[0].window}: {broken[0].error})")
-    return "; ".join(parts) + "; the next run sends these windows again"
+def final_state(result: RunResult) -> State:
+    """The run's state in the UI, as the loop judged it (:func:`db2api.run.transfer.verdict`)."""
+    ok, message = verdict(result)
+    data = {"summary": result.summary}
+    return Completed(message=message, data=data) if ok else Failed(message=message, data=data)

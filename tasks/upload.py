@@ -3,7 +3,9 @@
 The sink already retries each document; Prefect's retries are the outer safety
 net for the unexpected (a bug, a dropped event loop callback), and re-sending a
 whole chunk is safe because document ids make every write idempotent. Chunks are
-never hashed or cached (``NO_CACHE``): the window is the unit that is cached.
+never hashed or cached (``NO_CACHE``), and the window task passes the sink and the
+chunk wrapped in ``opaque``: Prefect does not walk a chunk's documents, twice per
+task run, looking for futures.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import opaque
 
 from db2api.errors import Db2apiError
 from db2api.records.document import Chunk
@@ -33,5 +36,10 @@ async def is_worth_retrying(task: Any, task_run: Any, state: Any) -> bool:
     retry_delay_seconds=[2, 10],
     retry_condition_fn=is_worth_retrying,
 )
-async def upload_chunk(sink: DocumentSink, chunk: Chunk) -> Outcome:
+async def upload_chunk_task(sink: DocumentSink, chunk: Chunk) -> Outcome:
     return await sink.send(chunk.documents, chunk.prepared)
+
+
+async def upload_chunk(sink: DocumentSink, chunk: Chunk) -> Outcome:
+    """One chunk as an ``upload-chunk`` task run, its sink and documents not walked."""
+    return await upload_chunk_task(opaque(sink), opaque(chunk))

@@ -97,7 +97,11 @@ async def run_window_task(
     dry_run: bool = False,
     is_open: bool = False,
 ) -> WindowReport:
-    """Run the window task and say whether its result came from the cache.
+    """The transfer loop's window runner under Prefect: the window as a task run.
+
+    Says whether its result came from Prefect's cache: the ledger skips what it has
+    recorded before a task run starts; the cache still covers a window delivered by a
+    run that died before its ledger change (a crash), which is sent again otherwise.
 
     ``force`` reads and sends the window even if it is done (and caches it anew);
     a dry run and an open window (not ended yet) never read from or write to the cache.

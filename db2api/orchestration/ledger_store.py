@@ -28,7 +28,11 @@ from prefect.client.schemas.actions import (
     VariableUpdate,
 )
 from prefect.client.schemas.filters import VariableFilter, VariableFilterName
-from prefect.concurrency.asyncio import AcquireConcurrencySlotTimeoutError, concurrency
+from prefect.concurrency.asyncio import (
+    AcquireConcurrencySlotTimeoutError,
+    ConcurrencySlotAcquisitionError,
+    concurrency,
+)
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from db2api.errors import Db2apiError
@@ -44,8 +48,9 @@ from db2api.records.ledger_codec import (
     shard_name,
     unpack,
 )
-from db2api.records.windows import Window, iso, to_moment, zone
-from db2api.scrub import SCRUBBER
+from db2api.records.windows import Window, iso
+from db2api.run.transfer import origin as origin  # re-exported: where a watermark starts
+from db2api.run.transfer import target_label as target_label
 
 LEGACY = "db2api-watermark-{job}"  # the watermark before the ledger: read as its floor
 LOCK_TIMEOUT = 120.0
@@ -59,18 +64,6 @@ class LedgerError(Db2apiError):
 
 def variable_name(job: str) -> str:
     return index_name(job)
-
-
-def origin(job: Job) -> datetime | None:
-    """Where the job's gap-free history must start for a watermark to exist."""
-    return to_moment(job.first_start, zone(job.timezone)) if job.first_start else None
-
-
-def target_label(job: Job, url: str) -> str:
-    """The target in words, kept beside its delivery key (a hash) in the ledger."""
-    target = job.target
-    path = f" path {target.path}" if target.mode != "bulk" else ""
-    return SCRUBBER(f"{url.rstrip('/')} {target.mode} index {target.index}{path}")
 
 
 async def _value(client: Any, name: str) -> Any:
@@ -134,7 +127,13 @@ async def _store(client: Any, job: str, ledger: Ledger, old: dict[str, Any] | No
     await _delete(client, [shard_name(job, slot, n) for n in surplus])
 
 
+_LOCKS: set[str] = set()  # locks this process created or saw: no look-up per change
+
+
 async def _ensure_lock(name: str) -> None:
+    """Create the job's lock on first use (a deleted lock is recreated by a new process)."""
+    if name in _LOCKS:
+        return
     async with get_client() as client:
         try:
             await client.read_global_concurrency_limit_by_name(name)
@@ -143,12 +142,22 @@ async def _ensure_lock(name: str) -> None:
                 await client.create_global_concurrency_limit(
                     GlobalConcurrencyLimitCreate(name=name, limit=1)
                 )
+    _LOCKS.add(name)
 
 
 async def change_ledger(job: str, change: Callable[[Ledger], None]) -> Ledger:
     """Read, change and write the job's ledger while no one else does."""
     name = variable_name(job)
     await _ensure_lock(name)
+    try:
+        return await _change(job, name, change)
+    except ConcurrencySlotAcquisitionError:  # the lock was deleted since: create it again
+        _LOCKS.discard(name)
+        await _ensure_lock(name)
+        return await _change(job, name, change)
+
+
+async def _change(job: str, name: str, change: Callable[[Ledger], None]) -> Ledger:
     lock = concurrency(name, occupy=1, timeout_seconds=LOCK_TIMEOUT, strict=True)
     try:
         async with lock, get_client() as client:
@@ -222,11 +231,24 @@ class LedgerRecorder:
         self.unrecorded: list[Window] = []
         self.reason = ""
         self._writing: asyncio.Task[None] | None = None
+        self.held = False  # the last windows are running: their change is the final one
+        self._sleeping = False  # the background change waits for its interval
 
     def add(self, window: Window) -> None:
         self.pending.append(window)
-        if time.monotonic() >= self.next_flush and self._writing is None:
-            self._writing = asyncio.create_task(self._write_in_background())
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """A change for what is pending, once ``interval`` has passed since the last one.
+
+        Even if no window ends after it: a run killed later has its delivered windows
+        in the ledger, and the next run skips them (nothing else remembers them).
+        """
+        if self.held or self._writing is not None or not self.pending:
+            return
+        delay = max(0.0, self.next_flush - time.monotonic())
+        self._sleeping = delay > 0  # until it starts writing, hold() may cancel it
+        self._writing = asyncio.create_task(self._write_in_background(delay))
 
     async def _record(self) -> None:
         done, self.pending = self.pending, []
@@ -240,20 +262,41 @@ class LedgerRecorder:
         finally:
             self.in_flight = []
 
-    async def _write_in_background(self) -> None:
+    async def _write_in_background(self, delay: float) -> None:
+        written = False
         try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._sleeping = False
             await self._record()
+            written = True
         except Exception:
-            pass  # kept in ``pending``: :meth:`flush` tries again
+            pass  # kept in ``pending``: the next add or :meth:`flush` tries again
         finally:
+            self._sleeping = False
             self.next_flush = time.monotonic() + self.interval
             self._writing = None
+            if written:
+                self._schedule()  # windows added while it wrote
+
+    def hold(self) -> None:
+        """Start no more background changes: :meth:`flush` writes the rest in one.
+
+        Called once every window left is running: a change started now would still be
+        in flight when they end, and the run would wait for it and then for one more.
+        """
+        self.held = True
+        if self._writing is not None and self._sleeping:  # not writing yet: merge it
+            self._writing.cancel()
+            self._writing = None
+            self._sleeping = False
 
     async def flush(self) -> Ledger | None:
         """Record every window added so far; the ledger as last written (None: never).
 
         Never raises: what it could not record is left in :attr:`unrecorded`.
         """
+        self.hold()
         if self._writing is not None:
             await self._writing
         if self.pending:
@@ -279,3 +322,23 @@ class LedgerRecorder:
             f"`db2api run {self.job} --start {iso(first)} --end {iso(last)}` once the ledger is "
             "free again to record them (their documents are sent again under the same ids)"
         )
+
+
+class ServerLedger(LedgerRecorder):
+    """The ledger in the Prefect server as the transfer loop uses it (``RunLedger``).
+
+    Read once when the run starts; delivered windows are recorded in the background
+    every ``interval`` seconds (the window task's cache covers the windows a crashed
+    run delivered but had not recorded yet), and the last windows in one change.
+    """
+
+    def __init__(self, job: str, key: str, label: str = "") -> None:
+        super().__init__(job, key, label=label)
+        self.read_ledger = Ledger()
+
+    async def read(self) -> Ledger:
+        self.read_ledger = await read_ledger(self.job)
+        return self.read_ledger
+
+    def is_delivered(self, window: Window) -> bool:
+        return self.read_ledger.is_delivered(self.key, window)

@@ -1,1 +1,1 @@
-"""One run of a job without Prefect: windows, the shared runtime, planning and the report."""
+"""One run of a job without Prefect: the transfer loop, windows, runtime, planning, report."""

@@ -13,24 +13,20 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
-from db2api.errors import (
-    JobError,
-    OutputError,
-    SourceError,
-    SourceLost,
-    TargetError,
-    TooManyDeadLetters,
-    WindowIncomplete,
-    first_error,
-)
+from db2api.errors import RangeError, TooManyDeadLetters, first_error
 from db2api.job import Job
 from db2api.read.extract import iter_window_chunks
 from db2api.records.deadletters import dead_letter_folder
 from db2api.records.document import Chunk
 from db2api.records.resolutions import resolve_delivered
-from db2api.records.windows import Window, split
-from db2api.run.report import RunSummary, WindowReport, summarise
-from db2api.run.runtime import Runtime, open_runtime
+from db2api.records.windows import Window
+from db2api.run.plain import LogProgress, MemoryLedger
+from db2api.run.report import RunSummary, WindowReport
+from db2api.run.runtime import Runtime
+from db2api.run.transfer import Pieces, transfer
+from db2api.run.transfer import heartbeat as heartbeat  # the loop's, named here too
+from db2api.run.transfer import is_fatal as is_fatal
+from db2api.run.transfer import run_windows as run_windows
 from db2api.targets import Outcome
 from db2api.write.dryrun import DrySink
 
@@ -124,23 +120,6 @@ def check_dead_fraction(runtime: Runtime, report: WindowReport) -> None:
     )
 
 
-Emit = Callable[[str], Awaitable[None]]
-
-
-async def heartbeat(runtime: Runtime, emit: Emit, every: float = 10.0) -> None:
-    """Say how the run is doing every ``every`` seconds, windows finished or not.
-
-    Under faults a window can take minutes; the figures so far and the breaker's
-    state ("waiting for target since …") show that the run is alive, and why it
-    is slow. Runs until cancelled.
-    """
-    while True:
-        await asyncio.sleep(every)
-        breaker = getattr(runtime.sink, "breaker", None)
-        retries = getattr(runtime.sink, "retries", None)  # live: a send may still be waiting
-        await emit(runtime.tally.line(breaker.state() if breaker else "", retries))
-
-
 def has_letters(runtime: Runtime) -> bool:
     """Whether this job ever wrote dead letters (a dry run resolves nothing)."""
     return not isinstance(runtime.sink, DrySink) and dead_letter_folder(runtime.job).is_dir()
@@ -161,54 +140,11 @@ def resent_and_acked(chunk: Chunk, outcome: Outcome) -> int:
     return sum(1 for doc_id in chunk.repeated if doc_id not in refused)
 
 
-RunOne = Callable[[Window], Awaitable[WindowReport]]
-OnDone = Callable[[WindowReport], Awaitable[None]]
-
-
-def is_fatal(error: BaseException) -> bool:
-    """Errors every later window would hit too: stop instead of repeating them."""
-    stops = TargetError | JobError | SourceError | OutputError | TooManyDeadLetters
-    return isinstance(error, stops) and not isinstance(error, SourceLost)
-
-
-async def run_windows(
-    windows: list[Window], run_one: RunOne, concurrency: int = 1, on_done: OnDone | None = None
-) -> tuple[list[WindowReport], Exception | None]:
-    """Run windows (``concurrency`` at a time), in order of their start.
-
-    A window that fails does not stop the others, unless its error is fatal; then
-    windows not yet started are reported as not run. Returns the reports in window
-    order and the fatal error (None if none).
-    """
-    slots = asyncio.Semaphore(concurrency)
-    reports: dict[Window, WindowReport] = {}
-    fatal: Exception | None = None
-
-    async def one(window: Window) -> None:
-        nonlocal fatal
-        async with slots:
-            if fatal:
-                reports[window] = WindowReport(window.key, error="not run: the run stopped")
-                return
-            try:
-                reports[window] = await run_one(window)
-            except WindowIncomplete as exc:
-                report = exc.report if isinstance(exc.report, WindowReport) else None
-                reports[window] = report or WindowReport(window.key, error=str(exc))
-            except Exception as exc:
-                # What the window had read before it failed, when the error carries it.
-                report = getattr(exc, "partial_report", None)
-                if not isinstance(report, WindowReport):
-                    report = WindowReport(window.key)
-                report.error = f"{type(exc).__name__}: {exc}"
-                reports[window] = report
-                if is_fatal(exc) and not fatal:
-                    fatal = exc
-            if on_done is not None:
-                await on_done(reports[window])
-
-    await asyncio.gather(*(one(window) for window in windows))
-    return [reports[window] for window in windows], fatal
+async def plain_window(
+    runtime: Runtime, window: Window, force: bool, dry_run: bool, is_open: bool
+) -> WindowReport:
+    """The loop's window runner without Prefect: the window, in place (no task, no retry)."""
+    return await run_window(runtime, window)
 
 
 async def transfer_range(
@@ -218,14 +154,17 @@ async def transfer_range(
     label: str = "plain",
     max_delete_fraction: float | None = None,
 ) -> RunSummary:
-    """The whole transfer without Prefect: for tests, benchmarks and embedding."""
-    windows = split(start, end, job.window_length, job.timezone)
-    began = time.perf_counter()
-    async with open_runtime(job, label, max_delete_fraction=max_delete_fraction) as runtime:
-        reports, fatal = await run_windows(
-            windows, lambda window: run_window(runtime, window), job.windows_in_flight
-        )
-        path = str(runtime.dead_letters.path)
-    summary = summarise(job, windows, reports, fatal, time.perf_counter() - began, path)
-    summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
-    return summary
+    """The whole transfer without Prefect: for tests, benchmarks and embedding.
+
+    The same loop as the ``transfer`` flow (:func:`db2api.run.transfer.transfer`)
+    with a ledger in memory (a fresh one: nothing is skipped) and progress in the log.
+    """
+    pieces = Pieces(ledger=MemoryLedger, progress=LogProgress.start, run_window=plain_window)
+    result = await transfer(
+        job, start, end, pieces, label=label, max_delete_fraction=max_delete_fraction
+    )
+    if result.exception is not None:
+        raise result.exception
+    if result.summary is None:
+        raise RangeError(result.error or result.note or f"no window in [{start}, {end})")
+    return result.summary

@@ -45,7 +45,7 @@ def source(
         job = load_job(name)
         return replace(job, target=replace(job.target, reconcile=True))
 
-    monkeypatch.setattr("flows.transfer.load_job", reconciling)
+    monkeypatch.setattr("db2api.run.transfer.load_job", reconciling)  # the loop loads the job
     return copy
 
 

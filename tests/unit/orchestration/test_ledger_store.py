@@ -105,3 +105,33 @@ async def test_nothing_to_say_when_everything_was_recorded(slow: SlowLedger) -> 
     recorder.add(day(0))
     await recorder.flush()
     assert recorder.unrecorded == [] and recorder.unrecorded_note() == ""
+
+
+async def test_a_window_is_recorded_once_the_interval_passes_with_no_window_after_it(
+    slow: SlowLedger,
+) -> None:
+    """A run killed later must find it in the ledger: nothing else remembers it."""
+    recorder = LedgerRecorder("job", "key", interval=0.05)
+    slow.release.set()
+    await asyncio.sleep(0.06)
+    recorder.add(day(0))  # the first change, at once
+    await asyncio.sleep(0.01)
+    recorder.add(day(1))  # within the interval: waits for it, then goes alone
+    await asyncio.sleep(0.2)
+    assert slow.changes == [[day(0)], [day(1)]]
+
+
+async def test_the_last_windows_wait_for_one_final_change(slow: SlowLedger) -> None:
+    """Once every window left is running, their change is the flush's: one, not two."""
+    recorder = LedgerRecorder("job", "key", interval=0.05)
+    slow.release.set()
+    await asyncio.sleep(0.06)
+    recorder.add(day(0))
+    await asyncio.sleep(0.01)
+    recorder.add(day(1))  # its change waits for the interval ...
+    recorder.hold()  # ... and is dropped: the flush takes it
+    recorder.add(day(2))
+    await asyncio.sleep(0.2)
+    assert slow.changes == [[day(0)]]
+    await recorder.flush()
+    assert slow.changes == [[day(0)], [day(1), day(2)]]
