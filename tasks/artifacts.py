@@ -83,7 +83,7 @@ class Progress:
         return cls(total, artifact, logger)
 
     async def tick(self, line: str) -> None:
-        """Figures while windows run (see ``db2api.run.window.heartbeat``)."""
+        """Figures while windows run (see ``db2api.run.transfer.heartbeat``)."""
         self.logger.info(f"[{self.done}/{self.total} windows] {line}")
         self._publish(line)
 

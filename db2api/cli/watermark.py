@@ -8,17 +8,12 @@ from typing import Any
 
 from db2api.errors import Db2apiError
 from db2api.job import resolve
-from db2api.orchestration.ledger_store import (
-    clear_ledger,
-    origin,
-    read_ledger,
-    set_watermark,
-    target_label,
-)
+from db2api.orchestration.ledger_store import clear_ledger, read_ledger, set_watermark
 from db2api.orchestration.prefect_server import local_prefect
 from db2api.records.ledger import delivery_key, describe
 from db2api.records.windows import iso, to_moment, zone
 from db2api.run.catalog import load_job
+from db2api.run.transfer import origin, target_label
 
 
 def cmd_watermark(args: argparse.Namespace) -> int:

@@ -49,8 +49,7 @@ from db2api.records.ledger_codec import (
     unpack,
 )
 from db2api.records.windows import Window, iso
-from db2api.run.transfer import origin as origin  # re-exported: where a watermark starts
-from db2api.run.transfer import target_label as target_label
+from db2api.run.transfer import origin
 
 LEGACY = "db2api-watermark-{job}"  # the watermark before the ledger: read as its floor
 LOCK_TIMEOUT = 120.0

@@ -33,11 +33,12 @@ from prefect.settings import PREFECT_API_URL, temporary_settings
 
 from db2api.job import Job
 from db2api.orchestration.deploy import api_url
-from db2api.orchestration.ledger_store import origin, read_ledger
+from db2api.orchestration.ledger_store import read_ledger
 from db2api.records.deadletters import dead_letter_folder
 from db2api.records.ledger import Interval, Ledger, describe
 from db2api.records.resolutions import file_statuses
 from db2api.records.windows import iso
+from db2api.run.transfer import origin
 
 LIMIT = 4  # intervals shown before "… n more …"
 

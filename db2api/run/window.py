@@ -24,9 +24,6 @@ from db2api.run.plain import LogProgress, MemoryLedger
 from db2api.run.report import RunSummary, WindowReport
 from db2api.run.runtime import Runtime
 from db2api.run.transfer import Pieces, transfer
-from db2api.run.transfer import heartbeat as heartbeat  # the loop's, named here too
-from db2api.run.transfer import is_fatal as is_fatal
-from db2api.run.transfer import run_windows as run_windows
 from db2api.targets import Outcome
 from db2api.write.dryrun import DrySink
 

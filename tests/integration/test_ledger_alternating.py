@@ -18,11 +18,12 @@ import pytest
 
 from db2api.cli import main
 from db2api.job import resolve
-from db2api.orchestration.ledger_store import clear_ledger, origin, read_ledger
+from db2api.orchestration.ledger_store import clear_ledger, read_ledger
 from db2api.receiver import ReceiverProcess
 from db2api.records.ledger import delivery_key
 from db2api.run.catalog import load_job
 from db2api.run.report import RunSummary
+from db2api.run.transfer import origin
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 FLOW_FILE = Path(__file__).resolve().parents[2] / "flows" / "transfer.py"

@@ -401,7 +401,8 @@ async def test_source_connections_are_reused_across_windows(
 ) -> None:
     from db2api.records.windows import split
     from db2api.run.runtime import open_runtime
-    from db2api.run.window import run_window, run_windows
+    from db2api.run.transfer import run_windows
+    from db2api.run.window import run_window
 
     job = postgres_job(postgres_source, PG_PASSWORD_ENV, target.url, windows_in_flight=2)
     windows = split(START, END, job.window_length, job.timezone)

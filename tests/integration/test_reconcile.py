@@ -21,7 +21,8 @@ from db2api.records.deadletters import deletions_path, iter_dead_letters
 from db2api.records.windows import split
 from db2api.run.resend import replay
 from db2api.run.runtime import open_runtime
-from db2api.run.window import run_window, run_windows, transfer_range
+from db2api.run.transfer import run_windows
+from db2api.run.window import run_window, transfer_range
 from tests.support.jobs import postgres_job, to_document, with_target
 from tests.support.readings import PG_PASSWORD_ENV, SOURCE_START
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from db2api.run.runtime import Tally
-from db2api.run.window import heartbeat
+from db2api.run.transfer import heartbeat
 from db2api.transport.breaker import Breaker
 
 
