@@ -78,17 +78,14 @@ def load_job_file(path: Path) -> Job:
             f"job file {path} has a syntax error at line {exc.lineno}: {exc.msg}"
         ) from None
     except SystemExit as exc:
-        frames = traceback.extract_tb(exc.__traceback__)
-        mine = [frame for frame in frames if Path(frame.filename) == path] or frames
         raise JobError(
-            f"job file {path} called sys.exit({exc.code!r}) at line {mine[-1].lineno} while "
+            f"job file {path} called sys.exit({exc.code!r}) at line {_line_in(path, exc)} while "
             "loading: a job file only defines `job = Job(...)`; raise an exception to refuse"
         ) from None
     except Exception as exc:
-        frames = traceback.extract_tb(exc.__traceback__)
-        mine = [frame for frame in frames if Path(frame.filename) == path] or frames
         raise JobError(
-            f"job file {path} failed to load at line {mine[-1].lineno}: {type(exc).__name__}: {exc}"
+            f"job file {path} failed to load at line {_line_in(path, exc)}: "
+            f"{type(exc).__name__}: {exc}"
         ) from None
     job = getattr(module, "job", None)
     if not isinstance(job, Job):
@@ -99,3 +96,10 @@ def load_job_file(path: Path) -> Job:
             f"or the job to {path.stem!r}, so runs and caches are filed under one name"
         )
     return job
+
+
+def _line_in(path: Path, exc: BaseException) -> int | None:
+    """The job file's own line that led to ``exc``: the user edits that file, not ours."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [frame for frame in frames if Path(frame.filename) == path] or frames
+    return mine[-1].lineno if mine else None
