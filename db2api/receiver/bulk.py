@@ -62,6 +62,7 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
     lines = body.split(b"\n")
     last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
     actions: list[BulkAction] = []
+    missing: list[str] = []  # what the whole request is refused for, action by action
     i = 0
     while i < last:
         line, number = lines[i], i + 1
@@ -92,18 +93,29 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             assert source is not None
             action.source, action.upsert = update_parts(source, number)
         if index is None:
-            action.error = (400, "illegal_argument_exception", "index is missing")
-        elif needs_id and raw_id is None:
-            action.error = (400, "illegal_argument_exception", "id is missing")
-        elif refusal := check_target(index, doc_id):
+            missing.append("index is missing")
+        if needs_id and raw_id is None:
+            missing.append("id is missing")
+        if index is not None and (refusal := check_target(index, doc_id)):
             action.error = (refusal.status, refusal.type, refusal.reason)
             action.error_meta = refusal.meta
         actions.append(action)
     if not actions:
-        raise ProtocolError(
-            400, "action_request_validation_exception", "Validation Failed: 1: no requests added;"
-        )
+        missing.append("no requests added")
+    if missing:
+        raise _invalid(missing)
     return actions
+
+
+def _invalid(problems: list[str]) -> ProtocolError:
+    """A request refused as a whole before any item runs, as BulkRequest.validate words it.
+
+    Both engines answer a ``delete`` or ``update`` without ``_id``, or an action with no
+    index, this way (OpenSearch 2.19.6, Elasticsearch 8.19.21: ``Validation Failed: 1: index
+    is missing;2: id is missing;``), not with a failed item.
+    """
+    reason = "".join(f"{n}: {problem};" for n, problem in enumerate(problems, 1))
+    return ProtocolError(400, "action_request_validation_exception", f"Validation Failed: {reason}")
 
 
 def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:

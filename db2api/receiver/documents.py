@@ -54,8 +54,7 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     op = WriteOp("create" if create else "index", index, doc_id, body.decode())
     result = await st.write_one(op)
     if result.status == 409:
-        error = es.write_error(index, doc_id, result)
-        return json_response(error.body(), error.status)
+        return refusal_response(es.write_error(index, doc_id, result))
     st.stats.docs_written += 1
     return json_response(es.write_body(index, doc_id, result), result.status)
 
@@ -75,8 +74,7 @@ async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
     op = WriteOp("update", index, doc_id, doc.decode(), upsert and upsert.decode())
     result = await st.write_one(op)
     if result.result == "document_missing":
-        error = es.write_error(index, doc_id, result)
-        return json_response(error.body(), error.status)
+        return refusal_response(es.write_error(index, doc_id, result))
     if result.result != "noop":
         st.stats.docs_written += 1
     return json_response(es.write_body(index, doc_id, result), result.status)
@@ -124,8 +122,8 @@ async def count(request: web.Request, st: ReceiverState) -> web.Response:
     except ValueError as exc:
         return error_response(400, "parsing_exception", str(exc))
     if n is None:
-        return error_response(404, "index_not_found_exception", f"no such index [{index}]")
-    return json_response({"count": n, "_shards": {**es.SHARDS, "skipped": 0}})
+        return refusal_response(no_such_index(index))
+    return json_response({"count": n, "_shards": es.READ_SHARDS})
 
 
 async def mget(request: web.Request, st: ReceiverState) -> web.Response:
