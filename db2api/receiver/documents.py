@@ -8,6 +8,7 @@ wrote; faults, counters and error shapes are :mod:`data_routes`'s.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import orjson
@@ -23,6 +24,7 @@ from db2api.receiver.refusals import decide_refusal, no_such_index
 from db2api.receiver.responses import error_response, json_response, refusal_response
 from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
+from db2api.receiver.store import StoredDoc
 from db2api.receiver.writes import WriteOp
 
 
@@ -134,7 +136,7 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     by_index: dict[str, list[MgetDoc]] = {}
     for doc in wanted:
         by_index.setdefault(doc.index, []).append(doc)
-    found: dict[tuple[str, str], tuple[int, str]] = {}
+    found: dict[tuple[str, str], StoredDoc] = {}
     refusals = {}
     for index, docs in by_index.items():
         defined = st.store.defined
@@ -149,11 +151,8 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
             refusals[index] = refusal
             continue
         ids = [doc.id for doc in docs]
-        if any(doc.source is not False for doc in docs):
-            stored = await st.db(st.store.documents, index, ids)
-        else:  # only existence and versions: no bodies to read
-            versions = await st.db(st.store.versions_of, index, ids)
-            stored = {doc_id: (version, "{}") for doc_id, version in versions.items()}
+        bodies = any(doc.source is not False for doc in docs)  # else no bodies to read
+        stored = await st.db(functools.partial(st.store.documents, bodies=bodies), index, ids)
         found.update(((index, doc_id), hit) for doc_id, hit in stored.items())
     answers = [
         {"_index": doc.index, "_id": doc.id, "error": refusals[doc.index].body()["error"]}

@@ -254,7 +254,7 @@ def test_bulk_update_and_delete_shapes(tmp_path) -> None:
     ops, positions, _ = plan_bulk(actions, faults, faults.rng())
     with Store(tmp_path / "r.sqlite") as store:
         resp = bulk_response(actions, positions, store.write(ops), 1)
-        assert store.get("i", "3") == (1, '{"n":3}')
+        assert store.get("i", "3") == (1, '{"n":3}', resp["items"][4]["update"]["_seq_no"])
         assert store.ids("i") == {"3": 1}
     items = [next(iter(i.values())) for i in resp["items"]]
     assert [(i["status"], i.get("result")) for i in items] == [
