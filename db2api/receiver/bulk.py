@@ -216,6 +216,7 @@ def plan_bulk(
             action.error = (400, "mapper_parsing_exception", reason)
         elif unmapped := document_refusal(defined.get(index), doc, action.id, action.upsert):
             action.error = (unmapped.status, unmapped.type, unmapped.reason)
+            action.error_meta = unmapped.meta
         elif fault is ItemFault.LOST:
             counts["bulk_item_lost"] += 1
             action.lost = True
