@@ -202,6 +202,7 @@ async def test_a_strict_mapping_refuses_documents_single_and_in_bulk(
         "type": "mapper_parsing_exception",
         "reason": "failed to parse field [n] of type [long] in document with id 'b'. "
         "Preview of field's value: 'seven'",
+        "caused_by": {"type": "illegal_argument_exception", "reason": 'For input string: "seven"'},
     }
     assert items[2]["error"]["reason"].endswith(
         "of type [date] in document with id 'c'. Preview of field's value: '2024-02-30'"
