@@ -19,6 +19,7 @@ from db2api.receiver.catalog import IndexDefinition
 from db2api.receiver.faults import Faults, ItemFault, decide_items, matches_reject_rule
 from db2api.receiver.mapped_documents import document_refusal
 from db2api.receiver.protocol import (
+    SHARDS,
     ProtocolError,
     check_target,
     new_id,
@@ -250,6 +251,8 @@ def bulk_response(
         else:
             item = write_body(action.index or "", action.id, result)
             item["status"] = result.status  # a 404 "not_found" delete is not an error
+            if result.result == "noop":  # unlike a single _update's (OpenSearch 2.19.6, ES 8.19.21)
+                item["_shards"] = SHARDS
         items.append({action.op: item})
     return {"took": took_ms, "errors": errors, "items": items}
 

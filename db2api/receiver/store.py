@@ -133,9 +133,9 @@ class Store(IndexCatalog):
                     results.append(WriteResult(404, "document_missing", 0, -1))
                     continue
                 if current is not None:
-                    merged = self._merged(key, body)
+                    merged, stored_seq_no = self._merged(key, body)
                     if merged is None:  # nothing changes: Elasticsearch's noop detection
-                        results.append(WriteResult(200, "noop", current, self._seq_no))
+                        results.append(WriteResult(200, "noop", current, stored_seq_no))
                         continue
                     body = merged
                 else:
@@ -155,14 +155,15 @@ class Store(IndexCatalog):
             self._conn.executemany(_UPSERT, upserts)
         return results
 
-    def _merged(self, key: tuple[str, str], partial: str) -> str | None:
-        """The stored document with ``partial`` merged in, or ``None`` if nothing changes."""
-        (stored,) = self._conn.execute(
-            "SELECT body FROM docs WHERE idx = ? AND id = ?", key
+    def _merged(self, key: tuple[str, str], partial: str) -> tuple[str | None, int]:
+        """(the stored document with ``partial`` merged in, or ``None`` if nothing changes;
+        its stored ``_seq_no``, which a noop answers as both engines do)."""
+        stored, seq_no = self._conn.execute(
+            "SELECT body, seq_no FROM docs WHERE idx = ? AND id = ?", key
         ).fetchone()
         before = json.loads(stored)
         after = merge_documents(before, json.loads(partial))
-        return None if after == before else json.dumps(after, ensure_ascii=False)
+        return (None if after == before else json.dumps(after, ensure_ascii=False)), seq_no
 
     def _next_seq_no(self) -> int:
         self._seq_no += 1

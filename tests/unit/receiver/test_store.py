@@ -42,3 +42,11 @@ def test_a_data_file_from_before_seq_no_was_stored_gets_the_column(tmp_path) -> 
         assert store.get("i", "old") == (4, '{"n":1}', 0)
         (result,) = store.write([WriteOp("index", "i", "new", "{}")])
         assert store.get("i", "new") == (1, "{}", result.seq_no)
+
+
+def test_a_noop_update_answers_the_document_s_own_seq_no(tmp_path) -> None:
+    with Store(tmp_path / "r.sqlite") as store:
+        (written,) = store.write([WriteOp("index", "i", "a", '{"n":1}')])
+        store.write([WriteOp("index", "i", "b", "{}")])
+        (noop,) = store.write([WriteOp("update", "i", "a", '{"n":1}')])
+        assert (noop.result, noop.version, noop.seq_no) == ("noop", 1, written.seq_no)
