@@ -19,6 +19,7 @@ from db2api.receiver.catalog import IndexDefinition
 from db2api.receiver.faults import Faults, ItemFault, decide_items, matches_reject_rule
 from db2api.receiver.mapped_documents import document_refusal
 from db2api.receiver.protocol import (
+    SHARDS,
     ProtocolError,
     check_target,
     new_id,
@@ -62,6 +63,7 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
     lines = body.split(b"\n")
     last = len(lines) - 1 if lines[-1] == b"" else len(lines)  # a final "\n" ends the body
     actions: list[BulkAction] = []
+    missing: list[str] = []  # what the whole request is refused for, action by action
     i = 0
     while i < last:
         line, number = lines[i], i + 1
@@ -92,18 +94,29 @@ def parse_bulk(body: bytes, default_index: str | None) -> list[BulkAction]:
             assert source is not None
             action.source, action.upsert = update_parts(source, number)
         if index is None:
-            action.error = (400, "illegal_argument_exception", "index is missing")
-        elif needs_id and raw_id is None:
-            action.error = (400, "illegal_argument_exception", "id is missing")
-        elif refusal := check_target(index, doc_id):
+            missing.append("index is missing")
+        if needs_id and raw_id is None:
+            missing.append("id is missing")
+        if index is not None and (refusal := check_target(index, doc_id)):
             action.error = (refusal.status, refusal.type, refusal.reason)
             action.error_meta = refusal.meta
         actions.append(action)
     if not actions:
-        raise ProtocolError(
-            400, "action_request_validation_exception", "Validation Failed: 1: no requests added;"
-        )
+        missing.append("no requests added")
+    if missing:
+        raise _invalid(missing)
     return actions
+
+
+def _invalid(problems: list[str]) -> ProtocolError:
+    """A request refused as a whole before any item runs, as BulkRequest.validate words it.
+
+    Both engines answer a ``delete`` or ``update`` without ``_id``, or an action with no
+    index, this way (OpenSearch 2.19.6, Elasticsearch 8.19.21: ``Validation Failed: 1: index
+    is missing;2: id is missing;``), not with a failed item.
+    """
+    reason = "".join(f"{n}: {problem};" for n, problem in enumerate(problems, 1))
+    return ProtocolError(400, "action_request_validation_exception", f"Validation Failed: {reason}")
 
 
 def _action(line: bytes, number: int) -> tuple[str, dict[str, Any]]:
@@ -204,6 +217,7 @@ def plan_bulk(
             action.error = (400, "mapper_parsing_exception", reason)
         elif unmapped := document_refusal(defined.get(index), doc, action.id, action.upsert):
             action.error = (unmapped.status, unmapped.type, unmapped.reason)
+            action.error_meta = unmapped.meta
         elif fault is ItemFault.LOST:
             counts["bulk_item_lost"] += 1
             action.lost = True
@@ -237,6 +251,8 @@ def bulk_response(
         else:
             item = write_body(action.index or "", action.id, result)
             item["status"] = result.status  # a 404 "not_found" delete is not an error
+            if result.result == "noop":  # unlike a single _update's (OpenSearch 2.19.6, ES 8.19.21)
+                item["_shards"] = SHARDS
         items.append({action.op: item})
     return {"took": took_ms, "errors": errors, "items": items}
 

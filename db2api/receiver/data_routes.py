@@ -20,7 +20,7 @@ from aiohttp import web
 from db2api.receiver.faults import RequestFault, decide_request
 from db2api.receiver.protocol import ProtocolError
 from db2api.receiver.refusals import decide_refusal
-from db2api.receiver.responses import error_response, json_response
+from db2api.receiver.responses import error_answer, error_response, filtered, refusal_response
 from db2api.receiver.state import STATE, ReceiverState
 
 log = logging.getLogger("db2api.receiver")
@@ -116,7 +116,7 @@ def data_route(
         st = request.app[STATE]
         if read and BYPASS_HEADER in request.headers:
             request[BYPASSED] = True
-            return await _answer(request, st, handler)
+            return filtered(request, await _answer(request, st, handler))
         stats = st.stats
         stats.requests += 1
         stats.in_flight += 1
@@ -129,7 +129,7 @@ def data_route(
             if resp is not None and not isinstance(resp, _Dropped):
                 key = str(resp.status)
                 stats.by_status[key] = stats.by_status.get(key, 0) + 1
-        return resp
+        return filtered(request, resp)
 
     return wrapped
 
@@ -138,7 +138,7 @@ async def _answer(request: web.Request, st: ReceiverState, handler: Handler) -> 
     try:
         return await handler(request, st)
     except ProtocolError as exc:
-        return json_response(exc.body(), exc.status)
+        return error_answer(exc.body(), exc.status)
     except web.HTTPRequestEntityTooLarge:
         # As OpenSearch 2.19 and Elasticsearch 8.19 answer a body over
         # http.max_content_length: 413 with an empty body (tests/integration/engines).
@@ -160,4 +160,4 @@ def refused_by_index(
         return None
     if refusal.counter:
         st.stats.faults[refusal.counter] += 1
-    return json_response(refusal.body(), refusal.status)
+    return refusal_response(refusal)

@@ -8,6 +8,7 @@ wrote; faults, counters and error shapes are :mod:`data_routes`'s.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import orjson
@@ -23,6 +24,7 @@ from db2api.receiver.refusals import decide_refusal, no_such_index
 from db2api.receiver.responses import error_response, json_response, refusal_response
 from db2api.receiver.search import parse_search, run_search
 from db2api.receiver.state import ReceiverState
+from db2api.receiver.store import StoredDoc
 from db2api.receiver.writes import WriteOp
 
 
@@ -54,8 +56,7 @@ async def put_doc(request: web.Request, st: ReceiverState) -> web.Response:
     op = WriteOp("create" if create else "index", index, doc_id, body.decode())
     result = await st.write_one(op)
     if result.status == 409:
-        error = es.write_error(index, doc_id, result)
-        return json_response(error.body(), error.status)
+        return refusal_response(es.write_error(index, doc_id, result))
     st.stats.docs_written += 1
     return json_response(es.write_body(index, doc_id, result), result.status)
 
@@ -75,8 +76,7 @@ async def update_doc(request: web.Request, st: ReceiverState) -> web.Response:
     op = WriteOp("update", index, doc_id, doc.decode(), upsert and upsert.decode())
     result = await st.write_one(op)
     if result.result == "document_missing":
-        error = es.write_error(index, doc_id, result)
-        return json_response(error.body(), error.status)
+        return refusal_response(es.write_error(index, doc_id, result))
     if result.result != "noop":
         st.stats.docs_written += 1
     return json_response(es.write_body(index, doc_id, result), result.status)
@@ -124,8 +124,8 @@ async def count(request: web.Request, st: ReceiverState) -> web.Response:
     except ValueError as exc:
         return error_response(400, "parsing_exception", str(exc))
     if n is None:
-        return error_response(404, "index_not_found_exception", f"no such index [{index}]")
-    return json_response({"count": n, "_shards": {**es.SHARDS, "skipped": 0}})
+        return refusal_response(no_such_index(index))
+    return json_response({"count": n, "_shards": es.READ_SHARDS})
 
 
 async def mget(request: web.Request, st: ReceiverState) -> web.Response:
@@ -136,7 +136,7 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
     by_index: dict[str, list[MgetDoc]] = {}
     for doc in wanted:
         by_index.setdefault(doc.index, []).append(doc)
-    found: dict[tuple[str, str], tuple[int, str]] = {}
+    found: dict[tuple[str, str], StoredDoc] = {}
     refusals = {}
     for index, docs in by_index.items():
         defined = st.store.defined
@@ -151,11 +151,8 @@ async def mget(request: web.Request, st: ReceiverState) -> web.Response:
             refusals[index] = refusal
             continue
         ids = [doc.id for doc in docs]
-        if any(doc.source is not False for doc in docs):
-            stored = await st.db(st.store.documents, index, ids)
-        else:  # only existence and versions: no bodies to read
-            versions = await st.db(st.store.versions_of, index, ids)
-            stored = {doc_id: (version, "{}") for doc_id, version in versions.items()}
+        bodies = any(doc.source is not False for doc in docs)  # else no bodies to read
+        stored = await st.db(functools.partial(st.store.documents, bodies=bodies), index, ids)
         found.update(((index, doc_id), hit) for doc_id, hit in stored.items())
     answers = [
         {"_index": doc.index, "_id": doc.id, "error": refusals[doc.index].body()["error"]}

@@ -1,10 +1,15 @@
 """Whether a created index's mapping accepts a document, as Elasticsearch decides it.
 
 Pure functions (no HTTP, no SQLite), so the rules are unit-tested as tables. The
-receiver checks only what a job can trip over: a ``"dynamic": "strict"`` mapping, and
-values a ``long``/``integer``/``short``/``byte``/``date``/``boolean`` field cannot hold.
+receiver checks only what a job can trip over: a ``"dynamic": "strict"`` mapping, values
+a ``long``/``integer``/``short``/``byte``/``float``/``double``/``half_float``/``date``/
+``boolean`` field cannot hold, and an object where a ``keyword``/``text`` field wants text.
 Other field types take any value, as the receiver stores documents as given. Reading
 and merging the mapping itself is :mod:`mapping`'s.
+
+Each refusal carries the ``caused_by`` both engines put under it (the parser's own
+complaint), worded as OpenSearch 2.19.6 or Elasticsearch 8.19.21 word it without the
+``[line:column]`` locations the receiver does not track.
 
 Item errors use ``mapper_parsing_exception`` without a ``[line:column]`` prefix, as the
 rest of the receiver does (OpenSearch and Elasticsearch 7.x); Elasticsearch 8.x says
@@ -26,7 +31,12 @@ from db2api.receiver.mapping import is_object
 from db2api.receiver.refusals import Refusal
 
 _INTEGER_BOUNDS = {"long": 2**63, "integer": 2**31, "short": 2**15, "byte": 2**7}
-_CHECKED_TYPES = frozenset({*_INTEGER_BOUNDS, "date", "boolean"})
+_FLOAT_TYPES = frozenset({"float", "double", "half_float"})
+_TEXT_TYPES = frozenset({"keyword", "text"})
+_CHECKED_TYPES = frozenset({*_INTEGER_BOUNDS, *_FLOAT_TYPES, *_TEXT_TYPES, "date", "boolean"})
+_DATE_FORMAT = "strict_date_optional_time||epoch_millis"
+_TOKENS = {True: "VALUE_TRUE", False: "VALUE_FALSE"}
+_JAVA_TYPES = {"long": "long", "integer": "int"}  # as Jackson names them in range errors
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # strict_date_optional_time: yyyy[-MM[-dd['T'HH[:mm[:ss[.S+]]][offset]]]]
 _ISO_DATE = re.compile(
@@ -119,10 +129,51 @@ def _value_refusal(field: dict[str, Any], value: Any, name: str, doc_id: str) ->
         f"failed to parse field [{name}] of type [{type_}] in document with id '{doc_id}'. "
         f"Preview of field's value: '{_preview(value)}'"
     )
-    return Refusal(400, "mapper_parsing_exception", reason)
+    return Refusal(400, "mapper_parsing_exception", reason, {"caused_by": _cause(type_, value)})
+
+
+def _cause(type_: str, value: Any) -> dict[str, Any]:
+    """What the field's parser said, e.g. {"type": "illegal_argument_exception", "reason":
+    "For input string: \"abc\""} under a long given "abc" (both engines)."""
+    if isinstance(value, dict):
+        if type_ in _TEXT_TYPES or type_ == "date":
+            return _error("illegal_argument_exception", "Expected text but found START_OBJECT")
+        return _error("illegal_argument_exception", "Cannot parse object as number")
+    if type_ == "date":
+        reason = f"failed to parse date field [{_preview(value)}] with format [{_DATE_FORMAT}]"
+        inner = _error("date_time_parse_exception", "Failed to parse with all enclosed parsers")
+        return _error("illegal_argument_exception", reason) | {"caused_by": inner}
+    if type_ == "boolean":
+        if isinstance(value, str):
+            reason = f"Failed to parse value [{value}] as only [true] or [false] are allowed."
+            return _error("illegal_argument_exception", reason)
+        token = "VALUE_NUMBER_INT" if isinstance(value, int) else "VALUE_NUMBER_FLOAT"
+        return _error("json_parse_exception", f"Current token ({token}) not of boolean type")
+    if isinstance(value, bool):
+        reason = (
+            f"Current token ({_TOKENS[value]}) not numeric, can not use numeric value accessors"
+        )
+        return _error("json_parse_exception", reason)
+    if _number(value) is None:
+        kind = "number_format_exception" if type_ in _FLOAT_TYPES else "illegal_argument_exception"
+        return _error(kind, f'For input string: "{value}"')
+    java = _JAVA_TYPES.get(type_)
+    if isinstance(value, str) or java is None:  # a number out of the type's range
+        return _error(
+            "illegal_argument_exception", f"Value [{value}] is out of range for a {type_}"
+        )
+    low, high = -_INTEGER_BOUNDS[type_], _INTEGER_BOUNDS[type_] - 1
+    reason = f"Numeric value ({value}) out of range of {java} ({low} - {high})"
+    return _error("input_coercion_exception", reason)
+
+
+def _error(type_: str, reason: str) -> dict[str, Any]:
+    return {"type": type_, "reason": reason}
 
 
 def _fits(type_: str, field: dict[str, Any], value: Any) -> bool:
+    if type_ in _TEXT_TYPES:
+        return not isinstance(value, dict)
     if type_ == "boolean":
         return value is True or value is False or value in ("true", "false", "")
     if isinstance(value, bool | dict | list):
@@ -132,6 +183,8 @@ def _fits(type_: str, field: dict[str, Any], value: Any) -> bool:
     number = _number(value)
     if number is None:
         return False
+    if type_ in _FLOAT_TYPES:
+        return True
     bound = _INTEGER_BOUNDS[type_]
     return -bound <= int(number) < bound  # coerce: a fraction is truncated
 

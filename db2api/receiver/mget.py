@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from db2api.receiver.protocol import ProtocolError, add_source, parse_json
+from db2api.receiver.store import StoredDoc
 
 
 class MgetDoc(NamedTuple):
@@ -93,17 +94,22 @@ def _text_id(value: object) -> str:
 
 
 def doc_body(
-    index: str, doc_id: str, found: tuple[int, str] | None, source: bool | list[str] = True
+    index: str, doc_id: str, found: StoredDoc | None, source: bool | list[str] = True
 ) -> dict[str, Any]:
-    """A ``GET _doc`` body (also one ``_mget`` entry); the stored text is embedded as-is."""
+    """A ``GET _doc`` body (also one ``_mget`` entry); the stored text is embedded as-is.
+
+    Fields in the engines' order, ``_seq_no`` and ``_primary_term`` included as both send
+    them (OpenSearch 2.19.6, Elasticsearch 8.19.21: tests/integration/engines/test_filter_path.py).
+    """
     if found is None:
         return {"_index": index, "_id": doc_id, "found": False}
-    version, raw = found
     body: dict[str, Any] = {
         "_index": index,
         "_id": doc_id,
-        "_version": version,
+        "_version": found.version,
+        "_seq_no": found.seq_no,
+        "_primary_term": 1,
         "found": True,
     }
-    add_source(body, raw, source)
+    add_source(body, found.body, source)
     return body

@@ -19,6 +19,8 @@ from db2api.receiver.writes import WriteResult
 
 SHARDS = {"total": 1, "successful": 1, "failed": 0}
 NOOP_SHARDS = {"total": 0, "successful": 0, "failed": 0}
+# A read's shard counts, in the engines' order (skipped before failed).
+READ_SHARDS = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
 _MAX_ID_BYTES = 512
 
 

@@ -72,9 +72,11 @@ class Refusal:
         return {"type": self.type, "reason": self.reason, **self.meta}
 
     def body(self) -> dict[str, Any]:
-        """The whole-request envelope of a single-document request."""
+        """The whole-request envelope of a single-document request; its ``root_cause``
+        leaves out the ``caused_by`` the error itself carries, as both engines do."""
         cause = self.error()
-        return {"error": {"root_cause": [cause], **cause}, "status": self.status}
+        root = {key: value for key, value in cause.items() if key != "caused_by"}
+        return {"error": {"root_cause": [root], **cause}, "status": self.status}
 
 
 def index_uuid(index: str) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from db2api.receiver.protocol import SHARDS, ProtocolError, add_source, parse_json
+from db2api.receiver.protocol import READ_SHARDS, ProtocolError, add_source, parse_json
 from db2api.receiver.store import RANGE_OPERATORS, Store, json_path
 
 MAX_RESULT_WINDOW = 10_000
@@ -208,7 +208,7 @@ def run_search(store: Store, index: str | None, search: Search, took: int = 0) -
     return {
         "took": took,
         "timed_out": False,
-        "_shards": {**SHARDS, "skipped": 0},
+        "_shards": READ_SHARDS,
         "hits": {**hits_body, "hits": hits},
     }
 

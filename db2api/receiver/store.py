@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from db2api.errors import Db2apiError
 from db2api.receiver.catalog import IndexCatalog
@@ -25,14 +25,23 @@ from db2api.receiver.writes import WriteOp, WriteResult, merge_documents
 
 _CHUNK = 499  # ids per "IN (...)" query: plus the index that is 500 parameters
 _UPSERT = (
-    "INSERT INTO docs(idx, id, body, version) VALUES (?, ?, ?, 1) "
-    "ON CONFLICT(idx, id) DO UPDATE SET body = excluded.body, version = docs.version + 1"
+    "INSERT INTO docs(idx, id, body, version, seq_no) VALUES (?, ?, ?, 1, ?) "
+    "ON CONFLICT(idx, id) DO UPDATE SET body = excluded.body, version = docs.version + 1, "
+    "seq_no = excluded.seq_no"
 )
 RANGE_OPERATORS = {"gte": ">=", "gt": ">", "lte": "<=", "lt": "<"}
 
 
 class StoreError(Db2apiError):
     """The data file cannot be opened or used."""
+
+
+class StoredDoc(NamedTuple):
+    """One stored document as a read by id answers it (``_version``, ``_source``, ``_seq_no``)."""
+
+    version: int
+    body: str
+    seq_no: int
 
 
 class Store(IndexCatalog):
@@ -49,8 +58,12 @@ class Store(IndexCatalog):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS docs (idx TEXT NOT NULL, id TEXT NOT NULL, "
-                "body TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (idx, id))"
+                "body TEXT NOT NULL, version INTEGER NOT NULL, "
+                "seq_no INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (idx, id))"
             )
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(docs)")}
+            if "seq_no" not in columns:  # a data file written before reads showed _seq_no
+                self._conn.execute("ALTER TABLE docs ADD COLUMN seq_no INTEGER NOT NULL DEFAULT 0")
             row = self._conn.execute("SELECT COALESCE(SUM(version), 0) FROM docs").fetchone()
             self._open_catalog()
         except (OSError, sqlite3.Error) as exc:
@@ -96,7 +109,7 @@ class Store(IndexCatalog):
     def _write(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
         versions = self._versions(ops)
         results: list[WriteResult] = []
-        upserts: list[tuple[str, str, str]] = []
+        upserts: list[tuple[str, str, str, int]] = []
         for op, index, doc_id, body, upsert in ops:
             key = (index, doc_id)
             current = versions.get(key)
@@ -120,9 +133,9 @@ class Store(IndexCatalog):
                     results.append(WriteResult(404, "document_missing", 0, -1))
                     continue
                 if current is not None:
-                    merged = self._merged(key, body)
+                    merged, stored_seq_no = self._merged(key, body)
                     if merged is None:  # nothing changes: Elasticsearch's noop detection
-                        results.append(WriteResult(200, "noop", current, self._seq_no))
+                        results.append(WriteResult(200, "noop", current, stored_seq_no))
                         continue
                     body = merged
                 else:
@@ -130,28 +143,27 @@ class Store(IndexCatalog):
             assert body is not None, "index and create need a body"
             version = 1 if current is None else current + 1
             versions[key] = version
-            upserts.append((index, doc_id, body))
+            seq_no = self._next_seq_no()
+            upserts.append((index, doc_id, body, seq_no))
             created = current is None
             results.append(
                 WriteResult(
-                    201 if created else 200,
-                    "created" if created else "updated",
-                    version,
-                    self._next_seq_no(),
+                    201 if created else 200, "created" if created else "updated", version, seq_no
                 )
             )
         if upserts:
             self._conn.executemany(_UPSERT, upserts)
         return results
 
-    def _merged(self, key: tuple[str, str], partial: str) -> str | None:
-        """The stored document with ``partial`` merged in, or ``None`` if nothing changes."""
-        (stored,) = self._conn.execute(
-            "SELECT body FROM docs WHERE idx = ? AND id = ?", key
+    def _merged(self, key: tuple[str, str], partial: str) -> tuple[str | None, int]:
+        """(the stored document with ``partial`` merged in, or ``None`` if nothing changes;
+        its stored ``_seq_no``, which a noop answers as both engines do)."""
+        stored, seq_no = self._conn.execute(
+            "SELECT body, seq_no FROM docs WHERE idx = ? AND id = ?", key
         ).fetchone()
         before = json.loads(stored)
         after = merge_documents(before, json.loads(partial))
-        return None if after == before else json.dumps(after, ensure_ascii=False)
+        return (None if after == before else json.dumps(after, ensure_ascii=False)), seq_no
 
     def _next_seq_no(self) -> int:
         self._seq_no += 1
@@ -171,24 +183,26 @@ class Store(IndexCatalog):
         """Versions of those ``ids`` that exist; caller holds the lock."""
         return dict(self._rows_by_id("version", index, ids))
 
-    def get(self, index: str, doc_id: str) -> tuple[int, str] | None:
-        """(version, raw JSON body) or ``None``."""
+    def get(self, index: str, doc_id: str) -> StoredDoc | None:
+        """The stored document (version, raw JSON body, sequence number) or ``None``."""
         with self._lock:
             row = self._conn.execute(
-                "SELECT version, body FROM docs WHERE idx = ? AND id = ?", (index, doc_id)
+                "SELECT version, body, seq_no FROM docs WHERE idx = ? AND id = ?", (index, doc_id)
             ).fetchone()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else StoredDoc(*row)
 
-    def versions_of(self, index: str, ids: Sequence[str]) -> dict[str, int]:
-        """The stored versions of those ``ids`` that exist (for ``_mget``)."""
-        with self._lock:
-            return self._stored_versions(index, ids)
+    def documents(
+        self, index: str, ids: Sequence[str], *, bodies: bool = True
+    ) -> dict[str, StoredDoc]:
+        """id -> stored document for those ``ids`` that exist (for ``_mget``).
 
-    def documents(self, index: str, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
-        """id -> (version, raw JSON body) for those ``ids`` that exist (for ``_mget``)."""
+        Without ``bodies`` (``_source=false``) only versions and sequence numbers are read,
+        and each body is ``"{}"``.
+        """
+        columns = "version, body, seq_no" if bodies else "version, '{}', seq_no"
         with self._lock:
-            rows = self._rows_by_id("version, body", index, ids)
-            return {doc_id: (version, body) for doc_id, version, body in rows}
+            rows = self._rows_by_id(columns, index, ids)
+        return {doc_id: StoredDoc(*stored) for doc_id, *stored in rows}
 
     def _rows_by_id(self, columns: str, index: str, ids: Sequence[str]) -> list[tuple[Any, ...]]:
         """(id, *columns) of those ``ids`` that exist, a few indexed look-ups.

@@ -148,7 +148,7 @@ async def test_bulk_mixes_ok_and_failed_items_in_order(rx: ReceiverProcess) -> N
         {"n": 1},
         {"index": {"_index": "b", "_id": "2"}},
         b'{"n": oops}\n',
-        {"index": {"_id": "3"}},  # no index anywhere: POST /_bulk
+        {"index": {"_index": "Upper", "_id": "3"}},  # an index name no engine takes
         {"n": 3},
         {"create": {"_index": "b", "_id": "1"}},
         {"n": 4},
@@ -169,10 +169,7 @@ async def test_bulk_mixes_ok_and_failed_items_in_order(rx: ReceiverProcess) -> N
         ("create", "6", 201),
     ]
     assert items[1][1]["error"]["type"] == "mapper_parsing_exception"
-    assert items[2][1]["error"] == {
-        "type": "illegal_argument_exception",
-        "reason": "index is missing",
-    }
+    assert items[2][1]["error"]["type"] == "invalid_index_name_exception"
     assert items[3][1]["error"]["type"] == "version_conflict_engine_exception"
     assert items[4][1]["_version"] == 2 and items[4][1]["result"] == "updated"
     assert rx.ids("b") == {"1": 2, "6": 1}

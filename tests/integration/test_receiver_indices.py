@@ -202,6 +202,7 @@ async def test_a_strict_mapping_refuses_documents_single_and_in_bulk(
         "type": "mapper_parsing_exception",
         "reason": "failed to parse field [n] of type [long] in document with id 'b'. "
         "Preview of field's value: 'seven'",
+        "caused_by": {"type": "illegal_argument_exception", "reason": 'For input string: "seven"'},
     }
     assert items[2]["error"]["reason"].endswith(
         "of type [date] in document with id 'c'. Preview of field's value: '2024-02-30'"
@@ -234,8 +235,10 @@ async def test_index_missing_refuses_all_but_created_indices(target: ReceiverPro
 
 async def test_index_routes_keep_the_no_handler_answer_for_apis(target: ReceiverProcess) -> None:
     status, resp, _ = await call("GET", f"{target.url}/_cluster")
-    assert (status, resp["error"]["type"]) == (400, "illegal_argument_exception")
-    assert resp["error"]["reason"] == "no handler found for uri [/_cluster] and method [GET]"
+    assert (status, resp) == (
+        400,
+        {"error": "no handler found for uri [/_cluster] and method [GET]"},
+    )
 
 
 async def test_request_faults_apply_to_index_apis(target: ReceiverProcess) -> None:

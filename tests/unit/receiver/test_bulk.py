@@ -108,22 +108,38 @@ def test_parse_bulk_refuses_broken_requests(body: bytes, type_: str, reason_part
 
 
 def test_item_level_problems_fail_only_their_item() -> None:
-    body = (
-        b'{"index":{"_id":"1"}}\n{"x":1}\n'
-        b'{"index":{"_id":""}}\n{"x":1}\n'
-        b'{"index":{"_index":"Upper","_id":"3"}}\n{"x":1}\n'
-        b'{"delete":{"_index":"i"}}\n'
-    )
+    body = b'{"index":{"_index":"i","_id":"1"}}\n{"x":1}\n'
+    body += b'{"index":{"_index":"Upper","_id":"3"}}\n{"x":1}\n'
     errors = [a.error for a in parse_bulk(body, None)]
-    assert errors[0] == (400, "illegal_argument_exception", "index is missing")
-    assert errors[1] == (400, "illegal_argument_exception", "index is missing")
-    assert errors[2] is not None and errors[2][1] == "invalid_index_name_exception"
-    assert errors[3] == (400, "illegal_argument_exception", "id is missing")
+    assert errors[0] is None
+    assert errors[1] is not None and errors[1][1] == "invalid_index_name_exception"
     assert parse_bulk(b'{"index":{"_id":""}}\n{}\n', "i")[0].error == (
         400,
         "illegal_argument_exception",
         "if _id is specified it must not be empty",
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"index":{"_id":"1"}}\n{"x":1}\n', "Validation Failed: 1: index is missing;"),
+        (b'{"delete":{"_index":"i"}}\n', "Validation Failed: 1: id is missing;"),
+        # As both engines word it (OpenSearch 2.19.6, Elasticsearch 8.19.21): every problem
+        # of every action, numbered in order, and the good action between them not run.
+        (
+            b'{"update":{}}\n{"doc":{}}\n{"index":{"_index":"i"}}\n{}\n{"delete":{"_index":"i"}}\n',
+            "Validation Failed: 1: index is missing;2: id is missing;3: id is missing;",
+        ),
+    ],
+)
+def test_an_action_without_index_or_needed_id_fails_the_whole_request(
+    body: bytes, reason: str
+) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_bulk(body, None)
+    assert (info.value.status, info.value.type) == (400, "action_request_validation_exception")
+    assert info.value.reason == reason
 
 
 def test_plan_bulk_rejects_bad_sources_and_injected_faults_without_writing_them() -> None:
@@ -238,7 +254,7 @@ def test_bulk_update_and_delete_shapes(tmp_path) -> None:
     ops, positions, _ = plan_bulk(actions, faults, faults.rng())
     with Store(tmp_path / "r.sqlite") as store:
         resp = bulk_response(actions, positions, store.write(ops), 1)
-        assert store.get("i", "3") == (1, '{"n":3}')
+        assert store.get("i", "3") == (1, '{"n":3}', resp["items"][4]["update"]["_seq_no"])
         assert store.ids("i") == {"3": 1}
     items = [next(iter(i.values())) for i in resp["items"]]
     assert [(i["status"], i.get("result")) for i in items] == [
@@ -250,7 +266,10 @@ def test_bulk_update_and_delete_shapes(tmp_path) -> None:
         (200, "deleted"),
         (404, "not_found"),
     ]
-    assert items[2]["_shards"] == {"total": 0, "successful": 0, "failed": 0}
+    # A noop item counts its shard, unlike a single _update's noop (OpenSearch 2.19.6 and
+    # Elasticsearch 8.19.21 both), and answers the document's own _seq_no.
+    assert items[2]["_shards"] == {"total": 1, "successful": 1, "failed": 0}
+    assert items[2]["_seq_no"] == items[1]["_seq_no"]
     assert items[3]["error"] == {
         "type": "document_missing_exception",
         "reason": "[2]: document missing",

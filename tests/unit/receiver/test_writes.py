@@ -15,4 +15,4 @@ def test_update_merges_objects_and_replaces_the_rest(tmp_path) -> None:
         store.write([WriteOp("index", "i", "1", '{"a":{"x":1}}')])
         (result,) = store.write([WriteOp("update", "i", "1", '{"a":{"z":2}}')])
         assert (result.status, result.result, result.version) == (200, "updated", 2)
-        assert store.get("i", "1") == (2, '{"a": {"x": 1, "z": 2}}')
+        assert store.get("i", "1") == (2, '{"a": {"x": 1, "z": 2}}', result.seq_no)
