@@ -195,7 +195,14 @@ class Sink:
         await self.retrying(request, attempt)
         return answers[0]
 
-    async def call(self, method: str, path: str, payload: object, outcome: Outcome) -> Response:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        payload: object,
+        outcome: Outcome,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         """A checking request (not a document): :meth:`answer` for a path and a payload.
 
         ``payload`` is sent as JSON; ``None`` sends no body (Elasticsearch refuses one
@@ -205,7 +212,8 @@ class Sink:
             body, kind = payload, "application/x-ndjson"
         else:
             body, kind = (b"" if payload is None else orjson.dumps(payload)), "application/json"
-        request = Request(method, f"{self.base_url}{path}", body, {"Content-Type": kind})
+        sent = {"Content-Type": kind, **(headers or {})}
+        request = Request(method, f"{self.base_url}{path}", body, sent)
         return await self.answer(request, outcome)
 
     def _acked(self, outcome: Outcome, doc: Document) -> None:

@@ -61,10 +61,28 @@ def iter_batches(
     """Bodies within both caps; a document that alone exceeds ``max_bytes``, bare.
 
     n documents take their pieces, n - 1 separators and the head and tail once.
+    This runs for every document a job sends, and most batches are cut by count:
+    each ``max_docs`` documents become one body, built whole by the framing (at C
+    speed where it can), and stand when it is within ``max_bytes``. From the first
+    body over it on, the documents are weighed one at a time.
     """
+    listed = documents if isinstance(documents, list) else list(documents)
+    for start in range(0, len(listed), max_docs):
+        part = listed[start : start + max_docs]
+        body = framing.body(part)
+        if len(body) > max_bytes:
+            yield from iter_weighed(listed[start:], framing, max_docs, max_bytes)
+            return
+        yield Batch(part, body)
+
+
+def iter_weighed(
+    documents: Sequence[Document], framing: Framing, max_docs: int, max_bytes: int
+) -> Iterator[Batch | Document]:
+    """:func:`iter_batches` one document at a time, yielding those too large where they stand."""
     head, separator, tail = framing.head, framing.separator, framing.tail
     room = max_bytes - len(head) - len(tail) + len(separator)
-    entry_of, apart = framing.entry, len(separator)  # looked up once: this runs per document
+    entry_of, apart = framing.entry, len(separator)
     parts: list[bytes] = [head]
     members: list[Document] = []
     size = 0

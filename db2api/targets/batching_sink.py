@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, NoReturn
 
 from db2api.errors import TargetError
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 UNIFORM_BATCH = 5
 STOP_AFTER_UNIFORM = 2
 Pending = tuple[list[Document], bytes]  # documents still to send, and their body
+ID = attrgetter("id")
 
 
 class BatchingSink(Sink):
@@ -172,7 +174,7 @@ class BatchingSink(Sink):
     def _all_acked(self, pending: list[Document], outcome: Outcome) -> None:
         """The common answer: every document in, read in one pass."""
         outcome.acked += len(pending)
-        outcome.acked_ids += [doc.id for doc in pending]
+        outcome.acked_ids += map(ID, pending)
         self._uniform = ("", 0)
         self.breaker.progressed()
 

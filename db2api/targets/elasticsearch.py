@@ -90,7 +90,7 @@ class BulkSink(BatchingSink):
         return es_bulk.BulkFraming(target.index, target.op_type)
 
     def read(self, request: Request, response: Response, documents: list[Document]) -> Results:
-        sent = [doc.id for doc in documents]
+        sent = list(map(es_bulk.ID, documents))
         target = self.target
         return es_bulk.parse_response(response.body, sent, self.url, target.index, target.op_type)
 

@@ -257,6 +257,34 @@ async def test_the_proof_asks_for_every_acknowledged_id_without_sources():
     assert json.loads(proof.body) == {"ids": [str(i) for i in range(10)]}
 
 
+def compact_mget(lost: set[str]) -> callable:
+    """Every _bulk item acknowledged; _mget answered as both engines write it under
+    PROOF_FIELDS (no spaces, two fields an entry)."""
+
+    def respond(number: int, seen: Seen) -> Answer:
+        if not seen.path.split("?")[0].endswith("/_mget"):
+            return same_item(real.INDEX_CREATED_ITEM_ES8)(number, seen)
+        asked = json.loads(seen.body)["ids"]
+        docs = [{"_id": i, "found": i not in lost} for i in asked]
+        return Answer(200, {"content-type": real.JSON}, orjson.dumps({"docs": docs}), "", "")
+
+    return respond
+
+
+async def test_the_proof_asks_for_an_answer_not_gzipped_and_reads_the_compact_one():
+    outcome, seen = await send(compact_mget(set()), prove=True)
+
+    assert outcome.acked == outcome.proven == 10
+    assert [s.accept_encoding for s in seen] == ["identity", "identity"]  # _bulk, _mget
+
+
+async def test_a_compact_answer_missing_an_id_fails_naming_it():
+    from db2api.errors import AccountingError
+
+    with pytest.raises(AccountingError, match=r"that it does not hold \(missing ids: 4\)"):
+        await send(compact_mget({"4"}), prove=True)
+
+
 async def test_a_target_that_acknowledged_what_it_does_not_hold_fails_naming_the_ids():
     from db2api.errors import AccountingError
 

@@ -21,6 +21,7 @@ class Seen:
     method: str
     path: str
     body: bytes
+    accept_encoding: str = ""  # what the client asked of the answer's encoding
 
     @property
     def bulk_items(self) -> int:
@@ -49,7 +50,8 @@ class ScriptedTarget:
         self._runner: web.AppRunner | None = None
 
     async def _handle(self, request: web.Request) -> web.Response:
-        seen = Seen(request.method, request.path_qs, await request.read())
+        encoding = request.headers.get("Accept-Encoding", "")
+        seen = Seen(request.method, request.path_qs, await request.read(), encoding)
         self.seen.append(seen)
         answer = self.respond(len(self.seen), seen)
         headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from db2api.targets.batching import Batch, Framing, iter_batches
+from db2api.records.document import Document
+from db2api.targets.batching import Batch, Framing, iter_batches, iter_weighed
 from db2api.targets.es_bulk import BulkFraming, action_line
 from db2api.targets.http_batch import ArrayFraming
 from tests.support.documents import sized_document
@@ -70,3 +71,29 @@ def test_a_body_fills_up_to_the_byte_cap_exactly_counting_separators(
     assert len(items[0].body) == exact
     over = list(iter_batches(documents, framing, 100, exact - 1))
     assert [len(i.documents) for i in over if isinstance(i, Batch)] == [2, 2]
+
+
+@pytest.mark.parametrize("framing", FRAMINGS.values(), ids=FRAMINGS.keys())
+@pytest.mark.parametrize(
+    ("sizes", "max_docs", "max_bytes"),
+    [
+        ([20] * 9 + [400] * 9 + [20] * 9, 4, 1200),  # cut by count, then by bytes, then count
+        ([20] * 5 + [3000] + [20] * 5, 3, 2048),  # one too large alone after count batches
+        ([500] * 6, 2, 1100),  # every count batch just over the byte cap
+        ([15] * 10, 10, 10_000),  # one body for the whole chunk
+    ],
+)
+def test_batches_built_by_count_are_those_the_document_by_document_walk_makes(
+    framing: Framing, sizes: list[int], max_docs: int, max_bytes: int
+) -> None:
+    documents = [sized_document(n, size) for n, size in enumerate(sizes)]
+
+    items = list(iter_batches(documents, framing, max_docs, max_bytes))
+
+    def shape(item: Batch | Document) -> tuple[list[str], bytes]:
+        if isinstance(item, Batch):
+            return [d.id for d in item.documents], item.body
+        return [item.id], b""
+
+    walked = list(iter_weighed(documents, framing, max_docs, max_bytes))
+    assert [shape(i) for i in items] == [shape(i) for i in walked]

@@ -14,6 +14,7 @@ from db2api.targets.es_bulk import (
     action_line,
     body,
     entry_size,
+    is_success_answer,
     iter_batches,
     parse_response,
 )
@@ -402,3 +403,78 @@ def test_the_ndjson_entry_is_the_action_line_and_the_document_with_their_newline
     odd = Document('a"%s\\b', b'{"k":1}')
     entry = BulkFraming('in"%dex', "create").entry(odd)
     assert entry == action_line('in"%dex', 'a"%s\\b', "create") + b'\n{"k":1}\n'
+
+
+ODD_IDS = [
+    "1",
+    'q"uote',
+    'a","b',
+    "back\\slash",
+    "new\nline",
+    "tab\there",
+    "ünï",
+    "%s%%",
+    "a/b",
+    "",
+]
+
+
+def test_a_body_built_at_once_is_every_entry_in_order() -> None:
+    documents = [Document(doc_id, b'{"n":%d}' % n) for n, doc_id in enumerate(ODD_IDS)]
+    for index, op_type in ((INDEX, "index"), ('in"%dex', "create")):
+        framing = BulkFraming(index, op_type)  # type: ignore[arg-type]
+        body_at_once = framing.body(documents)
+        assert body_at_once == b"".join(framing.entry(d) for d in documents)
+        lines = body_at_once.split(b"\n")
+        assert lines[-1] == b"" and len(lines) == 2 * len(documents) + 1
+        assert lines[0:-1:2] == [action_line(index, d.id, op_type) for d in documents]  # type: ignore[arg-type]
+        assert lines[1:-1:2] == [d.body for d in documents]
+    assert BulkFraming(INDEX).body([]) == b""
+
+
+def compact(action: str, *items: tuple[str, int]) -> bytes:
+    """An answer as both engines write it under ANSWER_FIELDS."""
+    parts = [{action: {"_id": doc_id, "status": status}} for doc_id, status in items]
+    return orjson.dumps({"items": parts})
+
+
+@pytest.mark.parametrize(
+    ("body", "sent", "action", "expected"),
+    [
+        (compact("index", ("1", 201), ("2", 201)), ["1", "2"], "index", True),
+        (compact("index", ("1", 200), ("2", 201)), ["1", "2"], "index", True),
+        (compact("create", ("1", 201)), ["1"], "create", True),
+        (compact("delete", ("1", 200)), ["1"], "delete", True),
+        (compact("index", *[(i, 201) for i in ODD_IDS]), ODD_IDS, "index", True),
+        # anything else is read item by item
+        (compact("index", ("1", 201), ("2", 400)), ["1", "2"], "index", False),
+        (compact("index", ("1", 202)), ["1"], "index", False),
+        (compact("index", ("1", 409)), ["1"], "create", False),
+        (compact("create", ("1", 201)), ["1"], "index", False),
+        (compact("index", ("2", 201), ("1", 201)), ["1", "2"], "index", False),
+        (compact("index", ("1", 201)), ["1", "2"], "index", False),
+        (compact("index", ("1", 201), ("2", 201)), ["1"], "index", False),
+        (compact("index", ("a", 201), ("b", 201)), ['a","b'], "index", False),
+        (compact("index", ('a","b', 201)), ["a", "b"], "index", False),
+        (compact("index", ("1", 201)).replace(b":", b": "), ["1"], "index", False),
+        (b'{"errors":false,"items":[{"index":{"_id":"1","status":201}}]}', ["1"], "index", False),
+        (b"", [], "index", False),
+        (b'{"items":[]}', [], "index", False),
+    ],
+)
+def test_the_common_answer_is_recognised_in_its_bytes_and_nothing_else_is(
+    body: bytes, sent: list[str], action: str, expected: bool
+) -> None:
+    assert is_success_answer(body, sent, action) is expected
+    if expected:
+        assert parse(body, sent, action) is None
+
+
+def test_an_answer_read_item_by_item_still_decides_per_document() -> None:
+    body = compact("index", ("1", 201), ("2", 400), ("3", 200))
+
+    assert parse(body, ids(3)) == [
+        ItemResult(201, "", ""),
+        ItemResult(400, "error", "the target gave no reason for this item"),
+        ItemResult(200, "", ""),
+    ]
