@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from etlhelper import DbParams
 
 import db2api.orchestration.ledger_store as ledger_store
-from db2api.orchestration.ledger_store import LedgerRecorder
+from db2api.job import Job, Source, Target
+from db2api.orchestration.ledger_store import LedgerRecorder, ServerLedger
+from db2api.records.journal import Entry, Journal
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window
 
@@ -29,8 +34,12 @@ class SlowLedger:
         self.in_flight = 0
         self.most_in_flight = 0
         self.fail_next = 0  # how many changes to fail
+        self.folded: list[list[Entry]] = []  # per change: the journalled windows it folded in
 
-    async def record(self, job: str, key: str, windows: list[Window], label: str = "") -> Ledger:
+    async def record(
+        self, job: str, key: str, windows: list[Window], label: str = "", journalled: Any = ()
+    ) -> Ledger:
+        self.folded.append(list(journalled))
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -135,3 +144,152 @@ async def test_the_last_windows_wait_for_one_final_change(slow: SlowLedger) -> N
     assert slow.changes == [[day(0)]]
     await recorder.flush()
     assert slow.changes == [[day(0)], [day(1), day(2)]]
+
+
+# The journal: each window written down at once, folded into the ledger by a later change.
+
+
+def journal_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Job:
+    monkeypatch.setenv("DB2API_DEAD_LETTER_DIR", str(tmp_path / "dead-letters"))
+    return Job(
+        name="demo",
+        source=Source(db=DbParams(dbtype="SQLITE", filename="unused.sqlite")),
+        sql="SELECT 1 WHERE :start < :end",
+        id=["id"],
+        target=Target(url="http://127.0.0.1:9", index="demo"),
+        window="1d",
+    )
+
+
+def journal_files(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "dead-letters" / "demo" / "_journal").glob("*.jsonl"))
+
+
+def journalled(tmp_path: Path) -> list[Window]:
+    found = Journal(tmp_path / "dead-letters" / "demo" / "_journal").read()
+    return sorted(item.window for item in found)
+
+
+@pytest.fixture
+def server_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    """What the Prefect server's ledger holds: read by ServerLedger.read."""
+    held = Ledger()
+
+    async def read_ledger(job: str) -> Ledger:
+        copy = Ledger()
+        for key, spans in held.by_key.items():
+            copy.record(key, [Window(s, e) for s, e in spans])
+        return copy
+
+    monkeypatch.setattr(ledger_store, "read_ledger", read_ledger)
+    return held
+
+
+async def test_each_window_is_journalled_when_added_before_any_change(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book = ServerLedger(journal_job(tmp_path, monkeypatch), "key", "the target")
+    await book.read()
+    book.add(day(0))
+    book.add(day(1))  # the first change is still waiting for the server
+
+    assert slow.changes == [] and journalled(tmp_path) == [day(0), day(1)]
+    slow.release.set()
+    await book.flush()
+    assert journal_files(tmp_path) == [], "all recorded: the journal is dropped"
+    assert not (tmp_path / "dead-letters").exists(), "and the folders made for it"
+
+
+async def test_a_killed_runs_journal_is_skipped_then_folded_by_the_first_change(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = journal_job(tmp_path, monkeypatch)
+    server_ledger.record("key", [day(0)])
+    killed = ServerLedger(job, "key", "the target")
+    await killed.read()
+    killed.add(day(1))
+    killed.add(day(2))
+    assert killed.journal is not None
+    killed.journal.close(recorded=False)  # what the kernel does to a SIGKILLed run's file
+    if killed._writing is not None:
+        killed._writing.cancel()  # and its background change never landed
+
+    run = ServerLedger(job, "key", "the target")
+    ledger = await run.read()
+
+    assert [run.is_delivered(day(n)) for n in range(4)] == [True, True, True, False]
+    assert ledger.watermark(None, "key") == day(3).start, "the run plans from past them"
+    run.add(day(3))
+    assert journalled(tmp_path) == [day(1), day(2), day(3)]
+    slow.release.set()
+    await run.flush()
+    assert slow.changes == [[day(3)]]
+    assert slow.folded == [[Entry("key", day(1), "the target"), Entry("key", day(2), "the target")]]
+    assert journal_files(tmp_path) == []
+
+
+async def test_another_key_does_not_skip_journalled_windows(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window journalled for the old SQL or target is not delivered for the new one."""
+    job = journal_job(tmp_path, monkeypatch)
+    Journal(tmp_path / "dead-letters" / "demo" / "_journal").append(Entry("old", day(0)))
+    run = ServerLedger(job, "new", "the target")
+    await run.read()
+    assert not run.is_delivered(day(0))
+
+
+async def test_a_skipped_window_is_recorded_but_not_journalled_again(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server_ledger.record("key", [day(0)])
+    run = ServerLedger(journal_job(tmp_path, monkeypatch), "key")
+    await run.read()
+    run.add(day(0))  # the loop adds the windows it skipped too
+    assert journal_files(tmp_path) == []
+    slow.release.set()
+    await run.flush()
+    assert slow.changes == [[day(0)]]
+
+
+async def test_windows_the_last_change_could_not_record_stay_journalled_and_are_named(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = ServerLedger(journal_job(tmp_path, monkeypatch), "key")
+    await run.read()
+    run.hold()
+    run.add(day(0))
+    slow.fail_next = 1
+    slow.release.set()
+    await run.flush()
+
+    [kept] = journal_files(tmp_path)
+    assert run.unrecorded == [day(0)] and journalled(tmp_path) == [day(0)]
+    assert run.unrecorded_note() == (
+        "1 windows in [2024-01-01T00:00:00Z, 2024-01-02T00:00:00Z) were delivered but not "
+        "recorded in the ledger of job 'demo' (503 database is locked): the journal "
+        f"{kept} keeps them, and the next run of the job on this machine records them without "
+        "sending them again (e.g. `db2api run demo --start 2024-01-01T00:00:00Z --end "
+        "2024-01-02T00:00:00Z` once the ledger is free again)"
+    )
+
+
+async def test_a_journal_that_cannot_be_written_is_said_once_and_the_run_goes_on(
+    slow: SlowLedger,
+    server_ledger: Ledger,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    job = journal_job(tmp_path, monkeypatch)
+    (tmp_path / "dead-letters").write_text("a file where the folder should be")
+    run = ServerLedger(job, "key")
+    await run.read()
+    run.add(day(0))
+    run.add(day(1))
+    slow.release.set()
+    await run.flush()
+
+    warnings = [r.getMessage() for r in caplog.records if "journal" in r.getMessage()]
+    assert len(warnings) == 1 and "cannot be written" in warnings[0]
+    assert [w for change in slow.changes for w in change] == [day(0), day(1)]
