@@ -142,7 +142,7 @@ async def transfer(
     async def run_one(window: Window) -> WindowReport:
         is_open = window in work.open
         if not (force or dry_run or is_open) and book.is_delivered(window):
-            return WindowReport(window.key, cached=True)  # delivered, maybe by another machine
+            return WindowReport(window.key, skipped=True)  # delivered, maybe by another machine
         return await pieces.run_window(runtime, window, force, dry_run, is_open)
 
     async def on_done(report: WindowReport) -> None:

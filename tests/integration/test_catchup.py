@@ -18,7 +18,7 @@ PER_DAY = SOURCE_SENSORS * 96
 
 @pytest.fixture
 async def fresh_ledger(tmp_path: Path) -> AsyncIterator[None]:
-    """No window done before or after the test, and the window cache in tmp_path."""
+    """No window done before or after the test, and Prefect's results in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     from db2api.orchestration.ledger_store import clear_ledger

@@ -101,7 +101,7 @@ async def test_another_machine_skips_what_the_first_delivered(
         forced, _ = await run(start=date(2024, 1, 2), end=date(2024, 1, 3), force=True)
 
     assert first.is_completed() and again.is_completed(), again.message
-    assert summary is not None and [w.cached for w in summary.windows] == [True, True, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [True, True, False]
     assert forced.is_completed()
     assert demo_env.stats()["docs_written"] - written == 2 * PER_DAY, "one new day, one forced"
 
@@ -138,7 +138,7 @@ async def test_a_future_end_is_sent_up_to_now_and_later_rows_are_not_lost(
         assert again.is_completed(), again.message
         nightly, _ = await run()
 
-    assert summary is not None and [w.cached for w in summary.windows] == [True, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [True, False]
     assert demo_env.get("readings", f"S999:{today} 00:00:01") is not None
     assert nightly.is_completed()
     assert nightly.message == f"nothing to do: the watermark is already at {today}"
