@@ -16,6 +16,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import opaque
 
 from db2api.errors import SourceLost, WindowIncomplete
 from db2api.records.windows import Window
@@ -96,7 +97,8 @@ async def run_window_task(
     their own names, so the UI tells them apart.
     """
     runner = dry_run_window if dry_run else open_window if is_open else transfer_window
-    state = await runner(runtime, window, return_state=True)
+    # Opaque: Prefect looks for futures in neither (it would walk both, twice per run).
+    state = await runner(opaque(runtime), opaque(window), return_state=True)
     if not state.is_completed():
         error = await state.aresult(raise_on_failure=False)
         raise error if isinstance(error, BaseException) else RuntimeError(str(state.message))
