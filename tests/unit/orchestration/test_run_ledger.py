@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from etlhelper import DbParams
 
-import db2api.orchestration.ledger_store as ledger_store
+import db2api.orchestration.run_ledger as run_ledger
 from db2api.job import Job, Source, Target
-from db2api.orchestration.ledger_store import LedgerRecorder, ServerLedger
+from db2api.orchestration.run_ledger import LedgerRecorder, ServerLedger
 from db2api.records.journal import Entry, Journal
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window
@@ -56,7 +56,7 @@ class SlowLedger:
 @pytest.fixture
 def slow(monkeypatch: pytest.MonkeyPatch) -> SlowLedger:
     fake = SlowLedger()
-    monkeypatch.setattr(ledger_store, "record_delivered", fake.record)
+    monkeypatch.setattr(run_ledger, "record_delivered", fake.record)
     return fake
 
 
@@ -181,7 +181,7 @@ def server_ledger(monkeypatch: pytest.MonkeyPatch) -> Ledger:
             copy.record(key, [Window(s, e) for s, e in spans])
         return copy
 
-    monkeypatch.setattr(ledger_store, "read_ledger", read_ledger)
+    monkeypatch.setattr(run_ledger, "read_ledger", read_ledger)
     return held
 
 
@@ -293,3 +293,19 @@ async def test_a_journal_that_cannot_be_written_is_said_once_and_the_run_goes_on
     warnings = [r.getMessage() for r in caplog.records if "journal" in r.getMessage()]
     assert len(warnings) == 1 and "cannot be written" in warnings[0]
     assert [w for change in slow.changes for w in change] == [day(0), day(1)]
+
+
+async def test_a_run_that_records_nothing_leaves_the_journal_to_the_next(
+    slow: SlowLedger, server_ledger: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dry run (or one with only open windows) makes no ledger change, not even to fold."""
+    job = journal_job(tmp_path, monkeypatch)
+    ended = Journal(tmp_path / "dead-letters" / "demo" / "_journal")
+    ended.append(Entry("key", day(0)))
+    ended.close(recorded=False)
+    dry = ServerLedger(job, "key")
+    await dry.read()
+    assert dry.is_delivered(day(0))
+    slow.release.set()
+    await dry.flush()
+    assert slow.changes == [] and journalled(tmp_path) == [day(0)]
