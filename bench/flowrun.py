@@ -6,9 +6,9 @@ folder named by ``DB2API_JOBS_PATH``, set before ``flows.transfer`` is imported
 (``start_at``/``end_at``): a --quick run's range ends mid-day, which the
 date-only ``end`` refuses. The Prefect server is the orchestrator's
 (already running, so its start-up is not timed); ``force=True`` makes every
-window run even if an earlier benchmark run cached it. The empty-window run is a
+window run even if an earlier benchmark run recorded it. The empty-window run is a
 nightly catching up instead: a job name of its own per run, so neither the ledger
-nor the cache knows its windows, and no ``force``.
+nor its journal knows its windows, and no ``force``.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def plain_tiny(args: Args) -> Measurement:
 def flow_empty(args: Args) -> Measurement:
     """P6: ``args.docs`` empty daily windows through the flow, as a nightly catching up.
 
-    A fresh job name, so the run plans from an empty ledger and every window's cache
-    look-up misses, as after a long pause; without ``force``, as the nightly runs.
+    A fresh job name, so the run plans from an empty ledger and skips no window, as
+    after a long pause; without ``force``, as the nightly runs.
     """
     name = f"benchempty-{secrets.token_hex(4)}"
     measurement = run_flow(

@@ -180,7 +180,7 @@ def settings(results: list[Result]) -> list[str]:
         "after it (until idle); load is the 1-minute load average when the run started",
         "- P6's runs cover empty daily windows (2024 onwards, after the data set's last row): "
         "their documents column counts windows; the flow runs as a nightly catching up (a job "
-        "name of its own, so neither the ledger nor the cache knows a window; no `force`)",
+        "name of its own, so neither the ledger nor its journal knows a window; no `force`)",
         "- db2api jobs set `date_field`, as the demo does, so bulk mode also checks each "
         "window's count at the target (`_count` over the window); upload-only holds every "
         "document at once, so its RSS is not a claim",

@@ -74,8 +74,8 @@ class AccountingError(Db2apiError):
 class WindowIncomplete(Db2apiError):
     """A window finished, but some documents went to the dead-letter file.
 
-    Raised so that Prefect does not cache the window: a re-run (after the target or
-    the transform is fixed) sends it again instead of skipping it.
+    Raised so that the window fails and is not recorded as delivered: a re-run (after
+    the target or the transform is fixed) sends it again instead of skipping it.
     """
 
     def __init__(self, message: str, report: object = None) -> None:

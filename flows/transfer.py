@@ -19,7 +19,7 @@ from prefect.states import Completed, Failed, State
 from pydantic import WithJsonSchema
 
 from db2api.log import quiet_task_runs
-from db2api.orchestration.ledger_store import ServerLedger
+from db2api.orchestration.run_ledger import ServerLedger
 from db2api.run.catalog import job_names
 from db2api.run.transfer import Pieces, RunResult, verdict
 from db2api.run.transfer import transfer as run_transfer

@@ -173,9 +173,9 @@ async def announce(
 
 
 def final_counts(summary: RunSummary) -> str:
-    cached = sum(1 for report in summary.windows if report.cached)
+    skipped = sum(1 for report in summary.windows if report.skipped)
     return (
-        f"{len(summary.windows)} windows done ({cached} done before, {len(summary.failed)} "
+        f"{len(summary.windows)} windows done ({skipped} done before, {len(summary.failed)} "
         f"failed): {summary.total('rows')} rows read, {summary.total('acked')} "
         f"{'would be sent' if summary.dry_run else 'acknowledged'}, "
         f"{summary.total('dead')} dead letters"

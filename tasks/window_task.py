@@ -1,19 +1,22 @@
-"""The window task: one ``[start, end)`` slice, cached once it is fully delivered.
+"""The window task: one ``[start, end)`` slice as a task run, nothing cached.
 
-The cache key is (job, what the job sends, window), so re-running a range skips
-windows that completed, and editing the SQL, transform, id or target makes them
-run again. A window with dead letters raises :class:`WindowIncomplete` instead of
-returning: Prefect does not cache failures, so the next run sends it again.
+Which windows a run skips is the ledger's business, decided before a task run
+starts (:mod:`db2api.run.transfer`): the ledger in the Prefect server and this
+machine's journal of windows delivered but not recorded there yet
+(:mod:`db2api.records.journal`), which covers a run killed just after a window.
+So the task persists no result and looks up no cache: that transaction was a third
+of what a window cost Prefect. A window with dead letters raises
+:class:`WindowIncomplete` instead of returning: it is not recorded, and the next
+run sends it again.
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import TaskRunContext
+from prefect.utilities.annotations import opaque
 
 from db2api.errors import SourceLost, WindowIncomplete
 from db2api.records.windows import Window
@@ -21,14 +24,6 @@ from db2api.run.report import WindowReport
 from db2api.run.runtime import Runtime
 from db2api.run.window import run_window
 from tasks.upload import upload_chunk
-
-
-def window_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str:
-    runtime: Runtime = parameters["runtime"]
-    window: Window = parameters["window"]
-    # The resolved URL too: the same job pointed at another cluster must send again.
-    text = f"{runtime.job.name}|{runtime.job.fingerprint}|{runtime.url}|{window.key}"
-    return f"db2api-{runtime.job.name}-{hashlib.sha256(text.encode()).hexdigest()[:40]}"
 
 
 async def is_source_lost(task: Any, task_run: Any, state: Any) -> bool:
@@ -39,8 +34,8 @@ async def is_source_lost(task: Any, task_run: Any, state: Any) -> bool:
 @task(
     name="transfer-window",
     task_run_name="window {window}",
-    cache_key_fn=window_cache_key,
-    persist_result=True,
+    cache_policy=NO_CACHE,
+    persist_result=False,
     retries=2,
     retry_delay_seconds=[5, 30],
     retry_condition_fn=is_source_lost,
@@ -56,7 +51,21 @@ async def transfer_window(runtime: Runtime, window: Window) -> WindowReport:
     persist_result=False,
 )
 async def dry_run_window(runtime: Runtime, window: Window) -> WindowReport:
-    """The same window through the dry-run sink: never read from or written to the cache."""
+    """The same window through the dry-run sink: nothing sent, nothing recorded."""
+    return await _transfer(runtime, window)
+
+
+@task(
+    name="open-window",
+    task_run_name="window {window} (not ended yet)",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=[5, 30],
+    retry_condition_fn=is_source_lost,
+)
+async def open_window(runtime: Runtime, window: Window) -> WindowReport:
+    """A window that has not ended yet: sent, never recorded (rows may still arrive)."""
     return await _transfer(runtime, window)
 
 
@@ -73,23 +82,6 @@ async def _transfer(runtime: Runtime, window: Window) -> WindowReport:
     return report
 
 
-@task(
-    name="open-window",
-    task_run_name="window {window} (not ended yet)",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-    retries=2,
-    retry_delay_seconds=[5, 30],
-    retry_condition_fn=is_source_lost,
-)
-async def open_window(runtime: Runtime, window: Window) -> WindowReport:
-    """A window that has not ended yet: sent, never cached (rows may still arrive)."""
-    return await _transfer(runtime, window)
-
-
-refreshed_window = transfer_window.with_options(refresh_cache=True)
-
-
 async def run_window_task(
     runtime: Runtime,
     window: Window,
@@ -99,26 +91,16 @@ async def run_window_task(
 ) -> WindowReport:
     """The transfer loop's window runner under Prefect: the window as a task run.
 
-    Says whether its result came from Prefect's cache: the ledger skips what it has
-    recorded before a task run starts; the cache still covers a window delivered by a
-    run that died before its ledger change (a crash), which is sent again otherwise.
-
-    ``force`` reads and sends the window even if it is done (and caches it anew);
-    a dry run and an open window (not ended yet) never read from or write to the cache.
+    The loop has already skipped what the ledger or the journal holds (unless
+    ``force``), so every window that gets here is read and sent; ``force`` changes
+    nothing here. A dry run and an open window (not ended yet) are task runs of
+    their own names, so the UI tells them apart.
     """
-    runner = (
-        dry_run_window
-        if dry_run
-        else open_window
-        if is_open
-        else refreshed_window
-        if force
-        else transfer_window
-    )
-    state = await runner(runtime, window, return_state=True)
+    runner = dry_run_window if dry_run else open_window if is_open else transfer_window
+    # Opaque: Prefect looks for futures in neither (it would walk both, twice per run).
+    state = await runner(opaque(runtime), opaque(window), return_state=True)
     if not state.is_completed():
         error = await state.aresult(raise_on_failure=False)
         raise error if isinstance(error, BaseException) else RuntimeError(str(state.message))
     report: WindowReport = await state.aresult()
-    report.cached = state.name == "Cached"
     return report

@@ -10,6 +10,8 @@ from db2api.errors import Db2apiError
 from db2api.job import resolve
 from db2api.orchestration.ledger_store import clear_ledger, read_ledger, set_watermark
 from db2api.orchestration.prefect_server import local_prefect
+from db2api.records.deadletters import dead_letter_folder
+from db2api.records.journal import Journal, journal_folder
 from db2api.records.ledger import delivery_key, describe
 from db2api.records.windows import iso, to_moment, zone
 from db2api.run.catalog import load_job
@@ -23,6 +25,7 @@ def cmd_watermark(args: argparse.Namespace) -> int:
             asyncio.run(set_watermark(job.name, to_moment(args.set, zone(job.timezone))))
         elif args.clear:
             asyncio.run(clear_ledger(job.name))
+            Journal(journal_folder(dead_letter_folder(job))).clear()  # its write-ahead too
         ledger = asyncio.run(read_ledger(job.name))
     print("\n".join(watermark_lines(job, ledger)))
     return 0

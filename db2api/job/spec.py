@@ -158,7 +158,8 @@ class Job:
 
     @cached_property
     def fingerprint(self) -> str:
-        """Changes when what a window sends changes, so its cache entry goes stale."""
+        """Changes when what a window sends changes: a new delivery key, so done windows
+        are sent again (:func:`db2api.records.ledger.delivery_key`)."""
         parts = [
             self.version,
             " ".join(self.sql.split()),

@@ -78,6 +78,6 @@ def run_demo(
     print(f"run history  {history_location()} (browse it: make ui)")
     dead = summary.total("dead")
     print(f"dead letters {summary.dead_letter_file if dead else 'none'}")
-    if not any(report.cached is False for report in summary.windows):
+    if not any(report.skipped is False for report in summary.windows):
         print("every window was done by an earlier run; `make demo ARGS=--force` sends them again")
     return 0 if summary.ok else 1

@@ -4,8 +4,8 @@ Prefect OSS has no backfill feature, so a backfill is just many runs of the same
 ``transfer`` flow with explicit ``start``/``end``, submitted through the job's
 backfill deployment. Each part has an idempotency key, so submitting the same
 backfill twice creates nothing new; ``retry_failed`` resubmits parts whose run
-failed, and those runs skip every window that already completed (the window
-cache), so a backfill resumes rather than restarts.
+failed, and those runs skip every window that already completed (the ledger),
+so a backfill resumes rather than restarts.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -37,6 +36,7 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from db2api.errors import Db2apiError
 from db2api.job import Job
+from db2api.records.journal import Entry, fold
 from db2api.records.ledger import Ledger, moment
 from db2api.records.ledger_codec import (
     SLOTS,
@@ -48,7 +48,7 @@ from db2api.records.ledger_codec import (
     shard_name,
     unpack,
 )
-from db2api.records.windows import Window, iso
+from db2api.records.windows import Window
 from db2api.run.transfer import origin
 
 LEGACY = "db2api-watermark-{job}"  # the watermark before the ledger: read as its floor
@@ -172,10 +172,17 @@ async def _change(job: str, name: str, change: Callable[[Ledger], None]) -> Ledg
 
 
 async def record_delivered(
-    job: str, key: str, windows: Iterable[Window], label: str = ""
+    job: str, key: str, windows: Iterable[Window], label: str = "", journalled: Iterable[Entry] = ()
 ) -> Ledger:
-    done = list(windows)
-    return await change_ledger(job, lambda ledger: ledger.record(key, done, label))
+    """Record windows delivered under ``key``, and ``journalled`` ones under their own keys."""
+    done, earlier = list(windows), list(journalled)
+
+    def change(ledger: Ledger) -> None:
+        fold(ledger, earlier)  # first: the run's own key stays the most recent
+        if done:
+            ledger.record(key, done, label)
+
+    return await change_ledger(job, change)
 
 
 async def read_watermark(job: Job, key: str | None = None) -> datetime | None:
@@ -203,141 +210,3 @@ async def clear_ledger(job: str) -> bool:
                 return cleared
             await _delete(client, shards)
             cleared = True
-
-
-class LedgerRecorder:
-    """Records delivered windows in batches, in the background, one ledger change at a time.
-
-    A year of daily windows costs a few ledger changes, not 365, and no window waits
-    for one: a change takes the job's lock on the server, which can take seconds
-    while another change (of this run or another) holds it, and windows that queued
-    behind it stalled the whole run. A change that fails keeps its windows for the
-    next; :meth:`flush`, when the run ends, records the rest, and if that fails too
-    keeps them in :attr:`unrecorded` with the reason: the run then fails saying which
-    windows were delivered but not recorded (:meth:`unrecorded_note`). Windows not
-    recorded are sent again by the next run that covers them (ids make that idempotent).
-    """
-
-    def __init__(self, job: str, key: str, interval: float = 2.0, label: str = "") -> None:
-        self.job = job
-        self.key = key
-        self.label = label
-        self.interval = interval
-        self.pending: list[Window] = []
-        self.in_flight: list[Window] = []  # the change being written now
-        self.next_flush = time.monotonic() + interval
-        self.ledger: Ledger | None = None
-        self.unrecorded: list[Window] = []
-        self.reason = ""
-        self._writing: asyncio.Task[None] | None = None
-        self.held = False  # the last windows are running: their change is the final one
-        self._sleeping = False  # the background change waits for its interval
-
-    def add(self, window: Window) -> None:
-        self.pending.append(window)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        """A change for what is pending, once ``interval`` has passed since the last one.
-
-        Even if no window ends after it: a run killed later has its delivered windows
-        in the ledger, and the next run skips them (nothing else remembers them).
-        """
-        if self.held or self._writing is not None or not self.pending:
-            return
-        delay = max(0.0, self.next_flush - time.monotonic())
-        self._sleeping = delay > 0  # until it starts writing, hold() may cancel it
-        self._writing = asyncio.create_task(self._write_in_background(delay))
-
-    async def _record(self) -> None:
-        done, self.pending = self.pending, []
-        self.in_flight = done
-        try:
-            self.ledger = await record_delivered(self.job, self.key, done, self.label)
-        except Exception as exc:
-            self.pending[:0] = done  # the next change records them
-            self.reason = str(exc) or type(exc).__name__
-            raise
-        finally:
-            self.in_flight = []
-
-    async def _write_in_background(self, delay: float) -> None:
-        written = False
-        try:
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._sleeping = False
-            await self._record()
-            written = True
-        except Exception:
-            pass  # kept in ``pending``: the next add or :meth:`flush` tries again
-        finally:
-            self._sleeping = False
-            self.next_flush = time.monotonic() + self.interval
-            self._writing = None
-            if written:
-                self._schedule()  # windows added while it wrote
-
-    def hold(self) -> None:
-        """Start no more background changes: :meth:`flush` writes the rest in one.
-
-        Called once every window left is running: a change started now would still be
-        in flight when they end, and the run would wait for it and then for one more.
-        """
-        self.held = True
-        if self._writing is not None and self._sleeping:  # not writing yet: merge it
-            self._writing.cancel()
-            self._writing = None
-            self._sleeping = False
-
-    async def flush(self) -> Ledger | None:
-        """Record every window added so far; the ledger as last written (None: never).
-
-        Never raises: what it could not record is left in :attr:`unrecorded`.
-        """
-        self.hold()
-        if self._writing is not None:
-            await self._writing
-        if self.pending:
-            try:
-                await self._record()
-            except Exception:
-                self.unrecorded, self.pending = self.pending, []
-        return self.ledger
-
-    def waiting(self) -> int:
-        """Windows added but not recorded yet: what :meth:`flush` still has to write."""
-        return len(self.pending) + len(self.in_flight)
-
-    def unrecorded_note(self) -> str:
-        """One line: how many windows, which range, why, and what to do ("": none)."""
-        if not self.unrecorded:
-            return ""
-        first = min(w.start for w in self.unrecorded)
-        last = max(w.end for w in self.unrecorded)
-        return (
-            f"{len(self.unrecorded)} windows in [{iso(first)}, {iso(last)}) were delivered but "
-            f"not recorded in the ledger of job {self.job!r} ({self.reason}): run "
-            f"`db2api run {self.job} --start {iso(first)} --end {iso(last)}` once the ledger is "
-            "free again to record them (their documents are sent again under the same ids)"
-        )
-
-
-class ServerLedger(LedgerRecorder):
-    """The ledger in the Prefect server as the transfer loop uses it (``RunLedger``).
-
-    Read once when the run starts; delivered windows are recorded in the background
-    every ``interval`` seconds (the window task's cache covers the windows a crashed
-    run delivered but had not recorded yet), and the last windows in one change.
-    """
-
-    def __init__(self, job: str, key: str, label: str = "") -> None:
-        super().__init__(job, key, label=label)
-        self.read_ledger = Ledger()
-
-    async def read(self) -> Ledger:
-        self.read_ledger = await read_ledger(self.job)
-        return self.read_ledger
-
-    def is_delivered(self, window: Window) -> bool:
-        return self.read_ledger.is_delivered(self.key, window)

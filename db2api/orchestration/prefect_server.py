@@ -1,6 +1,6 @@
 """One Prefect home for every command, and a quiet local server when none is configured.
 
-Run history, cached windows and the delivered-ranges ledger live where the Prefect
+Run history and the delivered-ranges ledger live where the Prefect
 server keeps its database: the server at ``PREFECT_API_URL`` when one is set, else
 ``prefect.db`` in :func:`prefect_home`. Every command (``run``, ``demo``,
 ``watermark``, ``replay``, ``make ui``) and the ``prefect`` commands of the README

@@ -1,4 +1,4 @@
-"""Half-open time windows, the unit of work, caching and the watermark.
+"""Half-open time windows, the unit of work, of the ledger and of the watermark.
 
 A window is ``[start, end)`` in UTC, so a row stamped exactly on a boundary belongs
 to the later window and is read once. Whole-day window lengths follow the job's
@@ -38,7 +38,7 @@ class Window:
 
     @property
     def key(self) -> str:
-        """A stable text form used in cache keys, dead letters and file names."""
+        """A stable text form used in dead letters, the ledger's journal and file names."""
         return f"{iso(self.start)}/{iso(self.end)}"
 
     def __str__(self) -> str:

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import Any
 
+from db2api.job import Job
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window
 from db2api.run.report import RunSummary, WindowReport
@@ -21,10 +22,11 @@ class MemoryLedger:
 
     A fresh one per run (what :func:`transfer_range` uses) skips nothing; pass one
     ``Ledger`` to several runs to have the later ones skip what the earlier delivered.
+    It keeps no journal (:mod:`db2api.records.journal`): nothing of it outlives the process.
     """
 
-    def __init__(self, job: str, key: str, label: str = "", ledger: Ledger | None = None) -> None:
-        self.job = job
+    def __init__(self, job: Job, key: str, label: str = "", ledger: Ledger | None = None) -> None:
+        self.job = job.name
         self.key = key
         self.label = label
         self.ledger = ledger if ledger is not None else Ledger()

@@ -8,7 +8,7 @@ failed is caught up by the next one.
 
 Nothing is done before it has happened: a window that has not ended yet (its end
 after now, or after now - ``lag`` when the job has one) is *open*. An open window
-is sent, but never recorded as delivered nor cached, so every run reads it again
+is sent, but never recorded as delivered nor journalled, so every run reads it again
 until it has settled; a window that starts after now is not sent at all.
 """
 
@@ -39,7 +39,7 @@ class Plan:
     end: datetime
     windows: list[Window]
     from_watermark: bool
-    # Windows that have not settled yet: sent, never recorded as delivered or cached.
+    # Windows that have not settled yet: sent, never recorded as delivered or journalled.
     open: frozenset[Window] = field(default_factory=frozenset)
     # One line for the run's log: why nothing is done, or what was left out.
     note: str = ""
@@ -132,4 +132,4 @@ def _settle(job: Job, work: Plan, now: datetime) -> Plan:
 
 
 def is_complete(report: WindowReport) -> bool:
-    return report.cached or (not report.error and report.dead == 0 and report.rows >= 0)
+    return report.skipped or (not report.error and report.dead == 0 and report.rows >= 0)

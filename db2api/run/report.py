@@ -28,7 +28,7 @@ class WindowReport:
     bytes: int = 0
     deleted: int = 0  # reconcile: gone from the source, deleted (a dry run: would be)
     seconds: float = 0.0
-    cached: bool = False
+    skipped: bool = False  # done before: the ledger (or its journal) had it
     delete_note: str = ""  # reconcile: why nothing was deleted, or what a dry run would delete
     error: str = ""
     samples: list[dict[str, Any]] = field(default_factory=list)  # dry runs only
@@ -39,7 +39,7 @@ class WindowReport:
         return self.acked / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        if self.cached:
+        if self.skipped:
             return f"window {self.window}: done before, skipped"
         if self.error and not self.rows:
             return f"window {self.window}: {self.error}"
@@ -96,7 +96,7 @@ class RunSummary:
 
     def total(self, name: str) -> int:
         """A figure summed over the windows this run worked on (not those done before)."""
-        return sum(getattr(report, name) for report in self.windows if not report.cached)
+        return sum(getattr(report, name) for report in self.windows if not report.skipped)
 
     @property
     def ok(self) -> bool:
@@ -112,9 +112,9 @@ class RunSummary:
         return self.retried if self.retried is not None else self.total("retries")
 
     def lines(self) -> list[str]:
-        cached = sum(1 for report in self.windows if report.cached)
+        skipped = sum(1 for report in self.windows if report.skipped)
         dead = self.total("dead")
-        done_before = f"{cached} done before, skipped" if cached else "none done before"
+        done_before = f"{skipped} done before, skipped" if skipped else "none done before"
         lines = [
             f"job          {self.job} ({self.mode} mode)"
             + ("  DRY RUN: nothing sent" if self.dry_run else ""),
@@ -181,7 +181,7 @@ class RunSummary:
             f"| {r.window} | {r.rows} | {r.acked} | {r.present} | {r.dead} | {r.duplicates} "
             f"| {r.deleted} | {r.retries} "
             f"| {r.seconds:.2f} | {r.docs_per_second:,.0f} | "
-            f"{'cached' if r.cached else ''}{r.error}{r.delete_note} |"
+            f"{'done before, skipped' if r.skipped else ''}{r.error}{r.delete_note} |"
             for r in self.windows
         ]
         text = "\n".join(["```", *self.lines(), "```", "", head, rule, *rows])

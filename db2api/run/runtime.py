@@ -23,6 +23,7 @@ from db2api.records.deadletters import (
     dead_letter_folder,
     deletions_path,
 )
+from db2api.records.resolutions import dead_letter_files
 from db2api.scrub import SCRUBBER
 from db2api.targets import DocumentSink, TargetKind, kind_of
 from db2api.targets.es_reconcile import Reconciler
@@ -55,6 +56,7 @@ class Tally:
 class Runtime:
     __slots__ = (
         "dead_letters",
+        "had_letters",
         "job",
         "kind",
         "limiter",
@@ -85,6 +87,9 @@ class Runtime:
         self.kind: TargetKind = kind_of(job.target)
         self.tally = Tally(dry_run=isinstance(sink, DrySink))
         self.reconciler: Reconciler | None = None  # target.reconcile: deletes reach the target
+        # Dead-letter files of earlier runs, which ids delivered now may resolve: looked
+        # up once per run (the windows of a catch-up would each ask the folder again).
+        self.had_letters = bool(dead_letter_files(dead_letter_folder(job)))
 
 
 #: Reads a Prefect Secret block by name (raising JobError when there is none); the

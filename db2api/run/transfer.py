@@ -44,8 +44,9 @@ from db2api.scrub import SCRUBBER
 class RunLedger(Protocol):
     """The job's ledger of delivered windows, as one run uses it.
 
-    Built per run for one delivery key (job + target); ``add`` must not block a
-    window (a server-side ledger batches its writes), ``flush`` records the rest and
+    Built per run for one delivery key (job + target); ``add`` must not wait for a
+    server (a server-side ledger batches its changes and journals each window on this
+    machine at once: :mod:`db2api.records.journal`), ``flush`` records the rest and
     never raises: what it could not record, ``unrecorded_note`` says (the run fails).
     """
 
@@ -58,8 +59,8 @@ class RunLedger(Protocol):
     def unrecorded_note(self) -> str: ...
 
 
-# (job name, delivery key, target in words) -> the run's ledger
-OpenLedger = Callable[[str, str, str], RunLedger]
+# (job, delivery key, target in words) -> the run's ledger
+OpenLedger = Callable[[Job, str, str], RunLedger]
 
 
 class RunProgress(Protocol):
@@ -121,7 +122,7 @@ async def transfer(
         spec = load_job(job) if isinstance(job, str) else job
         url = resolve(spec.target.url, spec.name)
         key = delivery_key(spec.fingerprint, url)
-        book = pieces.ledger(spec.name, key, target_label(spec, url))
+        book = pieces.ledger(spec, key, target_label(spec, url))
         ledger = await book.read()
         history = origin(spec)
         watermark = ledger.watermark(history, key)  # this target's: a new one starts over
@@ -141,7 +142,7 @@ async def transfer(
     async def run_one(window: Window) -> WindowReport:
         is_open = window in work.open
         if not (force or dry_run or is_open) and book.is_delivered(window):
-            return WindowReport(window.key, cached=True)  # delivered, maybe by another machine
+            return WindowReport(window.key, skipped=True)  # delivered, maybe by another machine
         return await pieces.run_window(runtime, window, force, dry_run, is_open)
 
     async def on_done(report: WindowReport) -> None:

@@ -118,8 +118,13 @@ def check_dead_fraction(runtime: Runtime, report: WindowReport) -> None:
 
 
 def has_letters(runtime: Runtime) -> bool:
-    """Whether this job ever wrote dead letters (a dry run resolves nothing)."""
-    return not isinstance(runtime.sink, DrySink) and dead_letter_folder(runtime.job).is_dir()
+    """Whether delivered ids may resolve dead letters: earlier runs' or this run's.
+
+    A dry run resolves nothing.
+    """
+    if isinstance(runtime.sink, DrySink):
+        return False
+    return runtime.had_letters or runtime.dead_letters.count > 0
 
 
 async def resolve_letters(runtime: Runtime, window: Window, ids: list[str]) -> int:

@@ -3,6 +3,7 @@ and progress lines to the end."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ PER_DAY = SOURCE_SENSORS * 96
 
 @pytest.fixture
 async def fresh_ledger(tmp_path: Path) -> AsyncIterator[None]:
-    """No window done before or after the test, and the window cache in tmp_path."""
+    """No window done before or after the test, and Prefect's results in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     from db2api.orchestration.ledger_store import clear_ledger
@@ -48,12 +49,18 @@ async def test_empty_windows_cost_one_task_run_each_and_progress_runs_to_the_end
 
     assert state.is_completed(), state.message
     assert len(summary.windows) == 60 and summary.total("rows") == PER_DAY
+    # The server makes task runs from the events the client sends, and may still be
+    # working through them when the run ends: read until all are in (at most 30 s).
     async with get_client() as client:
-        runs = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+        for _ in range(60):
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+                )
             )
-        )
+            if len(runs) >= 61:
+                break
+            await asyncio.sleep(0.5)
     names = [run.name for run in runs]
     assert sum(name.startswith("window ") for name in names) == 60
     assert [name for name in names if name.startswith("chunk ")] == [f"chunk 1 ({PER_DAY} rows)"], (

@@ -19,14 +19,14 @@ from db2api.records.deadletters import iter_dead_letters
 from db2api.run.report import RunSummary
 from tests.support.readings import DEMO_ID, SOURCE_SENSORS, sqlite_ids
 
-pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_cache")
+pytestmark = pytest.mark.usefixtures("prefect_harness", "fresh_ledger")
 PER_DAY = SOURCE_SENSORS * 96
 
 
 @pytest.fixture
-async def fresh_cache(tmp_path: Path) -> AsyncIterator[None]:
-    """Each test starts and ends with no windows done: an empty ledger, and results (the
-    window cache) in tmp_path."""
+async def fresh_ledger(tmp_path: Path) -> AsyncIterator[None]:
+    """Each test starts and ends with no windows done: an empty ledger (its journal is in
+    the test's own dead-letter folder), and Prefect's results in tmp_path."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     from db2api.orchestration.ledger_store import clear_ledger
@@ -51,7 +51,7 @@ async def test_a_run_delivers_and_a_rerun_skips_the_windows_already_done(
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 3))
 
     assert state.is_completed(), state.message
-    assert summary is not None and [w.cached for w in summary.windows] == [False, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [False, False]
     assert set(demo_env.ids("readings")) == sqlite_ids(
         sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID
     )
@@ -60,7 +60,7 @@ async def test_a_run_delivers_and_a_rerun_skips_the_windows_already_done(
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 4))
 
     assert state.is_completed(), state.message
-    assert summary is not None and [w.cached for w in summary.windows] == [True, True, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [True, True, False]
     assert demo_env.stats()["docs_written"] - written == PER_DAY, "only the new day was sent"
     assert set(demo_env.ids("readings")) == sqlite_ids(
         sqlite_source, "2024-01-01", "2024-01-04", DEMO_ID
@@ -72,11 +72,11 @@ async def test_force_sends_windows_again(demo_env: ReceiverProcess) -> None:
     await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
     demo_env.reset()
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
-    assert summary is not None and summary.windows[0].cached and not demo_env.ids("readings")
+    assert summary is not None and summary.windows[0].skipped and not demo_env.ids("readings")
 
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2), force=True)
 
-    assert state.is_completed() and summary is not None and not summary.windows[0].cached
+    assert state.is_completed() and summary is not None and not summary.windows[0].skipped
     assert len(demo_env.ids("readings")) == PER_DAY
 
 
@@ -95,7 +95,7 @@ async def test_dead_letters_fail_the_run_and_the_window_is_sent_again_next_time(
     demo_env.set_faults()  # the target is fixed
     state, summary = await run(start=date(2024, 1, 2), end=date(2024, 1, 3))
 
-    assert state.is_completed() and summary is not None and not summary.windows[0].cached
+    assert state.is_completed() and summary is not None and not summary.windows[0].skipped
     assert set(demo_env.ids("readings")) == sqlite_ids(
         sqlite_source, "2024-01-02", "2024-01-03", DEMO_ID
     )
@@ -146,7 +146,7 @@ async def test_bad_input_fails_the_run_with_one_clear_line(
     assert demo_env.stats()["requests"] == 0
 
 
-async def test_a_dry_run_builds_everything_sends_nothing_and_caches_nothing(
+async def test_a_dry_run_builds_everything_sends_nothing_and_records_nothing(
     demo_env: ReceiverProcess, sqlite_source: Path
 ) -> None:
     from prefect import get_client
@@ -171,16 +171,16 @@ async def test_a_dry_run_builds_everything_sends_nothing_and_caches_nothing(
         ]
     assert "Sample documents (dry run: nothing was sent)" in str(artifact.data)
 
-    # Nothing was cached: a real run afterwards sends both windows.
+    # Nothing was recorded: a real run afterwards sends both windows.
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 3))
     assert state.is_completed() and summary is not None
-    assert [w.cached for w in summary.windows] == [False, False]
+    assert [w.skipped for w in summary.windows] == [False, False]
     assert set(demo_env.ids("readings")) == sqlite_ids(
         sqlite_source, "2024-01-01", "2024-01-03", DEMO_ID
     )
 
 
-async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
+async def test_a_window_that_fails_its_accounting_is_not_recorded_and_runs_again(
     demo_env: ReceiverProcess, sqlite_source: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Uploads that report one delivery too few fail the window; the next run sends it again."""
@@ -217,7 +217,7 @@ async def test_a_window_that_fails_its_accounting_is_not_cached_and_runs_again(
     state, summary = await run(start=date(2024, 1, 1), end=date(2024, 1, 2))
 
     assert state.is_completed(), state.message
-    assert summary is not None and [w.cached for w in summary.windows] == [False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [False]
     assert summary.windows[0].acked == PER_DAY
     stored = demo_env.ids("readings")
     assert set(stored) == sqlite_ids(sqlite_source, "2024-01-01", "2024-01-02", DEMO_ID)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 
@@ -40,11 +43,18 @@ async def clean(tmp_path: Path) -> AsyncIterator[Path]:
     await clear_ledger("demo")
 
 
-def storage(path: Path) -> Any:
-    """A machine's own local result storage (its window cache)."""
+@contextmanager
+def storage(path: Path) -> Iterator[None]:
+    """A machine's own local state: Prefect's result storage, and the dead-letter folder
+    that also keeps the ledger's journal."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-    return temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(path)})
+    letters = {"DB2API_DEAD_LETTER_DIR": str(path / "dead-letters")}
+    with (
+        temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(path)}),
+        patch.dict(os.environ, letters),
+    ):
+        yield
 
 
 async def run(**parameters: Any) -> tuple[Any, RunSummary | None]:
@@ -86,12 +96,12 @@ async def test_another_machine_skips_what_the_first_delivered(
         first, _ = await run(start=date(2024, 1, 2), end=date(2024, 1, 4))
     written = demo_env.stats()["docs_written"]
 
-    with storage(clean / "machine-b"):  # an empty window cache
+    with storage(clean / "machine-b"):  # nothing of machine A's on this one
         again, summary = await run(start=date(2024, 1, 2), end=date(2024, 1, 5))
         forced, _ = await run(start=date(2024, 1, 2), end=date(2024, 1, 3), force=True)
 
     assert first.is_completed() and again.is_completed(), again.message
-    assert summary is not None and [w.cached for w in summary.windows] == [True, True, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [True, True, False]
     assert forced.is_completed()
     assert demo_env.stats()["docs_written"] - written == 2 * PER_DAY, "one new day, one forced"
 
@@ -128,7 +138,7 @@ async def test_a_future_end_is_sent_up_to_now_and_later_rows_are_not_lost(
         assert again.is_completed(), again.message
         nightly, _ = await run()
 
-    assert summary is not None and [w.cached for w in summary.windows] == [True, False]
+    assert summary is not None and [w.skipped for w in summary.windows] == [True, False]
     assert demo_env.get("readings", f"S999:{today} 00:00:01") is not None
     assert nightly.is_completed()
     assert nightly.message == f"nothing to do: the watermark is already at {today}"
@@ -156,8 +166,11 @@ async def test_progress_ends_at_100_percent_with_the_final_counts(
 
 
 @pytest.fixture
-async def ledger_locked(clean: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Another holder keeps the demo ledger's lock; a change gives up after a second."""
+async def ledger_locked(
+    clean: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:
+    """Another holder keeps the demo ledger's lock until released; a change gives up after
+    a second."""
     from prefect import get_client
 
     import db2api.orchestration.ledger_store as ledger_store
@@ -169,34 +182,54 @@ async def ledger_locked(clean: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
         answer = await client.increment_concurrency_slots_with_lease(
             names=[name], slots=1, mode="concurrency", lease_duration=120
         )
+        held = [answer.json()["lease_id"]]
+
+        async def release() -> None:
+            if held:
+                await client.release_concurrency_slots_with_lease(lease_id=held.pop())
+
         try:
-            yield
+            yield release
         finally:
-            await client.release_concurrency_slots_with_lease(lease_id=answer.json()["lease_id"])
+            await release()
 
 
-async def test_windows_delivered_but_not_recorded_fail_the_run_in_one_line(
+async def test_windows_delivered_but_not_recorded_fail_the_run_and_the_next_records_them(
     demo_env: ReceiverProcess,
     clean: Path,
-    ledger_locked: None,
+    ledger_locked: Callable[[], Awaitable[None]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from db2api.cli import main
 
+    command = ["run", "demo", "--start", "2024-01-01", "--end", "2024-01-03"]
     with storage(clean / "results"):
-        code = await asyncio.to_thread(
-            main, ["run", "demo", "--start", "2024-01-01", "--end", "2024-01-03"]
-        )
+        code = await asyncio.to_thread(main, command)
     out, err = capsys.readouterr()
 
+    journal = clean / "results" / "dead-letters" / "demo" / "_journal"
+    [kept] = journal.glob("*.jsonl")
     assert code == 1, "the run failed; 2 would say the input was bad"
     assert err == ""
     assert out.splitlines()[-1] == (
         "run failed: 2 windows in [2024-01-01T00:00:00Z, 2024-01-03T00:00:00Z) were delivered "
         "but not recorded in the ledger of job 'demo' (the ledger of job 'demo' stayed locked "
-        "by another change for 1 s (global concurrency limit 'db2api-ledger-demo')): run "
-        "`db2api run demo --start 2024-01-01T00:00:00Z --end 2024-01-03T00:00:00Z` once the "
-        "ledger is free again to record them (their documents are sent again under the same ids)"
+        f"by another change for 1 s (global concurrency limit 'db2api-ledger-demo')): the journal "
+        f"{kept} keeps them, and the next run of the job on this machine records them without "
+        "sending them again (e.g. `db2api run demo --start 2024-01-01T00:00:00Z --end "
+        "2024-01-03T00:00:00Z` once the ledger is free again)"
     )
     assert demo_env.count("readings") == 2 * PER_DAY, "delivered"
     assert await read_ledger("demo") == Ledger(), "and not recorded"
+
+    await ledger_locked()  # the ledger is free again: the same command
+    written = demo_env.stats()["docs_written"]
+    with storage(clean / "results"):
+        code = await asyncio.to_thread(main, command)
+    out, _ = capsys.readouterr()
+
+    assert code == 0, out
+    assert "windows      2 (2 done before, skipped; 0 failed)" in out
+    assert demo_env.stats()["docs_written"] == written, "nothing was sent again"
+    assert await read_watermark(load_job("demo")) == utc(date(2024, 1, 3)), "recorded"
+    assert list(journal.glob("*.jsonl")) == [], "and taken out of the journal"

@@ -13,12 +13,13 @@ import pytest
 import db2api.orchestration.ledger_store as ledger_store
 from db2api.orchestration.ledger_store import (
     LedgerError,
-    LedgerRecorder,
     change_ledger,
     clear_ledger,
     read_ledger,
     record_delivered,
 )
+from db2api.orchestration.run_ledger import LedgerRecorder
+from db2api.records.journal import Entry
 from db2api.records.ledger import Ledger, delivery_key
 from db2api.records.ledger_codec import SHARD_PREFIX, index_name
 from db2api.records.windows import Window
@@ -151,3 +152,16 @@ async def test_parallel_changes_lose_nothing(clean: str) -> None:
     await asyncio.gather(*(record_delivered(clean, "k", [w]) for w in windows))
 
     assert (await read_ledger(clean)).by_key["k"] == [(w.start, w.end) for w in windows]
+
+
+async def test_journalled_windows_are_folded_in_under_their_own_keys(clean: str) -> None:
+    first = datetime(2024, 1, 1, tzinfo=UTC)
+    old, new = every_other_day(first, 4)  # 01-01 and 01-03
+    journalled = [Entry("old-key", old, "the old target")]
+
+    await record_delivered(clean, "new-key", [new], "the new target", journalled)
+
+    ledger = await read_ledger(clean)
+    assert ledger.by_key == {"old-key": [(old.start, old.end)], "new-key": [(new.start, new.end)]}
+    assert list(ledger.by_key)[-1] == "new-key", "the run's own key stays the most recent"
+    assert ledger.labels == {"old-key": "the old target", "new-key": "the new target"}

@@ -104,7 +104,7 @@ def flow_job(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
-    """A job file for the flow to load by name, and a cache of its own."""
+    """A job file for the flow to load by name, and Prefect results of its own."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
     from tests.support.readings import PG_PASSWORD_ENV

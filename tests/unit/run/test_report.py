@@ -52,7 +52,7 @@ def test_check_raises_with_the_numbers_when_rows_go_missing(
 @pytest.mark.parametrize(
     ("report", "line"),
     [
-        (WindowReport(W1, cached=True, rows=5), f"window {W1}: done before, skipped"),
+        (WindowReport(W1, skipped=True, rows=5), f"window {W1}: done before, skipped"),
         (WindowReport(W1, error="source lost"), f"window {W1}: source lost"),
         (
             WindowReport(W1, rows=10, acked=8, dead=2, seconds=1.234),
@@ -96,9 +96,9 @@ def summary(*windows, failed=(), seconds=10.0) -> RunSummary:
     )
 
 
-def test_totals_ignore_cached_windows():
+def test_totals_ignore_windows_done_before():
     run = summary(
-        WindowReport(W1, rows=100, acked=100, retries=4, cached=True),
+        WindowReport(W1, rows=100, acked=100, retries=4, skipped=True),
         WindowReport(W2, rows=10, acked=8, dead=1, duplicates=1, retries=3),
         WindowReport(W3, rows=5, acked=5),
     )
@@ -121,7 +121,7 @@ def test_totals_ignore_cached_windows():
         ([WindowReport(W1, rows=5, acked=4, dead=1)], [], False),
         ([WindowReport(W1, rows=5, acked=5)], [f"window {W2}: source lost"], False),
         # Dead letters from a window done before are not this run's.
-        ([WindowReport(W1, rows=5, acked=4, dead=1, cached=True)], [], True),
+        ([WindowReport(W1, rows=5, acked=4, dead=1, skipped=True)], [], True),
     ],
 )
 def test_ok_is_false_with_dead_letters_or_failures(windows, failed, ok):
@@ -166,7 +166,7 @@ def test_summarise_takes_the_range_from_the_windows_and_failures_from_the_report
 
 def test_markdown_has_one_table_row_per_window():
     run = summary(
-        WindowReport(W1, rows=100, acked=100, cached=True),
+        WindowReport(W1, rows=100, acked=100, skipped=True),
         WindowReport(W2, rows=10, acked=8, dead=2, retries=3, seconds=2.0),
         WindowReport(W3, rows=5, acked=5, seconds=0.5, error=" slow"),
         failed=["boom"],
@@ -176,7 +176,7 @@ def test_markdown_has_one_table_row_per_window():
 
     table = [line for line in text.splitlines() if line.startswith("| 20")]
     assert table == [
-        f"| {W1} | 100 | 100 | 0 | 0 | 0 | 0 | 0 | 0.00 | 0 | cached |",
+        f"| {W1} | 100 | 100 | 0 | 0 | 0 | 0 | 0 | 0.00 | 0 | done before, skipped |",
         f"| {W2} | 10 | 8 | 0 | 2 | 0 | 0 | 3 | 2.00 | 4 |  |",
         f"| {W3} | 5 | 5 | 0 | 0 | 0 | 0 | 0 | 0.50 | 10 |  slow |",
     ]
@@ -190,7 +190,7 @@ def test_markdown_has_one_table_row_per_window():
 
 def test_summary_lines_report_totals_and_the_dead_letter_file():
     run = summary(
-        WindowReport(W1, rows=100, acked=100, cached=True),
+        WindowReport(W1, rows=100, acked=100, skipped=True),
         WindowReport(W2, rows=10, acked=8, dead=2, seconds=2.0),
         failed=[f"window {W3}: source lost"],
         seconds=4.0,
@@ -250,7 +250,7 @@ def test_a_dry_run_says_so_and_a_clean_run_names_no_file():
 )
 def test_the_summary_says_what_was_proven_or_whose_word_it_took(proves, proof, proven, line):
     run = summary(
-        WindowReport(W1, rows=100, acked=100, proven=100, cached=True),
+        WindowReport(W1, rows=100, acked=100, proven=100, skipped=True),
         WindowReport(W2, rows=8, acked=8, proven=min(proven, 8)),
         WindowReport(W3, rows=5, acked=5, proven=max(0, proven - 8)),
     )

@@ -114,7 +114,7 @@ async def test_windows_the_ledger_holds_are_skipped_and_the_rest_recorded(tmp_pa
     result = await run(runner, tmp_path, shared(book), job)
     assert runner.ran() == DAYS[1:], "the delivered day is not read or sent again"
     assert result.summary is not None
-    assert [w.cached for w in result.summary.windows] == [True, False, False]
+    assert [w.skipped for w in result.summary.windows] == [True, False, False]
     assert all(book.is_delivered(key_of(job), w) for w in split("2024-01-01", "2024-01-04", "1d"))
     assert verdict(result) == (True, "2 documents delivered")
 
@@ -165,7 +165,7 @@ async def test_force_sends_delivered_windows_again_and_records_them(tmp_path: Pa
     runner = Runner()
     result = await run(runner, tmp_path, shared(book), job, force=True)
     assert runner.ran() == DAYS and all(call[1] for call in runner.calls)
-    assert result.summary is not None and not any(w.cached for w in result.summary.windows)
+    assert result.summary is not None and not any(w.skipped for w in result.summary.windows)
 
 
 async def test_a_fatal_error_stops_the_windows_not_started(tmp_path: Path) -> None:
