@@ -14,21 +14,25 @@ objects are left out of every collection until the run ends, when
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 _runs = 0  # runs of this process going on (the flow's tests run some at once)
+_lock = threading.Lock()  # runs on event loops in other threads count too
 
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """Freeze what is on the heap now; unfreeze when the last run going on ends."""
     global _runs
-    _runs += 1
-    gc.freeze()
+    with _lock:
+        _runs += 1
+        gc.freeze()
     try:
         yield
     finally:
-        _runs -= 1
-        if not _runs:
-            gc.unfreeze()
+        with _lock:
+            _runs -= 1
+            if not _runs:
+                gc.unfreeze()
