@@ -35,6 +35,7 @@ from db2api.job import Job, resolve
 from db2api.records.ledger import Ledger, delivery_key
 from db2api.records.windows import Window, iso, to_moment, zone
 from db2api.run.catalog import load_job
+from db2api.run.heap import frozen_heap
 from db2api.run.planning import is_complete, plan
 from db2api.run.report import RunSummary, WindowReport, summarise
 from db2api.run.runtime import Runtime, open_runtime
@@ -301,5 +302,6 @@ async def run_windows(
             if on_done is not None:
                 await on_done(reports[window])
 
-    await asyncio.gather(*(one(window) for window in windows))
+    with frozen_heap():  # what is on the heap before the first window is not garbage
+        await asyncio.gather(*(one(window) for window in windows))
     return [reports[window] for window in windows], fatal

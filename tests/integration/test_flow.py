@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
@@ -245,3 +248,74 @@ async def test_library_lines_reach_the_flow_runs_log() -> None:
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
         )
     assert line in [log.message for log in logs]
+
+
+class Documents(list):  # type: ignore[type-arg]
+    """A chunk's documents in a list that can be weakly referenced."""
+
+
+def lent_chunk(rows: int = 3) -> Any:
+    from db2api.records.document import Chunk, Document
+
+    documents = Documents(Document(str(n), b"{}") for n in range(rows))
+    return Chunk(1, rows, documents, [], 0), weakref.ref(documents)
+
+
+class TimingOutSink:
+    """Arms a request timeout and cancels it once answered, as aiohttp does; fails at first
+    when told to (an unexpected error, which Prefect retries)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.sent: list[int] = []
+
+    async def send(self, documents: Any, prepared: Any = None) -> Any:
+        from db2api.targets import Outcome
+
+        asyncio.get_running_loop().call_later(3600, lambda: None).cancel()
+        self.sent.append(len(documents))
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionResetError("reset mid-answer")
+        outcome = Outcome()
+        outcome.acked = len(documents)
+        return outcome
+
+
+async def test_an_upload_task_lets_go_of_its_chunk_once_the_target_has_it() -> None:
+    """A cancelled timer keeps the task run's context (and its parameters) in the event
+    loop's schedule while a live timer is due before it: the documents must not stay."""
+    from tasks.upload import upload_chunk
+
+    @flow
+    async def one_upload() -> weakref.ref[Any]:
+        chunk, documents = lent_chunk()
+        outcome = await upload_chunk(TimingOutSink(), chunk)
+        assert outcome.acked == 3
+        return documents
+
+    due_first = asyncio.get_running_loop().call_later(60, lambda: None)
+    try:
+        documents = await one_upload()
+        gc.collect()
+        assert documents() is None, "the chunk's documents outlived their upload"
+    finally:
+        due_first.cancel()
+
+
+async def test_an_upload_retried_after_an_unexpected_error_sends_its_chunk_again() -> None:
+    from prefect.utilities.annotations import opaque
+
+    from tasks.upload import Parcel, upload_chunk_task
+
+    sink = TimingOutSink(failures=1)
+    retried = upload_chunk_task.with_options(retry_delay_seconds=0)
+
+    @flow
+    async def one_upload() -> Any:
+        chunk, _ = lent_chunk()
+        return await retried(opaque(sink), opaque(Parcel(chunk)))
+
+    outcome = await one_upload()
+
+    assert sink.sent == [3, 3] and outcome.acked == 3

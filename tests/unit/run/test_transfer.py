@@ -7,6 +7,7 @@ the plain in-memory one and the runtime opens nothing (no window reads or sends)
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -178,6 +179,23 @@ async def test_a_fatal_error_stops_the_windows_not_started(tmp_path: Path) -> No
     ok, message = verdict(result)
     assert not ok and "the target is down" in message and "next run" in message
     assert book.counted() == []
+
+
+async def test_windows_run_with_the_heap_frozen_and_it_is_handed_back_after(
+    tmp_path: Path,
+) -> None:
+    """Full collections skip the heap the run started with (db2api.run.heap), only meanwhile."""
+    frozen: list[int] = []
+
+    class Counting(Runner):
+        async def __call__(self, *args: Any) -> WindowReport:
+            frozen.append(gc.get_freeze_count())
+            return await super().__call__(*args)
+
+    await run(Counting(), tmp_path)
+
+    assert len(frozen) == 3 and all(frozen), "every window runs with the heap frozen"
+    assert gc.get_freeze_count() == 0
 
 
 async def test_a_delivered_window_the_ledger_did_not_record_fails_the_run(tmp_path: Path) -> None:
