@@ -82,6 +82,7 @@ async def transfer(
         run_window=run_window_task,
         announce=announce,
         rename=lambda name: rename_run(name + (" (backfill)" if backfill and not dry_run else "")),
+        publish=publish_summary,
     )
     result = await run_transfer(
         str(getattr(job, "value", job)),
@@ -94,8 +95,6 @@ async def transfer(
         max_delete_fraction=max_delete_fraction,
         logger=logger,
     )
-    if result.summary is not None:
-        await publish_summary(result.summary)
     return final_state(result)
 
 

@@ -7,10 +7,12 @@ the plain in-memory one and the runtime opens nothing (no window reads or sends)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +26,7 @@ from db2api.job import Job, Source, Target, resolve
 from db2api.records.ledger import Ledger, delivery_key
 from db2api.records.windows import Window, split
 from db2api.run.plain import LogProgress, MemoryLedger
-from db2api.run.report import WindowReport
+from db2api.run.report import RunSummary, WindowReport
 from db2api.run.transfer import Pieces, RunResult, transfer, verdict
 
 
@@ -237,3 +239,50 @@ async def test_the_watermark_moves_over_the_recorded_windows(
         2024, 1, 4, tzinfo=UTC
     )
     assert "watermark of loop moved to 2024-01-04T00:00:00Z" in said.lines
+
+
+class SlowLedger(MemoryLedger):
+    """A ledger whose last change stays in flight until the summary is published (or 5 s)."""
+
+    published = asyncio.Event()  # replaced per test by ``published_while_recording``
+    in_flight = False
+
+    async def flush(self) -> Ledger | None:
+        if not self.pending:
+            return self.ledger
+        SlowLedger.in_flight = True
+        with contextlib.suppress(TimeoutError):  # a loop that waits for the change first
+            await asyncio.wait_for(SlowLedger.published.wait(), 5)
+        SlowLedger.in_flight = False
+        return await super().flush()
+
+
+async def test_the_summary_is_published_while_the_ledger_records_the_last_windows(
+    tmp_path: Path,
+) -> None:
+    SlowLedger.published = asyncio.Event()
+    seen: list[tuple[bool, str]] = []
+
+    async def publish(summary: RunSummary) -> None:
+        seen.append((SlowLedger.in_flight, summary.fatal))
+        SlowLedger.published.set()
+
+    pieces = replace(pieces_for(Runner(), tmp_path, SlowLedger), publish=publish)
+    result = await transfer(make_job(), date(2024, 1, 1), date(2024, 1, 4), pieces)
+    assert seen == [(True, "")], "published once, while the last change was in flight"
+    assert verdict(result) == (True, "3 documents delivered")
+
+
+async def test_a_summary_published_before_the_ledger_refused_is_published_again(
+    tmp_path: Path,
+) -> None:
+    published: list[str] = []
+
+    async def publish(summary: RunSummary) -> None:
+        published.append(summary.fatal)
+
+    pieces = replace(pieces_for(Runner(), tmp_path, RefusingLedger), publish=publish)
+    result = await transfer(make_job(), date(2024, 1, 1), date(2024, 1, 4), pieces)
+    note = "3 windows were delivered but not recorded"
+    assert published == ["", note], "the last version people read names the unrecorded windows"
+    assert verdict(result) == (False, note)
