@@ -29,19 +29,24 @@ def artifact_key(job: str, what: str) -> str:
 
 
 async def publish_summary(summary: RunSummary) -> None:
-    await acreate_table_artifact(
-        key=artifact_key(summary.job, "windows"),
-        table=[report.row() for report in summary.windows],
-        description=f"{summary.job}: windows of [{summary.start}, {summary.end})",
-    )
+    """The windows table and the summary, both at once: each is a round trip to a server
+    that is still busy with the run's events when it ends."""
     dead = summary.total("dead")
     link = f"\n\nDead-letter file: `{summary.dead_letter_file}` ({dead} documents)" if dead else ""
     if summary.dry_run:
         link += "\n\n" + samples_markdown(summary)
-    await acreate_markdown_artifact(
-        key=artifact_key(summary.job, "summary"),
-        markdown=f"# {summary.job} [{summary.start}, {summary.end})\n\n{summary.markdown()}{link}",
-        description=f"{summary.job}: run summary",
+    title = f"# {summary.job} [{summary.start}, {summary.end})"
+    await asyncio.gather(
+        acreate_table_artifact(
+            key=artifact_key(summary.job, "windows"),
+            table=[report.row() for report in summary.windows],
+            description=f"{summary.job}: windows of [{summary.start}, {summary.end})",
+        ),
+        acreate_markdown_artifact(
+            key=artifact_key(summary.job, "summary"),
+            markdown=f"{title}\n\n{summary.markdown()}{link}",
+            description=f"{summary.job}: run summary",
+        ),
     )
 
 

@@ -100,7 +100,7 @@ class Pieces:
     run_window: WindowRunner
     announce: Announce | None = None
     rename: Callable[[str], Awaitable[None]] | None = None  # the run's name, once planned
-    # the summary, where people read it (an artifact); again if the ledger's last change fails
+    # the summary, where people read it (artifacts): written with the progress's last word
     publish: Callable[[RunSummary], Awaitable[None]] | None = None
     # (job, label, dry_run, max_delete_fraction) -> the run's pool, sink and letters file
     open_runtime: OpenRuntime = open_runtime
@@ -174,34 +174,25 @@ async def transfer(
         await record_the_rest(book, spec.name, pieces, log)
         error = "; ".join(filter(None, [str(exc), book.unrecorded_note()]))
         return RunResult(None, error=error, exception=exc)
-    except BaseException:
-        await record_the_rest(book, spec.name, pieces, log)
-        raise
+    finally:
+        ledger = await record_the_rest(book, spec.name, pieces, log) or ledger
     summary = summarise(spec, work.windows, reports, fatal, time.perf_counter() - began, path)
     summary.dry_run = dry_run
     summary.retried = getattr(runtime.sink, "retries", None)  # a send that raised counts too
-    # The ledger's last change while the summary is published: neither waits for the other
-    # (a busy server takes seconds for each), and only a change that fails alters the summary.
-    recording = asyncio.ensure_future(record_the_rest(book, spec.name, pieces, log))
-    try:
-        await asyncio.gather(progress.finish(summary), publish(pieces, summary))
-    finally:
-        ledger = await recording or ledger
-    summary.seconds = time.perf_counter() - began
     if unrecorded := book.unrecorded_note():  # delivered, yet the next run would not know
         log.error(unrecorded)
         summary.fatal = "; ".join(filter(None, [summary.fatal, unrecorded]))
-        await publish(pieces, summary)  # the published summary says so too
     moved = ledger.watermark(history, key)
     if moved != watermark:
         log.info(f"watermark of {spec.name} moved to {iso(moved) if moved else 'none'}")
     log.info(summary.headline())
-    return RunResult(summary, note=work.note)
-
-
-async def publish(pieces: Pieces, summary: RunSummary) -> None:
+    # after the ledger's last change: it decides the summary, and a change that waits for
+    # the server's lock while the run writes its artifacts waits longer (SQLite servers)
     if pieces.publish is not None:
-        await pieces.publish(summary)
+        await asyncio.gather(progress.finish(summary), pieces.publish(summary))
+    else:
+        await progress.finish(summary)
+    return RunResult(summary, note=work.note)
 
 
 async def record_the_rest(book: RunLedger, job: str, pieces: Pieces, log: Any) -> Ledger | None:
