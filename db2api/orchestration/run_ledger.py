@@ -100,10 +100,7 @@ class LedgerRecorder:
         earlier = list(self.journal.claimed) if self.journal is not None else []
         self.in_flight = done
         try:
-            if earlier:
-                ledger = await record_delivered(self.job, self.key, done, self.label, earlier)
-            else:
-                ledger = await record_delivered(self.job, self.key, done, self.label)
+            ledger = await record_delivered(self.job, self.key, done, self.label, earlier)
         except Exception as exc:
             self.pending[:0] = done  # the next change records them
             self.reason = str(exc) or type(exc).__name__

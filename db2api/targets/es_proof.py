@@ -26,11 +26,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import orjson
-
 from db2api.errors import AccountingError, TargetError
 from db2api.log import run_logger
-from db2api.targets.answers import listed
+from db2api.targets.answers import joined_ids, listed
 
 if TYPE_CHECKING:
     from db2api.targets.base import Outcome
@@ -147,15 +145,9 @@ def is_all_found(body: bytes, ids: list[str]) -> bool:
     ``_bulk`` one): read into dicts, it cost a third of the proof's CPU and as much again
     in garbage collection. Any other answer is read entry by entry.
     """
-    if not ids:
-        return False
-    try:
-        listed_ids = orjson.dumps(ids)
-    except orjson.JSONEncodeError:  # an id orjson cannot write: read entry by entry
-        return False
     found = b',"found":true}'
-    entries = listed_ids[1:-1].replace(b'","', b'"' + found + b',{"_id":"')
-    return body == b'{"docs":[{"_id":' + entries + found + b"]}"
+    entries = joined_ids(ids, found + b',{"_id":')
+    return entries is not None and body == b'{"docs":[{"_id":' + entries + found + b"]}"
 
 
 def _all_found(docs: list[object], ids: list[str]) -> bool:
