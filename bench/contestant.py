@@ -94,6 +94,7 @@ CONTESTANTS: dict[str, Contestant] = {
     "db2api-bulk-sqlite": lambda args: pipeline(args, "bulk", source="sqlite"),
     "one-window": lambda args: pipeline(args, "bulk", one_window=True),
     "extract-only": lazy("bench.halves", "extract_only"),
+    "read-path": lazy("bench.halves", "read_path"),
     "upload-only": lazy("bench.halves", "upload_only"),
     "default-cursor": lazy("bench.halves", "default_cursor"),
     "flow-bulk": lazy("bench.flowrun", "flow_bulk"),

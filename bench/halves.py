@@ -4,6 +4,10 @@
   ``iter_chunks``, ``DocumentBuilder``) over the same 1-day windows, nothing sent.
   One connection serves every window: this is the reading limit, not the
   pipeline's per-window cost.
+- read-path: db2api's own pipeline as a dry run over the same rows: the reader
+  threads, ``windows_in_flight`` windows at once, request bodies built, nothing
+  sent. What db2api spends before it sends anything; with the ceiling's client CPU
+  (sending prebuilt bodies, :mod:`bench.clients`) it is P10's floor.
 - upload-only: the same documents built in memory first, then sent through
   db2api's ``BulkSink`` with as many chunks in flight as the pipeline allows.
 - default-cursor: one window through a plain etlhelper connection, whose cursor
@@ -20,7 +24,7 @@ from contextlib import closing
 from etlhelper import iter_chunks
 
 from bench.jobs import pg_job
-from bench.measure import Args, BenchError, Measurement, Stopwatch
+from bench.measure import Args, BenchError, Measurement, Stopwatch, timed_transfer
 from bench.settings import PG_PASSWORD_ENV, START, pg_password, range_end
 from db2api.job import Job
 from db2api.read.build import DocumentBuilder
@@ -60,6 +64,12 @@ def extract_only(args: Args) -> Measurement:
         docs = sum(len(chunk.documents) for chunk in iter_built_chunks(job, args.docs))
     windows = len(split(START, range_end(args.docs), job.window_length, job.timezone))
     return Measurement(docs, watch.seconds, watch.cpu, {"windows": windows, "connections": 1})
+
+
+def read_path(args: Args) -> Measurement:
+    job = pg_job(NOWHERE)  # a dry run never contacts the target
+    pg_password()
+    return timed_transfer(job, START, range_end(args.docs), args.docs, dry_run=True)
 
 
 async def send_all(job: Job, chunks: list[list[Document]], in_flight: int) -> int:

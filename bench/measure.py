@@ -82,8 +82,13 @@ def timed(work: Callable[[], int]) -> Measurement:
     return Measurement(docs, watch.seconds, watch.cpu)
 
 
-def timed_transfer(job: Job, start: datetime, end: datetime, expected: int) -> Measurement:
-    """Time db2api's plain-function pipeline over ``[start, end)``, checked for losses."""
+def timed_transfer(
+    job: Job, start: datetime, end: datetime, expected: int, dry_run: bool = False
+) -> Measurement:
+    """Time db2api's plain-function pipeline over ``[start, end)``, checked for losses.
+
+    A dry run is checked the same way: every document counted as it would be sent.
+    """
     import asyncio
 
     from db2api.run.window import transfer_range  # imported here: recipe runs never load it
@@ -92,7 +97,7 @@ def timed_transfer(job: Job, start: datetime, end: datetime, expected: int) -> M
 
     def work() -> int:
         nonlocal summary
-        summary = asyncio.run(transfer_range(job, start, end, label="bench"))
+        summary = asyncio.run(transfer_range(job, start, end, label="bench", dry_run=dry_run))
         return int(summary.total("acked"))
 
     measurement = timed(work)

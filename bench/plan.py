@@ -22,6 +22,7 @@ from bench.settings import Sizes
 
 DESCRIPTIONS = {
     "extract-only": "extract only: PG -> documents, nothing sent",
+    "read-path": "db2api dry run: read, build, nothing sent",
     "upload-only": "upload only: prebuilt documents via BulkSink",
     "db2api-bulk": "db2api bulk mode (transfer_range)",
     "db2api-bulk-reconcile": "db2api bulk mode, target.reconcile on (nothing to delete)",
@@ -61,18 +62,24 @@ PREFECT = frozenset(
     {"flow-bulk", "flow-tiny", "prefect-floor", "flow-empty", "prefect-floor-empty"}
 )
 # Send nothing: no receiver needed, nothing to count at it.
-SILENT = frozenset({"extract-only", "default-cursor", "prefect-floor", "prefect-floor-empty"})
+SILENT = frozenset(
+    {"extract-only", "read-path", "default-cursor", "prefect-floor", "prefect-floor-empty"}
+)
 #: Their documents are windows with no row: the receiver must hold none after them.
 EMPTY = frozenset({"plain-empty", "flow-empty"})
 #: Targets whose ratio moved across its bound between runs on this shared machine:
 #: their runs go back to back several times, and the target takes the median.
 REPEATED: dict[str, tuple[str, ...]] = {
-    "P1a": ("extract", "upload@0", "bulk@0"),
+    "P1a": ("extract", "read", "upload@0", "bulk@0"),  # read: P10's floor, by its reference
     "P2a": ("item@10", "gather-cap@10"),
     "P4": ("plain@0", "flow@0"),
     "P5": ("plain-tiny", "floor-tiny", "flow-tiny"),
     "P6": ("plain-empty", "floor-empty", "flow-empty"),
 }
+
+
+#: The receiver section's runs the engine targets' CPU per document is compared with.
+CPU_REFERENCES = frozenset({"extract", "read"})
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,7 @@ def single_plan(sizes: Sizes) -> list[Run]:
     n = sizes.rows
     return [
         Run("extract", "extract-only", None, n),
+        Run("read", "read-path", None, n),
         Run("upload@0", "upload-only", 0, n),
         Run("bulk@0", "db2api-bulk", 0, n),
         Run("reconcile@0", "db2api-bulk-reconcile", 0, n),  # bulk@0's pair: its cost
@@ -185,12 +193,12 @@ def single_plan(sizes: Sizes) -> list[Run]:
 
 
 def section(name: str) -> Callable[[Run], bool] | None:
-    """``engines`` (both nodes) or one engine's name: its runs, and extract-only's, whose
-    CPU per document the engine targets compare with."""
+    """``engines`` (both nodes) or one engine's name: its runs, and extract-only's and the
+    read path's, whose CPU per document the engine targets compare with."""
     if name == "engines":
-        return lambda run: run.engine is not None or base_key(run.key) == "extract"
+        return lambda run: run.engine is not None or base_key(run.key) in CPU_REFERENCES
     if name in ENGINES:
-        return lambda run: run.engine == name or base_key(run.key) == "extract"
+        return lambda run: run.engine == name or base_key(run.key) in CPU_REFERENCES
     return None
 
 

@@ -155,15 +155,23 @@ async def transfer_range(
     end: date | datetime,
     label: str = "plain",
     max_delete_fraction: float | None = None,
+    dry_run: bool = False,
 ) -> RunSummary:
     """The whole transfer without Prefect: for tests, benchmarks and embedding.
 
     The same loop as the ``transfer`` flow (:func:`db2api.run.transfer.transfer`)
     with a ledger in memory (a fresh one: nothing is skipped) and progress in the log.
+    A dry run reads and builds everything and sends nothing (the bench's read path).
     """
     pieces = Pieces(ledger=MemoryLedger, progress=LogProgress.start, run_window=plain_window)
     result = await transfer(
-        job, start, end, pieces, label=label, max_delete_fraction=max_delete_fraction
+        job,
+        start,
+        end,
+        pieces,
+        label=label,
+        max_delete_fraction=max_delete_fraction,
+        dry_run=dry_run,
     )
     if result.exception is not None:
         raise result.exception

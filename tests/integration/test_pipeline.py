@@ -290,6 +290,19 @@ async def test_a_misconfigured_target_stops_the_run_with_one_line(
     assert not dead_letter_dir.exists(), "a run-wide error is not a per-document dead letter"
 
 
+async def test_a_dry_run_reads_every_row_and_sends_nothing(
+    sqlite_source: Path, target: ReceiverProcess, dead_letter_dir: Path
+) -> None:
+    """The bench's read path: the whole pipeline up to the sending, the target untouched."""
+    job = sqlite_job(str(sqlite_source), target.url)
+    summary = await transfer_range(job, START, END, dry_run=True)
+
+    assert summary.dry_run and summary.ok
+    assert summary.total("acked") == len(sqlite_ids(sqlite_source))  # would be sent
+    assert target.ids("readings") == {}
+    assert not dead_letter_dir.exists()
+
+
 async def test_an_unreachable_target_fails_before_reading_rows(
     sqlite_source: Path, dead_letter_dir: Path
 ) -> None:

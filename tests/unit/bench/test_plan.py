@@ -36,9 +36,9 @@ def test_an_engine_runs_contiguously_after_its_warm_up() -> None:
     assert len({run.key for run in runs}) == len(runs)
 
 
-def test_the_engines_section_brings_extract_only_along() -> None:
+def test_the_engines_section_brings_extract_only_and_the_read_path_along() -> None:
     runs = select(full_plan(QUICK, repeats=2), "engines")
-    assert {run.key for run in runs if not run.engine} == {"extract", "extract#2"}
+    assert {run.key for run in runs if not run.engine} == {"extract", "extract#2", "read", "read#2"}
     assert {run.engine for run in runs} == {None, "opensearch", "elasticsearch"}
     opensearch = select(full_plan(QUICK, repeats=1), "opensearch")
     assert {run.engine for run in opensearch} == {None, "opensearch"}
