@@ -11,7 +11,7 @@ from db2api.job import resolve
 from db2api.orchestration.ledger_store import clear_ledger, read_ledger, set_watermark
 from db2api.orchestration.prefect_server import local_prefect
 from db2api.records.deadletters import dead_letter_folder
-from db2api.records.journal import Journal, journal_folder
+from db2api.records.journal import Journal, fold_journal, journal_folder
 from db2api.records.ledger import delivery_key, describe
 from db2api.records.windows import iso, to_moment, zone
 from db2api.run.catalog import load_job
@@ -27,11 +27,16 @@ def cmd_watermark(args: argparse.Namespace) -> int:
             asyncio.run(clear_ledger(job.name))
             Journal(journal_folder(dead_letter_folder(job))).clear()  # its write-ahead too
         ledger = asyncio.run(read_ledger(job.name))
-    print("\n".join(watermark_lines(job, ledger)))
+    journalled = fold_journal(ledger, journal_folder(dead_letter_folder(job)))
+    print("\n".join(watermark_lines(job, ledger, journalled=journalled)))
     return 0
 
 
-def watermark_lines(job: Any, ledger: Any, limit: int | None = 12) -> list[str]:
+def watermark_lines(
+    job: Any, ledger: Any, limit: int | None = 12, journalled: str = ""
+) -> list[str]:
+    """``journalled``: the journal's windows folded into ``ledger``, in words (see
+    :func:`~db2api.records.journal.fold_journal`)."""
     start = origin(job)
     value = ledger.watermark(start)
     since = f"first_start {iso(start)}" if start else "the earliest delivered window"
@@ -41,6 +46,7 @@ def watermark_lines(job: Any, ledger: Any, limit: int | None = 12) -> list[str]:
         f"delivered    {describe(ledger.counted(), limit)}",
         f"gaps         {describe(ledger.gaps(start), limit)}",
         *target_lines(job, ledger, limit),
+        *([f"journal      {journalled}"] if journalled else []),
     ]
 
 

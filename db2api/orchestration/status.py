@@ -35,6 +35,7 @@ from db2api.job import Job
 from db2api.orchestration.deploy import api_url
 from db2api.orchestration.ledger_store import read_ledger
 from db2api.records.deadletters import dead_letter_folder
+from db2api.records.journal import fold_journal, journal_folder
 from db2api.records.ledger import Interval, Ledger, describe
 from db2api.records.resolutions import file_statuses
 from db2api.records.windows import iso
@@ -68,6 +69,7 @@ class JobStatus:
     targets: list[TargetStatus] = field(default_factory=list)
     last_run: LastRun | None = None
     next_run: str = ""
+    journalled: str = ""  # delivered windows only this machine's journal knows, in words
 
 
 @dataclass
@@ -170,7 +172,9 @@ async def gather_status(jobs: list[Job]) -> Status:
                 )
                 return Status(statuses, note)
             for status, job in zip(statuses, jobs, strict=True):
-                from_ledger(status, job, await read_ledger(job.name))
+                ledger = await read_ledger(job.name)
+                status.journalled = fold_journal(ledger, journal_folder(dead_letter_folder(job)))
+                from_ledger(status, job, ledger)
                 status.last_run = await last_run(client, job.name)
                 status.next_run = await next_run(client, job.name)
     return Status(statuses)
@@ -196,6 +200,8 @@ def render(status: Status) -> list[str]:
                     f"target        {target.label}: watermark {moment_or_none(target.watermark)}, "
                     f"gaps {describe(target.gaps, LIMIT)}"
                 )
+            if job.journalled:
+                lines.append(f"journal       {job.journalled}")
             lines.append(f"last run      {render_run(job.last_run)}")
         lines.append(f"dead letters  {job.open_dead_letters} open")
         if not status.server_note:

@@ -85,6 +85,39 @@ def fold(ledger: Ledger, entries: Iterable[Entry]) -> None:
         ledger.record(key, [item.window for item in items], items[-1].label)
 
 
+def peek(folder: Path) -> list[Entry]:
+    """Every window journalled on this machine, read without taking any file (for reports).
+
+    Live runs' windows and ended runs' alike: all were delivered, and the next run skips
+    them as the ledger's. A file folded and removed meanwhile is simply not there.
+    """
+    entries: list[Entry] = []
+    if not folder.is_dir():
+        return entries
+    for path in sorted(folder.glob("*.jsonl")):
+        with contextlib.suppress(FileNotFoundError):
+            entries.extend(read_entries(path.read_bytes()))
+    return entries
+
+
+def fold_journal(ledger: Ledger, folder: Path) -> str:
+    """The ledger as the next run here sees it: ``folder``'s windows folded in (for reports).
+
+    Returns what was folded, in words ("" when nothing was), so a report that shows a
+    window as delivered also says why the ledger alone does not.
+    """
+    entries = [e for e in peek(folder) if not ledger.is_delivered(e.key, e.window)]
+    if not entries:  # none, or the ledger recorded them before their run ended
+        return ""
+    fold(ledger, entries)
+    count = len({(entry.key, entry.window) for entry in entries})
+    return (
+        f"{count} delivered window{'s' if count != 1 else ''} journalled in {folder} and not "
+        "yet in the ledger (a run still going, or one that ended before recording them): "
+        "counted here; the next run of the job on this machine records them"
+    )
+
+
 class Journal:
     """A job's journal on this machine, as one run uses it: its own file and the ended runs'."""
 

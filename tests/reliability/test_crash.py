@@ -172,6 +172,14 @@ async def test_a_killed_run_resumes_skipping_done_windows_and_redoing_the_interr
     # ... and each was journalled on this machine before the next one started.
     journal = tmp_path / "dead-letters" / JOB / "_journal"
     assert sum(len(f.read_bytes().splitlines()) for f in journal.glob("*.jsonl")) == done
+    # `db2api watermark` counts them as the next run will, and says where they are.
+    shown = subprocess.run(
+        [str(BIN / "db2api"), "watermark", JOB], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert f"watermark    2024-01-0{1 + done}T00:00:00Z" in shown.stdout
+    if moved != datetime(2024, 1, 1 + done, tzinfo=UTC):  # some only the journal knows
+        assert f"journalled in {journal} and not yet in the ledger" in shown.stdout
 
     rx.set_faults(latency_ms=20)
     second = start_run(env, tmp_path, log)

@@ -60,3 +60,21 @@ def test_the_watermark_lines_name_the_job_and_where_the_watermark_counts_from() 
     )
     assert lines[2].startswith("delivered    ")
     assert lines[3].startswith("gaps         ")
+
+
+def test_windows_only_the_journal_knows_are_counted_and_said(tmp_path) -> None:
+    from db2api.records.journal import Entry, Journal, fold_journal
+
+    job = unit_job(first_start="2024-01-01")
+    now = delivery_key(job.fingerprint, URL)
+    ledger = Ledger()
+    ledger.record(now, [Window(day(1), day(2))], "here")
+    killed = Journal(tmp_path / "_journal")
+    killed.append(Entry(now, Window(day(2), day(3)), "here"))
+    killed.close(recorded=False)  # delivered, then the run died before recording it
+
+    lines = watermark_lines(job, ledger, journalled=fold_journal(ledger, tmp_path / "_journal"))
+
+    assert lines[1].startswith("watermark    2024-01-03T00:00:00Z")  # what the next run skips
+    assert lines[-1].startswith("journal      1 delivered window journalled in ")
+    assert "journal" not in " ".join(watermark_lines(job, Ledger()))

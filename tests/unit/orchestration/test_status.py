@@ -48,6 +48,16 @@ def test_a_job_renders_watermark_targets_last_run_dead_letters_and_next_run() ->
     ]
 
 
+def test_windows_only_this_machines_journal_knows_get_their_own_line() -> None:
+    status = JobStatus("unit", open_dead_letters=0, next_run="none")
+    from_ledger(status, unit_job(), Ledger())
+    status.journalled = "2 delivered windows journalled in /x and not yet in the ledger …"
+
+    lines = render(Status([status]))
+
+    assert lines[lines.index("gaps          none") + 1] == f"journal       {status.journalled}"
+
+
 def test_without_a_server_only_dead_letters_and_one_line_saying_why() -> None:
     status = Status([JobStatus("a", 0), JobStatus("b", 3)], server_note="no Prefect server …")
     assert render(status) == [

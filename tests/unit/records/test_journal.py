@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from db2api.records.journal import Entry, Journal, decode, encode, fold
+from db2api.records.journal import Entry, Journal, decode, encode, fold, fold_journal, peek
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window
 
@@ -172,3 +172,33 @@ def test_clear_forgets_ended_runs_and_leaves_live_ones(folder: Path) -> None:
 
     assert Journal(folder).clear() == 1
     assert Journal(folder).read() == [entry(5)]
+
+
+def test_a_report_sees_every_journalled_window_and_takes_no_file(folder: Path) -> None:
+    live, ended = Journal(folder), Journal(folder)
+    ended.append(entry(0))
+    ended.append(entry(1))
+    ended.close(recorded=False)  # its run ended before the ledger recorded them
+    live.append(entry(2, "key-b"))
+    with (folder / "torn.jsonl").open("wb") as torn:
+        torn.write(encode(entry(3))[:-5])  # a write cut short: skipped
+
+    ledger = Ledger()
+    ledger.record("key-a", [day(1), day(5)], "target of key-a")  # day 1: recorded already
+    said = fold_journal(ledger, folder)
+
+    assert said.startswith(f"2 delivered windows journalled in {folder} and not yet in the ledger")
+    assert "the next run of the job on this machine records them" in said
+    assert ledger.is_delivered("key-a", day(0)) and ledger.is_delivered("key-a", day(1))
+    assert ledger.is_delivered("key-b", day(2)) and not ledger.is_delivered("key-a", day(3))
+    assert [e.window for e in peek(folder)] == [day(0), day(1), day(2)]
+    next_run = Journal(folder)  # the report claimed nothing: the next run still folds them
+    assert sorted(e.window for e in next_run.read()) == [day(0), day(1), day(2)]
+    assert [e.window for e in next_run.claimed] == [day(0), day(1)]  # the live one stays its own
+    next_run.close(recorded=True)
+    live.close(recorded=True)
+
+
+def test_a_report_without_a_journal_folds_nothing_and_says_nothing(folder: Path) -> None:
+    ledger = Ledger()
+    assert fold_journal(ledger, folder) == "" and ledger.counted() == []
