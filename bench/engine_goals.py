@@ -86,21 +86,22 @@ def cpu_check(prefix: str, name: str, bound: float) -> Check:
             name,
             f"{engine}: db2api bulk (proof on) client CPU per document <= {bound} x extract-only's",
             f"CPU per 1,000 documents: db2api {statistics.median(own):.1f} ms (median), "
-            f"extract-only {extract:.1f} ms; {said}{unproven}"
-            + floor(get, prefix, extract, bound, proof),
+            f"extract-only {extract:.1f} ms; {said}{unproven}" + parts(get, prefix, extract, proof),
             ratio <= bound,
         )
 
     return check
 
 
-def floor(get: Lookup, prefix: str, extract: float, bound: float, proof: float | None) -> str:
-    """What db2api's shape spends before its own sending work: P10's floor, in words.
+def parts(get: Lookup, prefix: str, extract: float, proof: float | None) -> str:
+    """What P10's figure is made of, each part measured in a run of its own, in words.
 
-    The read path (db2api's dry run: reader threads, windows in flight, bodies built)
-    plus the ceiling's client CPU (prebuilt bodies through aiohttp, the least answer,
-    no read-back), plus the read-back's own cost (proof on minus proof off) when both
-    ran, each against extract-only's. Empty when the read path or the ceiling was not run.
+    The read path (db2api's dry run: reader threads, windows in flight, bodies built),
+    the ceiling's client CPU (prebuilt bodies through aiohttp, the least answer, no
+    read-back) and the read-back's own cost (proof on minus proof off) when both ran,
+    each against extract-only's. Measured apart, they do not add up exactly to the
+    whole (the read path's threads and the sending share the cores differently); they
+    say where the allowance goes. Empty when the read path or the ceiling was not run.
     """
     try:
         read = statistics.median(per_doc_ms(found) for (found,) in get.rounds("read"))
@@ -109,12 +110,11 @@ def floor(get: Lookup, prefix: str, extract: float, bound: float, proof: float |
         )
     except Missing:
         return ""
-    parts = [f"read path {read / extract:.2f} x", f"sending prebuilt bodies {send / extract:.2f} x"]
+    said = [f"read path {read / extract:.2f} x", f"sending prebuilt bodies {send / extract:.2f} x"]
     if proof is not None:
-        parts.append(f"the read-back {proof / extract:.2f} x")
+        said.append(f"the read-back {proof / extract:.2f} x")
     total = (read + send + (proof or 0.0)) / extract
-    verdict = "above the bound" if total > bound else "within the bound"
-    return f"; floor: {' + '.join(parts)} = {total:.2f} x ({verdict})"
+    return f"; its parts, measured apart: {' + '.join(said)} = {total:.2f} x"
 
 
 def engine_checks() -> list[tuple[str, str, Check]]:
