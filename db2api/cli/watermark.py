@@ -10,7 +10,6 @@ from db2api.errors import Db2apiError
 from db2api.job import resolve
 from db2api.orchestration.ledger_store import clear_ledger, read_ledger, set_watermark
 from db2api.orchestration.prefect_server import local_prefect
-from db2api.records.deadletters import dead_letter_folder
 from db2api.records.journal import Journal, fold_journal, journal_folder
 from db2api.records.ledger import delivery_key, describe
 from db2api.records.windows import iso, to_moment, zone
@@ -25,9 +24,9 @@ def cmd_watermark(args: argparse.Namespace) -> int:
             asyncio.run(set_watermark(job.name, to_moment(args.set, zone(job.timezone))))
         elif args.clear:
             asyncio.run(clear_ledger(job.name))
-            Journal(journal_folder(dead_letter_folder(job))).clear()  # its write-ahead too
+            Journal(journal_folder(job)).clear()  # its write-ahead too
         ledger = asyncio.run(read_ledger(job.name))
-    journalled = fold_journal(ledger, journal_folder(dead_letter_folder(job)))
+    journalled = fold_journal(ledger, journal_folder(job))
     print("\n".join(watermark_lines(job, ledger, journalled=journalled)))
     return 0
 

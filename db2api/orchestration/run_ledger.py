@@ -16,7 +16,6 @@ from pathlib import Path
 from db2api.job import Job
 from db2api.log import run_logger
 from db2api.orchestration.ledger_store import read_ledger, record_delivered
-from db2api.records.deadletters import dead_letter_folder
 from db2api.records.journal import Entry, Journal, fold, journal_folder
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window, iso
@@ -195,7 +194,7 @@ class ServerLedger(LedgerRecorder):
     """
 
     def __init__(self, job: Job, key: str, label: str = "") -> None:
-        journal = Journal(journal_folder(dead_letter_folder(job)))
+        journal = Journal(journal_folder(job))
         super().__init__(job.name, key, label=label, journal=journal)
         self.read_ledger = Ledger()
 

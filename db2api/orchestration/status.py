@@ -173,7 +173,7 @@ async def gather_status(jobs: list[Job]) -> Status:
                 return Status(statuses, note)
             for status, job in zip(statuses, jobs, strict=True):
                 ledger = await read_ledger(job.name)
-                status.journalled = fold_journal(ledger, journal_folder(dead_letter_folder(job)))
+                status.journalled = fold_journal(ledger, journal_folder(job))
                 from_ledger(status, job, ledger)
                 status.last_run = await last_run(client, job.name)
                 status.next_run = await next_run(client, job.name)

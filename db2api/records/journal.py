@@ -33,11 +33,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
+from db2api.records.deadletters import dead_letter_folder
 from db2api.records.ledger import Ledger, moment
 from db2api.records.windows import Window
+
+if TYPE_CHECKING:
+    from db2api.job import Job
 
 FOLDER = "_journal"  # inside the job's dead-letter folder; "_" keeps it out of letter listings
 
@@ -51,8 +56,14 @@ class Entry:
     label: str = ""
 
 
-def journal_folder(dead_letter_folder: Path) -> Path:
-    return dead_letter_folder / FOLDER
+def journal_folder(job: Job) -> Path:
+    """The job's journal on this machine: inside its dead-letter folder."""
+    return dead_letter_folder(job) / FOLDER
+
+
+def journal_files(folder: Path) -> list[Path]:
+    """The runs' files in ``folder``, oldest first (none when there is no folder)."""
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
 
 
 def encode(entry: Entry) -> bytes:
@@ -92,9 +103,7 @@ def peek(folder: Path) -> list[Entry]:
     them as the ledger's. A file folded and removed meanwhile is simply not there.
     """
     entries: list[Entry] = []
-    if not folder.is_dir():
-        return entries
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in journal_files(folder):
         with contextlib.suppress(FileNotFoundError):
             entries.extend(read_entries(path.read_bytes()))
     return entries
@@ -132,9 +141,7 @@ class Journal:
     def read(self) -> list[Entry]:
         """Every window journalled here; the files of ended runs are claimed (see above)."""
         entries: list[Entry] = []
-        if not self.folder.is_dir():
-            return entries
-        for path in sorted(self.folder.glob("*.jsonl")):
+        for path in journal_files(self.folder):
             if path == self.path or path in self._claimed:
                 continue
             found = self._read_file(path)
