@@ -6,8 +6,8 @@
   pipeline's per-window cost.
 - read-path: db2api's own pipeline as a dry run over the same rows: the reader
   threads, ``windows_in_flight`` windows at once, request bodies built, nothing
-  sent. What db2api spends before it sends anything; with the ceiling's client CPU
-  (sending prebuilt bodies, :mod:`bench.clients`) it is P10's floor.
+  sent. What db2api spends before it sends anything: the first of P10's parts
+  (:func:`bench.engine_goals.parts`).
 - upload-only: the same documents built in memory first, then sent through
   db2api's ``BulkSink`` with as many chunks in flight as the pipeline allows.
 - default-cursor: one window through a plain etlhelper connection, whose cursor

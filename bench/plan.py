@@ -70,7 +70,7 @@ EMPTY = frozenset({"plain-empty", "flow-empty"})
 #: Targets whose ratio moved across its bound between runs on this shared machine:
 #: their runs go back to back several times, and the target takes the median.
 REPEATED: dict[str, tuple[str, ...]] = {
-    "P1a": ("extract", "read", "upload@0", "bulk@0"),  # read: P10's floor, by its reference
+    "P1a": ("extract", "read", "upload@0", "bulk@0"),  # read: one of P10's parts, by its reference
     "P2a": ("item@10", "gather-cap@10"),
     "P4": ("plain@0", "flow@0"),
     "P5": ("plain-tiny", "floor-tiny", "flow-tiny"),
