@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from etlhelper import DbParams
 
 import db2api.orchestration.run_ledger as run_ledger
-from db2api.job import Job, Source, Target
+from db2api.job import Job
 from db2api.orchestration.run_ledger import LedgerRecorder, ServerLedger
 from db2api.records.journal import Entry, Journal
 from db2api.records.ledger import Ledger
 from db2api.records.windows import Window
+from tests.support.jobs import unit_job
 
 DAY = timedelta(days=1)
 
@@ -151,22 +151,19 @@ async def test_the_last_windows_wait_for_one_final_change(slow: SlowLedger) -> N
 
 def journal_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Job:
     monkeypatch.setenv("DB2API_DEAD_LETTER_DIR", str(tmp_path / "dead-letters"))
-    return Job(
-        name="demo",
-        source=Source(db=DbParams(dbtype="SQLITE", filename="unused.sqlite")),
-        sql="SELECT 1 WHERE :start < :end",
-        id=["id"],
-        target=Target(url="http://127.0.0.1:9", index="demo"),
-        window="1d",
-    )
+    return unit_job(name="demo")
+
+
+def journal_of(tmp_path: Path) -> Path:
+    return tmp_path / "dead-letters" / "demo" / "_journal"
 
 
 def journal_files(tmp_path: Path) -> list[Path]:
-    return sorted((tmp_path / "dead-letters" / "demo" / "_journal").glob("*.jsonl"))
+    return sorted(journal_of(tmp_path).glob("*.jsonl"))
 
 
 def journalled(tmp_path: Path) -> list[Window]:
-    found = Journal(tmp_path / "dead-letters" / "demo" / "_journal").read()
+    found = Journal(journal_of(tmp_path)).read()
     return sorted(item.window for item in found)
 
 
@@ -233,7 +230,7 @@ async def test_another_key_does_not_skip_journalled_windows(
 ) -> None:
     """A window journalled for the old SQL or target is not delivered for the new one."""
     job = journal_job(tmp_path, monkeypatch)
-    Journal(tmp_path / "dead-letters" / "demo" / "_journal").append(Entry("old", day(0)))
+    Journal(journal_of(tmp_path)).append(Entry("old", day(0)))
     run = ServerLedger(job, "new", "the target")
     await run.read()
     assert not run.is_delivered(day(0))
@@ -300,7 +297,7 @@ async def test_a_run_that_records_nothing_leaves_the_journal_to_the_next(
 ) -> None:
     """A dry run (or one with only open windows) makes no ledger change, not even to fold."""
     job = journal_job(tmp_path, monkeypatch)
-    ended = Journal(tmp_path / "dead-letters" / "demo" / "_journal")
+    ended = Journal(journal_of(tmp_path))
     ended.append(Entry("key", day(0)))
     ended.close(recorded=False)
     dry = ServerLedger(job, "key")
